@@ -1,0 +1,112 @@
+// Command snoop sweeps web marketplaces for offers of fentanyl, nitazenes and
+// other novel synthetic opioids, keeps every hit with its evidence, and
+// exports case packages.
+//
+// Run "snoop help" for the list of commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode reports err on w and maps it to the process exit code:
+// 0 on success, 2 on bad usage, 1 on any other failure.
+func exitCode(err error, w io.Writer) int {
+	if err == nil || errors.Is(err, errHelp) {
+		return 0
+	}
+	var u *usageError
+	if errors.As(err, &u) {
+		if u.msg != "" {
+			fmt.Fprintf(w, "snoop: %s\n", u.msg)
+		}
+		return 2
+	}
+	fmt.Fprintf(w, "snoop: %v\n", err)
+	return 1
+}
+
+// usageError marks an error caused by bad command-line usage (exit code 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef returns a usage error with a formatted message.
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// env is what every command gets from the process: its streams.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// command is one snoop subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e env, args []string) error
+}
+
+// commands lists every subcommand in the order "snoop help" shows them.
+func commands() []command {
+	return []command{
+		{"demo", "sweep the built-in demo marketplaces and write a case package", runDemo},
+		{"sweep", "sweep the configured marketplaces once", runSweep},
+		{"serve", "run scheduled sweeps and the analyst web UI", runServe},
+		{"hits", "list hits", runHits},
+		{"review", "triage a hit", runReview},
+		{"export", "write a case package", runExport},
+		{"keygen", "write an ed25519 key pair for signing case packages", runKeygen},
+		{"audit", "check the audit log (audit verify)", runAudit},
+		{"verify", "check every hash and signature of a case package", runVerify},
+		{"rules", "lint, test, explain and backtest detection rules", runRules},
+		{"version", "print version, commit and rule-set version", runVersion},
+	}
+}
+
+// Run executes the snoop command line args (without the program name).
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e := env{stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		printHelp(stderr)
+		return usagef("no command given")
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		printHelp(stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	printHelp(stderr)
+	return usagef("unknown command %q", name)
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "usage: snoop COMMAND [flags]")
+	fmt.Fprintln(w, "")
+	fmt.Fprintln(w, "commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "")
+	fmt.Fprintln(w, "Every command takes --db PATH (default snoop.db) and --help.")
+}
