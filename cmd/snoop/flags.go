@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -57,3 +58,16 @@ type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// int64List is a repeatable integer flag.
+type int64List []int64
+
+func (l *int64List) String() string { return fmt.Sprint(*l) }
+func (l *int64List) Set(v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("want a positive integer ID, got %q", v)
+	}
+	*l = append(*l, n)
+	return nil
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"snoop/classify"
+	"snoop/rules"
+	"snoop/store"
+)
+
+// version is the release version, set at build time with
+// -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// commit returns the VCS revision the binary was built from, if known.
+func commit() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}
+
+// dbFlag registers --db on fs with the given default.
+func dbFlag(fs *flag.FlagSet, def string) *string {
+	return fs.String("db", def, "path of the SQLite database")
+}
+
+// openDB opens the store at path.
+func openDB(ctx context.Context, path string) (*store.DB, error) {
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// loadRules loads the rule set from dir, or the embedded default when dir
+// is empty, and builds its classifier.
+func loadRules(dir string) (*rules.RuleSet, *classify.Classifier, error) {
+	var (
+		rs  *rules.RuleSet
+		err error
+	)
+	if dir == "" {
+		rs, err = rules.Default()
+	} else {
+		rs, err = rules.LoadDir(dir)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load rules: %w", err)
+	}
+	c, err := classify.New(rs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("build classifier: %w", err)
+	}
+	return rs, c, nil
+}
+
+// actor names who performs an action, for the audit log.
+func actor() string {
+	name := os.Getenv("USER")
+	if name == "" {
+		name = "unknown"
+	}
+	host, _ := os.Hostname()
+	if host != "" {
+		name += "@" + host
+	}
+	return name
+}
+
+// newLogger returns the logger commands use: text lines on w at the given
+// level.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// parseSince parses an RFC 3339 time flag value; empty means no bound.
+func parseSince(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, usagef("--since %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", s)
+	}
+	return t, nil
+}
+
+// isTerminal reports whether w is a character device (an interactive terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

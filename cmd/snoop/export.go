@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"time"
+
+	"snoop/export"
+	"snoop/store"
+)
+
+func runExport(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "export", "--out FILE.zip [--case NAME] [--hit ID]... [--sweep ID] [--since RFC3339] [--status S] [--sign-key FILE]",
+		"Write a case package: the selected hits with their evidence, a report, the custody log and checksums.")
+	dbPath := dbFlag(fs, "snoop.db")
+	out := fs.String("out", "", "path of the zip file to write")
+	caseName := fs.String("case", "", "case name recorded in the package (default: the file name)")
+	signKey := fs.String("sign-key", "", "ed25519 private key (from snoop keygen) to sign manifest.json with")
+	var hf hitFilterFlags
+	hf.register(fs, true)
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		fs.Usage()
+		return usagef("export: --out is required")
+	}
+	f, err := hf.filter()
+	if err != nil {
+		return err
+	}
+	var key ed25519.PrivateKey
+	if *signKey != "" {
+		if key, err = export.LoadPrivateKey(*signKey); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	}
+	db, err := openDB(ctx, *dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sum, err := writeCase(ctx, db, *out, *caseName, f, key)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: %d hits, %d files, %d bytes\n", sum.Path, sum.Hits, sum.Files, sum.Bytes)
+	return nil
+}
+
+// writeCase exports the hits matching f to path with the default rules'
+// version recorded.
+func writeCase(ctx context.Context, db *store.DB, path, caseName string, f store.HitFilter, key ed25519.PrivateKey) (export.Summary, error) {
+	rs, _, err := loadRules("")
+	if err != nil {
+		return export.Summary{}, err
+	}
+	sum, err := export.Write(ctx, db, path, export.Options{
+		Case:        caseName,
+		Filter:      f,
+		SignKey:     key,
+		ToolVersion: version,
+		RuleVersion: rs.Version(),
+		Actor:       actor(),
+		Now:         func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return sum, fmt.Errorf("export %s: %w", path, err)
+	}
+	return sum, nil
+}

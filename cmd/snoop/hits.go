@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"snoop/export"
+	"snoop/store"
+)
+
+// hitFilterFlags registers the hit selection flags shared by hits and export.
+type hitFilterFlags struct {
+	sweep     int64
+	since     string
+	market    string
+	substance string
+	status    string
+	ids       int64List
+}
+
+func (h *hitFilterFlags) register(fs *flag.FlagSet, withIDs bool) {
+	fs.Int64Var(&h.sweep, "sweep", 0, "only hits of this sweep ID")
+	fs.StringVar(&h.since, "since", "", "only hits seen at or after this RFC 3339 time")
+	fs.StringVar(&h.market, "market", "", "only hits on this marketplace")
+	fs.StringVar(&h.substance, "substance", "", "only hits naming this substance (canonical name)")
+	fs.StringVar(&h.status, "status", "", "only hits with this status: new, confirmed or false_positive")
+	if withIDs {
+		fs.Var(&h.ids, "hit", "only this hit ID (repeatable)")
+	}
+}
+
+func (h *hitFilterFlags) filter() (store.HitFilter, error) {
+	since, err := parseSince(h.since)
+	if err != nil {
+		return store.HitFilter{}, err
+	}
+	if h.status != "" && !validStatus(h.status) {
+		return store.HitFilter{}, usagef("--status %q: want new, confirmed or false_positive", h.status)
+	}
+	return store.HitFilter{
+		IDs:       h.ids,
+		SweepID:   h.sweep,
+		Since:     since,
+		Market:    h.market,
+		Substance: strings.ToLower(h.substance),
+		Status:    h.status,
+	}, nil
+}
+
+func validStatus(s string) bool {
+	return s == "new" || s == "confirmed" || s == "false_positive"
+}
+
+func runHits(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "hits", "[--sweep ID] [--since RFC3339] [--market NAME] [--substance NAME] [--status S] [--format table|jsonl|csv]",
+		"List hits, oldest first.")
+	dbPath := dbFlag(fs, "snoop.db")
+	var hf hitFilterFlags
+	hf.register(fs, false)
+	format := fs.String("format", "table", "output format: table, jsonl or csv")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	f, err := hf.filter()
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "table", "jsonl", "csv":
+	default:
+		return usagef("--format %q: want table, jsonl or csv", *format)
+	}
+	db, err := openDB(ctx, *dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	hits, err := db.Hits(ctx, f)
+	if err != nil {
+		return fmt.Errorf("list hits: %w", err)
+	}
+	switch *format {
+	case "jsonl":
+		return export.WriteJSONL(e.stdout, hits)
+	case "csv":
+		return export.WriteCSV(e.stdout, hits)
+	}
+	printHitTable(e.stdout, hits)
+	return nil
+}
+
+// printHitTable writes hits as an aligned table for people.
+func printHitTable(w io.Writer, hits []store.Hit) {
+	if len(hits) == 0 {
+		fmt.Fprintln(w, "no hits")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tSCORE\tMARKETPLACE\tSUBSTANCES\tTITLE\tPRICE\tURL")
+	for _, h := range hits {
+		var subs []string
+		for _, s := range h.Substances {
+			subs = append(subs, s.Name)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.Status, h.Score, h.Marketplace,
+			strings.Join(subs, ","), clip(h.Title, 48), clip(h.Price, 16), h.URL)
+	}
+	tw.Flush()
+}
+
+// clip shortens s to at most n runes for table display.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

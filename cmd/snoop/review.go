@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"snoop/store"
+)
+
+func runReview(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "review", "HIT_ID --status confirmed|false_positive|new [--note TEXT]",
+		"Triage a hit. The decision, note and reviewer are recorded in the audit log.")
+	dbPath := dbFlag(fs, "snoop.db")
+	status := fs.String("status", "", "new status: confirmed, false_positive or new")
+	note := fs.String("note", "", "reason for the decision")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usagef("review: want exactly one HIT_ID")
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || id <= 0 {
+		return usagef("review: HIT_ID %q is not a positive number", pos[0])
+	}
+	if !validStatus(*status) {
+		return usagef("review: --status %q: want confirmed, false_positive or new", *status)
+	}
+	db, err := openDB(ctx, *dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Review(ctx, id, *status, *note, actor(), time.Now().UTC()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("review: no hit with ID %d in %s (list them with snoop hits)", id, *dbPath)
+		}
+		return fmt.Errorf("review hit %d: %w", id, err)
+	}
+	fmt.Fprintf(e.stdout, "hit %d marked %s\n", id, *status)
+	return nil
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+
+	"snoop/export"
+)
+
+func runVerify(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "verify", "FILE.zip [--pub-key FILE]",
+		"Re-check a case package: every file's sha256 against SHA256SUMS and manifest.json, no missing or\n"+
+			"extra file, the WARC records' digests, and the signature when there is one (required with --pub-key).")
+	pubKey := fs.String("pub-key", "", "ed25519 public key (KEY.pub from snoop keygen) the package must be signed with")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usagef("verify: want exactly one FILE.zip")
+	}
+	var pub ed25519.PublicKey
+	if *pubKey != "" {
+		if pub, err = export.LoadPublicKey(*pubKey); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+	}
+	rep, err := export.Verify(pos[0], pub)
+	if rep != nil {
+		fmt.Fprint(e.stdout, rep.String())
+	}
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", pos[0], err)
+	}
+	return nil
+}

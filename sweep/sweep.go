@@ -1,0 +1,195 @@
+// Package sweep runs one sweep of a set of marketplaces: it crawls each
+// marketplace with the crawler, classifies every listing with the rules,
+// and stores pages, evidence, listings and hits through a single writer.
+//
+// A sweep is the unit the analyst sees: it has an ID in the store, a status
+// (completed, interrupted or failed) and per-marketplace statistics. Pages
+// already fetched when a sweep is interrupted are always stored.
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"snoop/classify"
+	"snoop/config"
+	"snoop/crawler"
+	"snoop/store"
+)
+
+// Runner runs sweeps. Its zero value is not usable: DB and Classifier are
+// required.
+type Runner struct {
+	DB          *store.DB
+	Classifier  *classify.Classifier
+	RuleVersion string
+	Logger      *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Progress, if set, receives running counts from the crawler.
+	Progress func(crawler.Progress)
+}
+
+// MarketResult is the outcome of one marketplace within a sweep.
+type MarketResult struct {
+	Market          string         `json:"market"`
+	Crawl           crawler.Stats  `json:"crawl"`
+	NewListings     int            `json:"new_listings"`
+	ChangedListings int            `json:"changed_listings"`
+	GoneListings    int            `json:"gone_listings"`
+	Hits            int            `json:"hits"`
+	NewHits         int            `json:"new_hits"`
+	HitsBySubstance map[string]int `json:"hits_by_substance"`
+	GatePages       int            `json:"gate_pages"`
+	StoreErrors     int            `json:"store_errors"`
+	Err             string         `json:"error,omitempty"`
+}
+
+// Result is the outcome of a sweep.
+type Result struct {
+	SweepID int64          `json:"sweep_id"`
+	Status  string         `json:"status"`
+	Markets []MarketResult `json:"markets"`
+	Started time.Time      `json:"started"`
+	Elapsed time.Duration  `json:"elapsed_ns"`
+}
+
+// Pages reports the number of pages fetched over all marketplaces.
+func (r Result) Pages() int {
+	n := 0
+	for _, m := range r.Markets {
+		n += m.Crawl.PagesFetched
+	}
+	return n
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Run sweeps the given marketplaces concurrently and returns when all of
+// them have finished or ctx is cancelled. On cancellation every page already
+// fetched is stored, the sweep is recorded as interrupted, and the returned
+// error wraps ctx.Err().
+func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, error) {
+	if r.DB == nil || r.Classifier == nil {
+		return Result{}, errors.New("sweep: runner needs a store and a classifier")
+	}
+	if len(markets) == 0 {
+		return Result{}, errors.New("sweep: no marketplaces to sweep")
+	}
+	names := make([]string, len(markets))
+	for i, m := range markets {
+		names[i] = m.Name
+	}
+	started := r.now()
+	// The sweep's bookkeeping must survive the cancellation that ends it.
+	bg := context.WithoutCancel(ctx)
+	id, err := r.DB.BeginSweep(bg, names, r.RuleVersion, started)
+	if err != nil {
+		return Result{}, fmt.Errorf("sweep: begin: %w", err)
+	}
+	log := r.logger().With("sweep", id)
+	log.Info("sweep started", "markets", names, "rule_version", r.RuleVersion)
+
+	w := newWriter(r.DB, id, r.Classifier, r.RuleVersion, log)
+	go w.run(bg)
+
+	results := make([]MarketResult, len(markets))
+	var wg sync.WaitGroup
+	for i, m := range markets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = r.sweepMarket(ctx, w, m, log)
+		}()
+	}
+	wg.Wait()
+	w.close()
+
+	status := "completed"
+	for i := range results {
+		w.fill(&results[i])
+		if results[i].Err != "" {
+			status = "failed"
+		}
+	}
+	if ctx.Err() != nil {
+		status = "interrupted"
+	}
+	if status == "completed" {
+		for i, m := range markets {
+			if !coveredFully(results[i].Crawl) {
+				continue
+			}
+			n, err := r.DB.MarkGone(bg, id, m.Name, r.now())
+			if err != nil {
+				log.Error("mark gone listings", "market", m.Name, "err", err)
+				continue
+			}
+			results[i].GoneListings = n
+		}
+	}
+	res := Result{SweepID: id, Status: status, Markets: results, Started: started, Elapsed: r.now().Sub(started)}
+	if err := r.DB.FinishSweep(bg, id, status, res, r.now()); err != nil {
+		return res, fmt.Errorf("sweep %d: finish: %w", id, err)
+	}
+	log.Info("sweep finished", "status", status, "pages", res.Pages(), "elapsed", res.Elapsed)
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("sweep %d interrupted: %w", id, err)
+	}
+	return res, nil
+}
+
+// coveredFully reports whether a crawl saw the whole marketplace, so that
+// listings it did not see can be marked gone.
+func coveredFully(s crawler.Stats) bool {
+	return s.SkippedByReason["max_pages"] == 0 && s.Errors == 0
+}
+
+func (r *Runner) sweepMarket(ctx context.Context, w *writer, m config.Market, log *slog.Logger) MarketResult {
+	res := MarketResult{Market: m.Name}
+	stats, err := crawler.Sweep(ctx, m, w, crawler.Options{
+		Logger:   log.With("market", m.Name),
+		Progress: r.Progress,
+		Now:      r.Now,
+	})
+	res.Crawl = stats
+	if err != nil && ctx.Err() == nil {
+		res.Err = err.Error()
+		log.Error("crawl failed", "market", m.Name, "err", err)
+	}
+	return res
+}
+
+// SortedSubstances returns the substances of m's hits ordered by count,
+// then name.
+func (m MarketResult) SortedSubstances() []string {
+	names := make([]string, 0, len(m.HitsBySubstance))
+	for n := range m.HitsBySubstance {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := m.HitsBySubstance[names[i]], m.HitsBySubstance[names[j]]
+		if a != b {
+			return a > b
+		}
+		return names[i] < names[j]
+	})
+	return names
+}
