@@ -40,7 +40,7 @@ func (b *board) name() string               { return "demo-board" }
 func (b *board) listings() []item           { return b.data.Items }
 func (b *board) listingPath(it item) string { return "/ad/" + strconv.Itoa(it.ID) }
 
-func (b *board) stanza(string) stanza {
+func (b *board) stanza() stanza {
 	return stanza{
 		deny:   []string{"/cart", "/login", "/post"},
 		follow: []string{"nav.sections a", "nav.pager a", "a.news"},

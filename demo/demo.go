@@ -98,7 +98,7 @@ type market struct {
 type site interface {
 	name() string
 	handler() http.Handler
-	stanza(base string) stanza
+	stanza() stanza
 	listings() []item
 	listingPath(it item) string
 }
@@ -283,7 +283,7 @@ defaults:
 marketplaces:
 `)
 	for _, m := range s.markets {
-		m.site.stanza(m.base).write(&b, m.site.name(), m.base)
+		m.site.stanza().write(&b, m.site.name(), m.base)
 	}
 	return []byte(b.String())
 }
@@ -331,7 +331,6 @@ func yamlList(ss []string) string {
 	}
 	return strings.Join(q, ", ")
 }
-
 
 // errNotFound is returned by data look-ups for unknown IDs and slugs.
 var errNotFound = errors.New("not found")

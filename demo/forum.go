@@ -40,7 +40,7 @@ func (f *forum) name() string               { return "demo-forum" }
 func (f *forum) listings() []item           { return f.data.Items }
 func (f *forum) listingPath(it item) string { return "/thread/" + strconv.Itoa(it.ID) }
 
-func (f *forum) stanza(string) stanza {
+func (f *forum) stanza() stanza {
 	return stanza{
 		deny:       []string{"/cart", "/login"},
 		follow:     []string{"a[href]"},

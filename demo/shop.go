@@ -40,7 +40,7 @@ func (s *shop) name() string               { return "demo-shop" }
 func (s *shop) listings() []item           { return s.data.Items }
 func (s *shop) listingPath(it item) string { return "/product/" + strconv.Itoa(it.ID) }
 
-func (s *shop) stanza(string) stanza {
+func (s *shop) stanza() stanza {
 	return stanza{
 		deny:       []string{"/cart", "/login"},
 		follow:     []string{"a[href]"},

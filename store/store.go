@@ -69,6 +69,10 @@ type DB struct {
 	// not pass a time for (frontier updates, migrations). Open sets it to
 	// time.Now; tests may replace it.
 	Now func() time.Time
+
+	// testHookAfterListing, if set, runs inside SavePage's transaction after
+	// each listing is written; an error aborts the transaction.
+	testHookAfterListing func() error
 }
 
 // Open opens (creating if needed) the database at path and brings its schema

@@ -6,60 +6,8 @@ import (
 	"io"
 	"strings"
 
-	"snoop/classify"
-	"snoop/store"
+	"snoop/backtest"
 )
-
-// backtestResult is what a candidate rule set would change against the
-// stored hits.
-type backtestResult struct {
-	Listings  int
-	Kept      int
-	Gained    []backtestRow
-	Lost      []backtestRow
-	Relabeled []backtestRow
-}
-
-type backtestRow struct {
-	Listing store.StoredListing
-	Before  []string
-	After   []string
-	Score   float64
-}
-
-// backtest re-classifies every stored listing with c and compares the
-// verdicts with the stored hits. It writes nothing.
-func backtest(ctx context.Context, db *store.DB, c *classify.Classifier) (backtestResult, error) {
-	var res backtestResult
-	err := db.ListingsEach(ctx, func(l store.StoredListing) error {
-		res.Listings++
-		r := c.Classify(l.Text)
-		var before, after []string
-		for _, s := range l.Substances {
-			before = append(before, s.Name)
-		}
-		for _, s := range r.Substances {
-			after = append(after, s.Name)
-		}
-		row := backtestRow{Listing: l, Before: before, After: after, Score: r.Score}
-		switch {
-		case l.HitID == 0 && r.Hit:
-			res.Gained = append(res.Gained, row)
-		case l.HitID != 0 && !r.Hit:
-			res.Lost = append(res.Lost, row)
-		case l.HitID != 0 && r.Hit:
-			res.Kept++
-			if strings.Join(before, ",") != strings.Join(after, ",") {
-				res.Relabeled = append(res.Relabeled, row)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return res, fmt.Errorf("backtest: read listings: %w", err)
-	}
-	return res, nil
-}
 
 func runRulesBacktest(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "rules backtest", "[--rules DIR]",
@@ -79,7 +27,7 @@ func runRulesBacktest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	res, err := backtest(ctx, db, c)
+	res, err := backtest.Run(ctx, db, c)
 	if err != nil {
 		return err
 	}
@@ -87,9 +35,9 @@ func runRulesBacktest(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func printBacktest(w io.Writer, version string, res backtestResult) {
+func printBacktest(w io.Writer, version string, res backtest.Result) {
 	fmt.Fprintf(w, "rules %s against %d stored listings\n", version, res.Listings)
-	section := func(title string, rows []backtestRow) {
+	section := func(title string, rows []backtest.Row) {
 		fmt.Fprintf(w, "\n%s: %d\n", title, len(rows))
 		for _, r := range rows {
 			fmt.Fprintf(w, "  %s %s  %q  before=[%s] after=[%s] score=%.2f\n", r.Listing.Market, r.Listing.URL,

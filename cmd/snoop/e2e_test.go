@@ -48,10 +48,10 @@ func newTestMarket(t *testing.T) *testMarket {
 	mux.HandleFunc("/{$}", serve("index.html"))
 	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "User-agent: *\nDisallow: /private\n") })
 	mux.HandleFunc("/category/chem", func(w http.ResponseWriter, r *http.Request) {
-		serve("category" + r.URL.Query().Get("page") + ".html")(w, r)
+		serve("category"+r.URL.Query().Get("page")+".html")(w, r)
 	})
 	mux.HandleFunc("/board", func(w http.ResponseWriter, r *http.Request) {
-		serve("board" + r.URL.Query().Get("page") + ".html")(w, r)
+		serve("board"+r.URL.Query().Get("page")+".html")(w, r)
 	})
 	mux.HandleFunc("/product/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") == "4" && m.hold != nil {
@@ -61,7 +61,7 @@ func newTestMarket(t *testing.T) *testMarket {
 				return
 			}
 		}
-		serve("product" + r.PathValue("id") + ".html")(w, r)
+		serve("product"+r.PathValue("id")+".html")(w, r)
 	})
 	mux.HandleFunc("/cart", func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("denied URL /cart was fetched")

@@ -68,6 +68,7 @@ func commands() []command {
 		{"demo", "sweep the built-in demo marketplaces and write a case package", runDemo},
 		{"sweep", "sweep the configured marketplaces once", runSweep},
 		{"serve", "run scheduled sweeps and the analyst web UI", runServe},
+		{"user", "add a web UI account (user add NAME, password on stdin)", runUser},
 		{"hits", "list hits", runHits},
 		{"review", "triage a hit", runReview},
 		{"export", "write a case package", runExport},

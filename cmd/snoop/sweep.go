@@ -220,4 +220,3 @@ func (p *progressLine) finish() {
 	defer p.mu.Unlock()
 	p.clear()
 }
-

@@ -1,0 +1,576 @@
+// Package classify decides whether a listing's text offers fentanyl, a
+// fentanyl analogue, a nitazene, another novel synthetic opioid or a
+// controlled fentanyl precursor, using a rules.RuleSet.
+//
+// Classification is pure: Classify reads only its argument and the rule set,
+// does no I/O and keeps no state between calls, so one Classifier serves
+// any number of goroutines.
+//
+// The text is normalised first (see Normalize): Unicode NFKC/NFKD folding,
+// case folding, accent stripping, Cyrillic and Greek look-alikes folded to
+// Latin inside Latin words, zero-width characters dropped, separators
+// collapsed and spelt-out letters joined. A second view folds leetspeak
+// (0→o, 3→e, 4→a, 1→i/l, 5→s, 7→t, $→s, @→a) in words that mix letters and
+// such characters, and a third view ignores separators altogether so that
+// "fen ta nyl" and "4anpp" match. All views are searched with one
+// Aho-Corasick automaton each, long names also match with one or two edits,
+// and every match maps back to the exact byte span of the original text.
+package classify
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"snoop/rules"
+)
+
+// Result is the verdict on one text.
+type Result struct {
+	Hit         bool        // a substance matched and Score reached the threshold
+	Score       float64     // 0..1
+	Substances  []Substance // deduplicated by Name, in order of first appearance
+	Matches     []Match     // every matched term, context terms included, by position
+	RuleVersion string      // the rule set's version
+}
+
+// Substance is one substance found in the text.
+type Substance struct {
+	Name    string // canonical name, or for a family match the name as written, lower case
+	Class   string
+	Matched string // Text[Start:End]
+	Start   int    // byte offsets in the original text
+	End     int
+}
+
+// Match is one matched term.
+type Match struct {
+	Rule    string  // "substance NAME", "family NAME", "context NAME" or "cas"
+	Term    string  // the rule's term (or detector, or pattern) that matched
+	Kind    string  // name, synonym, lang:xx, street, cas, family, fuzzy, sales, exclude, support, unsupported
+	Weight  float64 // contribution: substance weight, or context weight (negative for exclusions)
+	Start   int     // byte offsets in the original text
+	End     int
+	Matched string // original text[Start:End]
+}
+
+// Classifier classifies texts with one rule set. The zero value is not
+// usable; call New.
+type Classifier struct {
+	rs      *rules.RuleSet
+	sc      rules.Scoring
+	pats    []pattern
+	main    *acMatcher // normalised and leet views
+	squeeze *acMatcher // separator-free view
+	sqPats  []int32    // squeeze pattern -> pats index
+	sqLen   []int32    // squeeze pattern -> length
+	subs    []*rules.Substance
+	ctxs    []*rules.Context
+	fams    []*rules.Family
+	cas     map[string]int   // canonical CAS -> substance index
+	lookup  map[string]int   // squeezed term key -> substance index (strong terms)
+	fuzzy   *fuzzyIndex      // long single-word names
+	byKind  map[string][]int // context kind -> context indexes
+	detect  map[string][]int // detector -> context indexes
+	ctxRule []string         // "context NAME"
+	pool    sync.Pool
+}
+
+// pattern is one literal in the automaton: terms that normalise alike share
+// it.
+type pattern struct {
+	key   string
+	refs  []ref
+	stems []int // families whose stem this is
+	cjkL  bool  // no boundary needed on the left (Chinese/Japanese)
+	cjkR  bool
+	cyrR  bool // Cyrillic ending: up to three inflection letters allowed
+}
+
+type ref struct {
+	sub  int // substance index, or -1
+	ctx  int // context index, or -1
+	term *rules.Term
+}
+
+// New compiles rs into a classifier.
+func New(rs *rules.RuleSet) (*Classifier, error) {
+	if rs == nil {
+		return nil, fmt.Errorf("classify: nil rule set")
+	}
+	c := &Classifier{
+		rs: rs, sc: rs.Scoring,
+		cas:    map[string]int{},
+		lookup: map[string]int{},
+		byKind: map[string][]int{},
+		detect: map[string][]int{},
+	}
+	index := map[string]int{}
+	add := func(text string, r ref, stem int) {
+		key := Normalize(text)
+		if key == "" {
+			return
+		}
+		i, ok := index[key]
+		if !ok {
+			i = len(c.pats)
+			index[key] = i
+			c.pats = append(c.pats, newPattern(key))
+		}
+		if stem >= 0 {
+			c.pats[i].stems = append(c.pats[i].stems, stem)
+		} else {
+			c.pats[i].refs = append(c.pats[i].refs, r)
+		}
+	}
+	for i := range rs.Substances {
+		s := &rs.Substances[i]
+		c.subs = append(c.subs, s)
+		for j := range s.Terms {
+			t := &s.Terms[j]
+			add(t.Text, ref{sub: i, ctx: -1, term: t}, -1)
+			if !t.Weak() {
+				c.lookup[strings.ReplaceAll(Normalize(t.Text), " ", "")] = i
+			}
+		}
+		for _, n := range s.CAS {
+			c.cas[n.Number] = i
+		}
+	}
+	for i := range rs.Contexts {
+		x := &rs.Contexts[i]
+		c.ctxs = append(c.ctxs, x)
+		c.ctxRule = append(c.ctxRule, "context "+x.Name)
+		c.byKind[x.Kind] = append(c.byKind[x.Kind], i)
+		for _, d := range x.Detect {
+			c.detect[d] = append(c.detect[d], i)
+		}
+		for j := range x.Terms {
+			add(x.Terms[j].Text, ref{sub: -1, ctx: i, term: &x.Terms[j]}, -1)
+		}
+	}
+	for i := range rs.Families {
+		f := &rs.Families[i]
+		if f.Pattern == nil {
+			return nil, fmt.Errorf("classify: family %s has no pattern", f.Name)
+		}
+		c.fams = append(c.fams, f)
+		stem := strings.TrimRight(Normalize(f.Stem), " ")
+		if f.Stem != "" && strings.HasSuffix(f.Stem, " ") {
+			stem += " "
+		}
+		if stem == "" {
+			return nil, fmt.Errorf("classify: family %s: empty stem", f.Name)
+		}
+		i2, ok := index[stem]
+		if !ok {
+			i2 = len(c.pats)
+			index[stem] = i2
+			c.pats = append(c.pats, newPattern(stem))
+		}
+		c.pats[i2].stems = append(c.pats[i2].stems, i)
+	}
+	keys := make([]string, len(c.pats))
+	var sq []string
+	sqIndex := map[string]int{}
+	for i, p := range c.pats {
+		keys[i] = p.key
+		if len(p.refs) == 0 || p.cjkL || p.cjkR {
+			continue
+		}
+		k := strings.ReplaceAll(p.key, " ", "")
+		if !squeezable(k) {
+			continue
+		}
+		if _, dup := sqIndex[k]; dup {
+			continue
+		}
+		sqIndex[k] = len(sq)
+		sq = append(sq, k)
+		c.sqPats = append(c.sqPats, int32(i))
+		c.sqLen = append(c.sqLen, int32(len(k)))
+	}
+	c.main = newACMatcher(keys)
+	c.squeeze = newACMatcher(sq)
+	c.fuzzy = newFuzzyIndex(c)
+	c.pool.New = func() any { return new(scratch) }
+	return c, nil
+}
+
+// squeezable reports whether a separator-free key is specific enough to be
+// matched across separators: five bytes, or three with a digit.
+func squeezable(k string) bool {
+	if len(k) >= 5 {
+		return true
+	}
+	return len(k) >= 3 && strings.ContainsAny(k, "0123456789")
+}
+
+func newPattern(key string) pattern {
+	p := pattern{key: key}
+	first, last := firstRune(key), lastRune(key)
+	p.cjkL = isCJK(first)
+	p.cjkR = isCJK(last)
+	p.cyrR = last >= 0x0400 && last <= 0x04FF
+	return p
+}
+
+// RuleSet returns the rule set the classifier was built from.
+func (c *Classifier) RuleSet() *rules.RuleSet { return c.rs }
+
+// scratch holds per-call buffers, pooled.
+type scratch struct {
+	n, l   normText
+	runes  []foldRune
+	hits   []acHit
+	sq     []byte
+	sqMap  []int32
+	cands  []cand
+	tokens []token
+	ftoks  []token
+}
+
+// cand is a candidate match in normalised coordinates of view v.
+type cand struct {
+	start, end int // original byte offsets
+	ns, ne     int // normalised offsets (in n; l shares them)
+	sub        int // substance index or -1
+	ctx        int // context index or -1
+	fam        int // family index or -1
+	name       string
+	class      string
+	kind       string
+	term       string
+	weight     float64
+	weak       *rules.Term
+}
+
+// Classify returns the verdict on text.
+func (c *Classifier) Classify(text string) Result {
+	sc := c.pool.Get().(*scratch)
+	defer c.pool.Put(sc)
+	normalize(text, &sc.n, &sc.runes)
+	sc.cands = sc.cands[:0]
+	c.scan(sc, &sc.n)
+	hasLeet := leet(&sc.n, &sc.l)
+	if hasLeet {
+		c.scan(sc, &sc.l)
+	}
+	sc.tokens = tokens(sc.n.b, sc.tokens[:0])
+	c.detectors(sc, &sc.n)
+	c.fuzzyScan(sc, &sc.n)
+	if hasLeet {
+		c.fuzzyScan(sc, &sc.l)
+	}
+	for i := range c.ctxs {
+		for _, re := range c.ctxs[i].Patterns {
+			for _, loc := range re.FindAllIndex(sc.n.b, -1) {
+				if loc[1] > loc[0] {
+					c.addCtx(sc, &sc.n, i, loc[0], loc[1], re.String())
+				}
+			}
+		}
+	}
+	return c.resolve(text, sc)
+}
+
+// scan runs the main and squeeze automata over one view.
+func (c *Classifier) scan(sc *scratch, n *normText) {
+	b := n.b
+	sc.hits = c.main.find(b, sc.hits[:0])
+	for _, h := range sc.hits {
+		p := &c.pats[h.pat]
+		end := int(h.end)
+		start := end - len(p.key)
+		for _, fi := range p.stems {
+			c.family(sc, n, fi, start, end)
+		}
+		if len(p.refs) == 0 {
+			continue
+		}
+		if !p.cjkL && start > 0 && isWordByte(b[start-1]) && !countPrefix(b, start, len(p.key)) {
+			continue
+		}
+		e, ok := rightBoundary(b, end, p)
+		if !ok {
+			continue
+		}
+		for _, r := range p.refs {
+			c.addRef(sc, n, r, start, e)
+		}
+	}
+	// Separator-free view.
+	sc.sq, sc.sqMap = sc.sq[:0], sc.sqMap[:0]
+	for i, x := range b {
+		if x != ' ' {
+			sc.sq = append(sc.sq, x)
+			sc.sqMap = append(sc.sqMap, int32(i))
+		}
+	}
+	if len(sc.sq) == len(b) {
+		return // no separators: the main view saw everything
+	}
+	sc.hits = c.squeeze.find(sc.sq, sc.hits[:0])
+	for _, h := range sc.hits {
+		pi := c.sqPats[h.pat]
+		p := &c.pats[pi]
+		k := int(c.sqLen[h.pat])
+		se := int(h.end)
+		ss := se - k
+		start, last := int(sc.sqMap[ss]), int(sc.sqMap[se-1])
+		end := last + 1
+		if start > 0 && b[start-1] != ' ' {
+			continue
+		}
+		e, ok := rightBoundary(b, end, p)
+		if !ok || (e < len(b) && b[e] != ' ') {
+			continue
+		}
+		for _, r := range p.refs {
+			c.addRef(sc, n, r, start, e)
+		}
+	}
+}
+
+// rightBoundary checks the right word boundary at end and returns where the
+// match ends, allowing a plural "s"/"es" after Latin terms and up to three
+// inflection letters after Cyrillic ones.
+func rightBoundary(b []byte, end int, p *pattern) (int, bool) {
+	if p.cjkR || end >= len(b) || !isWordByte(b[end]) {
+		return end, true
+	}
+	if p.cyrR {
+		e := end
+		for k := 0; k < 3 && e+1 < len(b) && (b[e] == 0xD0 || b[e] == 0xD1); k++ {
+			e += 2
+		}
+		if e >= len(b) || !isWordByte(b[e]) {
+			return e, true
+		}
+		return 0, false
+	}
+	last := p.key[len(p.key)-1]
+	if last >= 'a' && last <= 'z' || last >= '0' && last <= '9' {
+		if b[end] == 's' && (end+1 >= len(b) || !isWordByte(b[end+1])) {
+			return end + 1, true
+		}
+		if last != 's' && b[end] == 'e' && end+1 < len(b) && b[end+1] == 's' && (end+2 >= len(b) || !isWordByte(b[end+2])) && last >= 'a' {
+			return end + 2, true
+		}
+	}
+	return 0, false
+}
+
+func (c *Classifier) addRef(sc *scratch, n *normText, r ref, ns, ne int) {
+	s, e := n.span(ns, ne)
+	if r.ctx >= 0 {
+		x := c.ctxs[r.ctx]
+		sc.cands = append(sc.cands, cand{start: s, end: e, ns: ns, ne: ne, sub: -1, ctx: r.ctx, fam: -1,
+			kind: x.Kind, term: r.term.Text, weight: x.Weight})
+		return
+	}
+	sub := c.subs[r.sub]
+	kind := r.term.Kind
+	if kind == rules.TermLang {
+		kind = "lang:" + r.term.Lang
+	}
+	cd := cand{start: s, end: e, ns: ns, ne: ne, sub: r.sub, ctx: -1, fam: -1, name: sub.Name, class: sub.Class,
+		kind: kind, term: r.term.Text, weight: r.term.Weight}
+	if r.term.Weak() {
+		cd.weak = r.term
+	}
+	sc.cands = append(sc.cands, cd)
+}
+
+func (c *Classifier) addCtx(sc *scratch, n *normText, ci, ns, ne int, term string) {
+	s, e := n.span(ns, ne)
+	x := c.ctxs[ci]
+	sc.cands = append(sc.cands, cand{start: s, end: e, ns: ns, ne: ne, sub: -1, ctx: ci, fam: -1,
+		kind: x.Kind, term: term, weight: x.Weight})
+}
+
+// isWordByte reports whether b is part of a word in normalised text: an
+// ASCII letter or digit, or any byte of a non-ASCII character (separators
+// were already turned into spaces).
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b >= 0x80
+}
+
+// resolve turns candidates into the result.
+func (c *Classifier) resolve(text string, sc *scratch) Result {
+	res := Result{RuleVersion: c.rs.Version()}
+	ctxHit := make([]bool, len(c.ctxs))
+	kindHit := map[string]bool{}
+	var subs []cand
+	type seenKey struct{ start, end, ctx int }
+	var seen []seenKey
+	for _, cd := range sc.cands {
+		if cd.ctx >= 0 {
+			key := seenKey{cd.start, cd.end, cd.ctx}
+			if slices.Contains(seen, key) {
+				continue
+			}
+			seen = append(seen, key)
+			ctxHit[cd.ctx] = true
+			kindHit[cd.kind] = true
+			w := cd.weight
+			if cd.kind == rules.KindExclude {
+				w = -w
+			}
+			res.Matches = append(res.Matches, Match{Rule: c.ctxRule[cd.ctx], Term: cd.term,
+				Kind: cd.kind, Weight: w, Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
+			continue
+		}
+		subs = append(subs, cd)
+	}
+	satisfied := func(names []string) (string, bool) {
+		for _, n := range names {
+			if !c.ctxOrKind(n, ctxHit, kindHit) {
+				return n, false
+			}
+		}
+		return "", true
+	}
+	// Weak terms without their context do not count.
+	kept := subs[:0]
+	for _, cd := range subs {
+		if cd.weak != nil {
+			missing, ok := satisfied(cd.weak.Requires)
+			blocked := ""
+			for _, u := range cd.weak.Unless {
+				if c.ctxOrKind(u, ctxHit, kindHit) {
+					blocked = u
+					break
+				}
+			}
+			if !ok || blocked != "" {
+				why := "needs " + missing
+				if blocked != "" {
+					why = "not with " + blocked
+				}
+				res.Matches = append(res.Matches, Match{Rule: "substance " + cd.name, Term: cd.term + " (" + why + ")",
+					Kind: "unsupported", Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
+				continue
+			}
+		}
+		kept = append(kept, cd)
+	}
+	// Overlaps: the longest match wins, then the strongest.
+	sort.SliceStable(kept, func(i, j int) bool {
+		a, b := kept[i], kept[j]
+		if a.start != b.start {
+			return a.start < b.start
+		}
+		if a.end != b.end {
+			return a.end > b.end
+		}
+		return a.weight > b.weight
+	})
+	base := 0.0
+	lastEnd := -1
+	var chosen []cand
+	for _, cd := range kept {
+		if cd.start < lastEnd {
+			continue
+		}
+		lastEnd = cd.end
+		chosen = append(chosen, cd)
+		if cd.weight > base {
+			base = cd.weight
+		}
+	}
+	var names []string
+	for _, cd := range chosen {
+		rule := "substance " + cd.name
+		if cd.fam >= 0 {
+			rule = "family " + c.fams[cd.fam].Name
+		} else if cd.kind == "cas" {
+			rule = "cas"
+		}
+		res.Matches = append(res.Matches, Match{Rule: rule, Term: cd.term, Kind: cd.kind, Weight: cd.weight,
+			Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
+		if slices.Contains(names, cd.name) {
+			continue
+		}
+		names = append(names, cd.name)
+		res.Substances = append(res.Substances, Substance{Name: cd.name, Class: cd.class,
+			Matched: text[cd.start:cd.end], Start: cd.start, End: cd.end})
+	}
+	sort.SliceStable(res.Matches, func(i, j int) bool { return res.Matches[i].Start < res.Matches[j].Start })
+	if len(res.Substances) == 0 {
+		return res
+	}
+	sales, excl := 0.0, 0.0
+	for i, hit := range ctxHit {
+		if !hit {
+			continue
+		}
+		switch c.ctxs[i].Kind {
+		case rules.KindSales:
+			sales += c.ctxs[i].Weight
+		case rules.KindExclude:
+			excl += c.ctxs[i].Weight
+		}
+	}
+	sales = min(sales, c.sc.SalesCap)
+	excl = min(excl, c.sc.ExcludeCap)
+	score := max(0, min(1, base+sales-excl))
+	res.Score = float64(int(score*1000+0.5)) / 1000
+	res.Hit = res.Score >= c.sc.Threshold
+	return res
+}
+
+// ctxOrKind reports whether the context or context kind named n matched.
+func (c *Classifier) ctxOrKind(n string, ctxHit []bool, kindHit map[string]bool) bool {
+	if kindHit[n] {
+		return true
+	}
+	for i, x := range c.ctxs {
+		if x.Name == n && ctxHit[i] {
+			return true
+		}
+	}
+	return false
+}
+
+func firstRune(s string) rune {
+	for _, r := range s {
+		return r
+	}
+	return 0
+}
+
+func lastRune(s string) rune {
+	var l rune
+	for _, r := range s {
+		l = r
+	}
+	return l
+}
+
+func isCJK(r rune) bool {
+	return r >= 0x2E80 && r <= 0x9FFF || r >= 0xF900 && r <= 0xFAFF || r >= 0x3040 && r <= 0x30FF || r >= 0x20000 && r <= 0x2FFFF
+}
+
+// countPrefix reports whether the word holding b[start] begins with a count
+// glued to the term ("5xfentanyl", "10fentanyl"), for terms of five bytes
+// or more.
+func countPrefix(b []byte, start, termLen int) bool {
+	if termLen < 5 {
+		return false
+	}
+	ws := start
+	for ws > 0 && b[ws-1] != ' ' {
+		ws--
+	}
+	k := ws
+	for k < start && b[k] >= '0' && b[k] <= '9' {
+		k++
+	}
+	if k == ws {
+		return false
+	}
+	return k == start || k+1 == start && b[k] == 'x'
+}

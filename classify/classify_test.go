@@ -1,0 +1,131 @@
+package classify
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"unicode/utf8"
+)
+
+// TestTestdata runs every labelled case under testdata/*.jsonl: the verdict
+// and the substance names must match the labels.
+func TestTestdata(t *testing.T) {
+	c := defaultClassifier(t)
+	files, err := filepath.Glob(filepath.Join("testdata", "*.jsonl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata: %v", err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex, err := ParseCorpus(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, e := range ex {
+			t.Run(e.ID, func(t *testing.T) {
+				r := c.Classify(e.Input())
+				if want := e.Label == "positive"; r.Hit != want {
+					t.Fatalf("Classify(%q).Hit = %v (score %.3f), want %v; matches %+v", e.Input(), r.Hit, r.Score, want, r.Matches)
+				}
+				if !r.Hit {
+					return
+				}
+				var got []string
+				for _, s := range r.Substances {
+					got = append(got, s.Name)
+				}
+				if !slices.Equal(got, e.Substances) {
+					t.Errorf("Classify(%q) substances = %v, want %v", e.Input(), got, e.Substances)
+				}
+				checkSpans(t, e.Input(), r)
+			})
+		}
+	}
+}
+
+func checkSpans(t *testing.T, text string, r Result) {
+	t.Helper()
+	for _, s := range r.Substances {
+		if s.Start < 0 || s.End > len(text) || s.Start > s.End || text[s.Start:s.End] != s.Matched {
+			t.Errorf("substance %s span %d-%d %q does not match the text", s.Name, s.Start, s.End, s.Matched)
+		}
+	}
+	for _, m := range r.Matches {
+		if m.Start < 0 || m.End > len(text) || m.Start > m.End || text[m.Start:m.End] != m.Matched {
+			t.Errorf("match %s span %d-%d %q does not match the text", m.Rule, m.Start, m.End, m.Matched)
+		}
+		if !utf8.ValidString(m.Matched) {
+			t.Errorf("match %s span %d-%d is not on rune boundaries", m.Rule, m.Start, m.End)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	c := defaultClassifier(t)
+	tests := []struct {
+		name, text      string
+		hit             bool
+		substance, span string // first substance and its original text
+	}{
+		{"plain", "Selling isotonitazene, 5 g, stealth shipping", true, "isotonitazene", "isotonitazene"},
+		{"span keeps original bytes", "WTS fеntаnуl (2 g)", true, "fentanyl", "fеntаnуl"},
+		{"leet span", "F3NT4NYL | 10 g", true, "fentanyl", "F3NT4NYL"},
+		{"longest match wins", "acetyl fentanyl 2 g, crypto", true, "acetylfentanyl", "acetyl fentanyl"},
+		{"synonym", "N-pyrrolidino etonitazene 5 g", true, "etonitazepyne", "N-pyrrolidino etonitazene"},
+		{"no substance", "Mountain bike, 27.5 inch, cash only", false, "", ""},
+		{"exclusion", "Nitazene test strips detect isotonitazene", false, "isotonitazene", "isotonitazene"},
+		{"street name needs context", "pinky", false, "", ""},
+		{"street name with context", "pinky (U-47700) 25 g, escrow", true, "u-47700", "pinky"},
+		{"word boundary", "Fentanylology is not a word, shipping", false, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.Classify(tt.text)
+			if r.Hit != tt.hit {
+				t.Fatalf("Hit = %v (score %.3f), want %v; matches %+v", r.Hit, r.Score, tt.hit, r.Matches)
+			}
+			if r.RuleVersion == "" {
+				t.Error("RuleVersion is empty")
+			}
+			checkSpans(t, tt.text, r)
+			if tt.substance == "" {
+				return
+			}
+			if len(r.Substances) == 0 {
+				t.Fatalf("no substances, want %s", tt.substance)
+			}
+			if got := r.Substances[0]; got.Name != tt.substance || got.Matched != tt.span {
+				t.Errorf("substance = %s %q, want %s %q", got.Name, got.Matched, tt.substance, tt.span)
+			}
+		})
+	}
+}
+
+func TestClassifyConcurrent(t *testing.T) {
+	c := defaultClassifier(t)
+	texts := []string{"isotonitazene 5 g stealth", "f e n t a n y l 10 g", "Blue M30s pressed, discreet shipping", "bike"}
+	want := make([]Result, len(texts))
+	for i, s := range texts {
+		want[i] = c.Classify(s)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 200; k++ {
+				i := k % len(texts)
+				if got := c.Classify(texts[i]); got.Hit != want[i].Hit || got.Score != want[i].Score {
+					t.Errorf("concurrent Classify(%q) = %v %.3f, want %v %.3f", texts[i], got.Hit, got.Score, want[i].Hit, want[i].Score)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

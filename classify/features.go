@@ -1,0 +1,312 @@
+package classify
+
+import (
+	"strings"
+
+	"snoop/rules"
+)
+
+// token is a word of normalised text: b[s:e].
+type token struct{ s, e int }
+
+func tokens(b []byte, out []token) []token {
+	for i := 0; i < len(b); {
+		if b[i] == ' ' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j] != ' ' {
+			j++
+		}
+		out = append(out, token{i, j})
+		i = j
+	}
+	return out
+}
+
+// leet fills l with the leetspeak-folded view of n and reports whether any
+// word changed. Only words that mix at least two letters with digits or
+// $ and @ next to a letter are folded, and never words shaped like
+// quantities ("100mg") or codes ("m30", "u47700"), which the plain view
+// matches.
+func leet(n, l *normText) bool {
+	b := n.b
+	changed := false
+	for i := 0; i < len(b); {
+		if b[i] == ' ' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j] != ' ' {
+			j++
+		}
+		if leetWord(b[i:j]) {
+			if !changed {
+				l.b = append(l.b[:0], b...)
+				changed = true
+			}
+			for k := i; k < j; k++ {
+				l.b[k] = leetByte(b, k, i, j)
+			}
+		}
+		i = j
+	}
+	if changed {
+		l.from, l.to = n.from, n.to
+	}
+	return changed
+}
+
+func isLeet(c byte) bool {
+	switch c {
+	case '0', '1', '3', '4', '5', '7', '8', '9', '$', '@':
+		return true
+	}
+	return false
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' }
+
+func leetWord(w []byte) bool {
+	letters, adjacent := 0, false
+	for k, c := range w {
+		switch {
+		case isASCIILetter(c):
+			letters++
+		case c >= 0x80:
+			return false
+		case isLeet(c):
+			if k > 0 && isASCIILetter(w[k-1]) || k+1 < len(w) && isASCIILetter(w[k+1]) {
+				adjacent = true
+			}
+		}
+	}
+	if letters < 2 || !adjacent {
+		return false
+	}
+	// Quantity shape: digits then letters only.
+	k := 0
+	for k < len(w) && (w[k] >= '0' && w[k] <= '9' || w[k] == '.' || w[k] == ',') {
+		k++
+	}
+	if k > 0 && (units[string(w[k:])] || k == len(w)) {
+		return false
+	}
+	// Code shape: up to three letters then digits (m30, u47700, ah7921).
+	k = 0
+	for k < len(w) && isASCIILetter(w[k]) {
+		k++
+	}
+	if k <= 3 && k < len(w) {
+		d := k
+		for d < len(w) && w[d] >= '0' && w[d] <= '9' {
+			d++
+		}
+		if d > k && (d == len(w) || d == len(w)-1 && isASCIILetter(w[d])) {
+			return false
+		}
+	}
+	return true
+}
+
+func allLetters(w []byte) bool {
+	for _, c := range w {
+		if !isASCIILetter(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func leetByte(b []byte, k, ws, we int) byte {
+	switch c := b[k]; c {
+	case '0':
+		return 'o'
+	case '1':
+		if k > ws && isASCIILetter(b[k-1]) && (k+1 == we || !isASCIILetter(b[k+1])) {
+			return 'l'
+		}
+		return 'i'
+	case '3':
+		return 'e'
+	case '4', '@':
+		return 'a'
+	case '5', '$':
+		return 's'
+	case '7':
+		return 't'
+	case '8':
+		return 'b'
+	case '9':
+		return 'g'
+	default:
+		return c
+	}
+}
+
+var units = map[string]bool{
+	"g": true, "gr": true, "gram": true, "grams": true, "gramm": true, "gramos": true, "gramas": true,
+	"kg": true, "kilo": true, "kilos": true, "k": true, "mg": true, "mcg": true, "ug": true, "oz": true,
+	"lb": true, "lbs": true, "ml": true, "pcs": true, "pills": true, "tabs": true, "tablets": true,
+	"count": true, "units": true, "patch": true, "patches": true, "x": true, "t": true, "ton": true,
+	"tons": true, "г": true, "гр": true, "грамм": true, "кг": true, "шт": true, "克": true, "公斤": true,
+	"千克": true, "吨": true,
+}
+
+var currencies = map[string]bool{
+	"$": true, "€": true, "£": true, "usd": true, "eur": true, "gbp": true, "btc": true, "euro": true,
+	"euros": true, "dollars": true, "руб": true, "рублей": true, "元": true, "usdt": true, "xmr": true,
+}
+
+// detectors runs the built-in detectors (CAS numbers, quantities, prices,
+// percentages, contact handles) over the tokens of n.
+func (c *Classifier) detectors(sc *scratch, n *normText) {
+	b := n.b
+	toks := sc.tokens
+	fire := func(det string, s, e int) {
+		for _, ci := range c.detect[det] {
+			c.addCtx(sc, n, ci, s, e, "detect:"+det)
+		}
+	}
+	for ti, t := range toks {
+		w := b[t.s:t.e]
+		// CAS number: NNNNNNN NN N (separators normalised to spaces).
+		if ti+2 < len(toks) && len(w) >= 2 && len(w) <= 7 && allDigits(w) {
+			w1, w2 := b[toks[ti+1].s:toks[ti+1].e], b[toks[ti+2].s:toks[ti+2].e]
+			if len(w1) == 2 && len(w2) == 1 && allDigits(w1) && allDigits(w2) &&
+				toks[ti+1].s == t.e+1 && toks[ti+2].s == toks[ti+1].e+1 {
+				num := string(w) + "-" + string(w1) + "-" + string(w2)
+				if canon, err := rules.ParseCAS(num); err == nil {
+					if si, ok := c.cas[canon]; ok {
+						s, e := n.span(t.s, toks[ti+2].e)
+						sub := c.subs[si]
+						sc.cands = append(sc.cands, cand{start: s, end: e, ns: t.s, ne: toks[ti+2].e, sub: si, ctx: -1, fam: -1,
+							name: sub.Name, class: sub.Class, kind: "cas", term: canon, weight: c.sc.Weights.CAS})
+					}
+				}
+			}
+		}
+		if len(c.detect) == 0 {
+			continue
+		}
+		var next []byte
+		if ti+1 < len(toks) {
+			next = b[toks[ti+1].s:toks[ti+1].e]
+		}
+		// Currency before the number.
+		if len(w) > 1 && (w[0] == '$' || strings.HasPrefix(string(w), "€") || strings.HasPrefix(string(w), "£")) {
+			rest := strings.TrimLeft(strings.TrimLeft(strings.TrimLeft(string(w), "$"), "€"), "£")
+			if rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+				fire("price", t.s, t.e)
+				continue
+			}
+		}
+		k := 0
+		for k < len(w) && (w[k] >= '0' && w[k] <= '9' || k > 0 && (w[k] == '.' || w[k] == ',')) {
+			k++
+		}
+		if k == 0 {
+			if strings.IndexByte(string(w), '@') >= 0 {
+				at := strings.IndexByte(string(w), '@')
+				if at+1 < len(w) && isASCIILetter(w[at+1]) {
+					fire("handle", t.s, t.e)
+				}
+			}
+			continue
+		}
+		rest := string(w[k:])
+		switch {
+		case rest == "%":
+			fire("percent", t.s, t.e)
+		case rest == "" && string(next) == "%":
+			fire("percent", t.s, toks[ti+1].e)
+		case units[rest]:
+			fire("quantity", t.s, t.e)
+		case rest == "" && units[string(next)]:
+			fire("quantity", t.s, toks[ti+1].e)
+		case currencies[rest]:
+			fire("price", t.s, t.e)
+		case rest == "" && currencies[string(next)]:
+			fire("price", t.s, toks[ti+1].e)
+		}
+	}
+}
+
+func allDigits(w []byte) bool {
+	for _, c := range w {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(w) > 0
+}
+
+// family checks a family's pattern around a stem found at [hs, he).
+func (c *Classifier) family(sc *scratch, n *normText, fi, hs, he int) {
+	f := c.fams[fi]
+	b := n.b
+	ws := hs
+	for ws > 0 && b[ws-1] != ' ' {
+		ws--
+	}
+	if ws > 0 {
+		ws--
+		for ws > 0 && b[ws-1] != ' ' {
+			ws--
+		}
+	}
+	we := he
+	for we < len(b) && b[we] != ' ' {
+		we++
+	}
+	if we < len(b) {
+		we++
+		for we < len(b) && b[we] != ' ' {
+			we++
+		}
+	}
+	w := b[ws:we]
+	for _, m := range f.Pattern.FindAllSubmatchIndex(w, -1) {
+		ms, me := ws+m[0], ws+m[1]
+		if ms > hs || me < he {
+			continue
+		}
+		if ms > 0 && isWordByte(b[ms-1]) || me < len(b) && isWordByte(b[me]) {
+			continue
+		}
+		key := strings.ReplaceAll(string(f.Pattern.Expand(nil, []byte(f.Lookup), w, m)), " ", "")
+		key = strings.ReplaceAll(key, "-", "")
+		s, e := n.span(ms, me)
+		cd := cand{start: s, end: e, ns: ms, ne: me, sub: -1, ctx: -1, fam: fi, kind: "family",
+			term: f.Pattern.String(), weight: f.Weight}
+		si, ok := c.lookup[key]
+		if !ok {
+			si, ok = c.fuzzy.lookupKey(key, f.Class)
+		}
+		if ok {
+			sub := c.subs[si]
+			cd.sub, cd.name, cd.class, cd.weight = si, sub.Name, sub.Class, sub.Weight
+		} else {
+			var name string
+			if f.Report == "$0" {
+				name = string(b[ms:me])
+			} else {
+				name = string(f.Pattern.Expand(nil, []byte(f.Report), w, m))
+			}
+			name = strings.ReplaceAll(strings.TrimSpace(name), " ", "-")
+			excluded := false
+			for _, x := range f.Exclude {
+				if strings.ReplaceAll(Normalize(x), " ", "-") == name {
+					excluded = true
+				}
+			}
+			if excluded {
+				continue
+			}
+			cd.name, cd.class = name, f.Class
+		}
+		sc.cands = append(sc.cands, cd)
+	}
+}

@@ -1,0 +1,204 @@
+package classify
+
+// fuzzyIndex finds long single-word names within a bounded edit distance
+// (one edit from 8 letters, two from 12) with a symmetric-deletion index:
+// a word and a name are that close only if some deletion variants of both
+// coincide; candidates are then verified with the optimal string alignment
+// (Damerau-Levenshtein) distance.
+type fuzzyIndex struct {
+	dels    map[string][]int32
+	entries []fuzzyEntry
+	grams   map[uint32]bool // every 4-gram of every entry: a cheap exact pre-filter
+}
+
+type fuzzyEntry struct {
+	key   string
+	sub   int
+	class string
+	term  string
+}
+
+const fuzzyMinLen = 8
+
+// maxEdits is the edit budget for a word of n bytes.
+func maxEdits(n int) int {
+	switch {
+	case n >= 12:
+		return 2
+	case n >= fuzzyMinLen-1:
+		return 1
+	}
+	return 0
+}
+
+func newFuzzyIndex(c *Classifier) *fuzzyIndex {
+	fx := &fuzzyIndex{dels: map[string][]int32{}, grams: map[uint32]bool{}}
+	seen := map[string]bool{}
+	for si, s := range c.subs {
+		for _, t := range s.Terms {
+			if t.Weak() {
+				continue
+			}
+			key := Normalize(t.Text)
+			if len(key) < fuzzyMinLen || !allLetters([]byte(key)) || seen[key] {
+				continue
+			}
+			seen[key] = true
+			id := int32(len(fx.entries))
+			fx.entries = append(fx.entries, fuzzyEntry{key: key, sub: si, class: s.Class, term: t.Text})
+			for i := 0; i+4 <= len(key); i++ {
+				fx.grams[gram4(key, i)] = true
+			}
+			for _, v := range deletions(key, maxEdits(len(key))) {
+				fx.dels[v] = append(fx.dels[v], id)
+			}
+		}
+	}
+	return fx
+}
+
+// deletions returns w and every string made by deleting up to d bytes.
+func deletions(w string, d int) []string {
+	out := []string{w}
+	level := []string{w}
+	seen := map[string]bool{w: true}
+	for ; d > 0; d-- {
+		var next []string
+		for _, s := range level {
+			for i := 0; i < len(s); i++ {
+				v := s[:i] + s[i+1:]
+				if !seen[v] {
+					seen[v] = true
+					next = append(next, v)
+				}
+			}
+		}
+		out = append(out, next...)
+		level = next
+	}
+	return out
+}
+
+// best returns the closest entry to w within budget, or -1.
+func (fx *fuzzyIndex) best(w string, class string, budget int) int {
+	d := min(maxEdits(len(w)), budget)
+	if d == 0 || !fx.sharesGram(w) {
+		return -1
+	}
+	bestID, bestDist := -1, d+1
+	for _, v := range deletions(w, d) {
+		for _, id := range fx.dels[v] {
+			e := fx.entries[id]
+			if class != "" && e.class != class {
+				continue
+			}
+			limit := min(d, maxEdits(len(e.key)))
+			if dist := osaDistance(w, e.key, limit); dist <= limit && dist < bestDist {
+				bestID, bestDist = int(id), dist
+			}
+		}
+	}
+	return bestID
+}
+
+// lookupKey finds the substance whose long name is within the edit budget
+// of key, restricted to class.
+func (fx *fuzzyIndex) lookupKey(key, class string) (int, bool) {
+	if !allLetters([]byte(key)) {
+		return 0, false
+	}
+	id := fx.best(key, class, 1) // spelling variants only: a new analogue is not a typo
+	if id < 0 {
+		return 0, false
+	}
+	return fx.entries[id].sub, true
+}
+
+// fuzzyScan looks for misspelt long names among the words of n that no
+// exact match covers.
+func (c *Classifier) fuzzyScan(sc *scratch, n *normText) {
+	b := n.b
+	ncands := len(sc.cands)
+	sc.ftoks = tokens(b, sc.ftoks[:0])
+	for _, t := range sc.ftoks {
+		if t.e-t.s < fuzzyMinLen-1 || !allLetters(b[t.s:t.e]) {
+			continue
+		}
+		covered := false
+		for _, cd := range sc.cands[:ncands] {
+			if cd.sub >= 0 || cd.fam >= 0 {
+				if cd.ns < t.e && cd.ne > t.s {
+					covered = true
+					break
+				}
+			}
+		}
+		if covered {
+			continue
+		}
+		if !c.fuzzy.sharesGram(string(b[t.s:t.e])) {
+			continue
+		}
+		w := string(b[t.s:t.e])
+		id := c.fuzzy.best(w, "", 2)
+		if id < 0 {
+			continue
+		}
+		e := c.fuzzy.entries[id]
+		sub := c.subs[e.sub]
+		s, en := n.span(t.s, t.e)
+		sc.cands = append(sc.cands, cand{start: s, end: en, ns: t.s, ne: t.e, sub: e.sub, ctx: -1, fam: -1,
+			name: sub.Name, class: sub.Class, kind: "fuzzy", term: e.term, weight: min(c.sc.Weights.Fuzzy, sub.Weight)})
+	}
+}
+
+// osaDistance is the optimal string alignment distance between a and b,
+// giving up (returning limit+1) once it must exceed limit.
+func osaDistance(a, b string, limit int) int {
+	if d := len(a) - len(b); d > limit || -d > limit {
+		return limit + 1
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, prev2[j-2]+1)
+			}
+			cur[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if rowMin > limit {
+			return limit + 1
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
+
+func gram4(s string, i int) uint32 {
+	return uint32(s[i])<<24 | uint32(s[i+1])<<16 | uint32(s[i+2])<<8 | uint32(s[i+3])
+}
+
+// sharesGram reports whether w has a 4-gram of some entry. Within the edit
+// budget (one edit from 8 bytes, two from 12) a word always keeps at least
+// one 4-gram of the name it is close to, so this never loses a match.
+func (fx *fuzzyIndex) sharesGram(w string) bool {
+	for i := 0; i+4 <= len(w); i++ {
+		if fx.grams[gram4(w, i)] {
+			return true
+		}
+	}
+	return false
+}

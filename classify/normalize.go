@@ -1,0 +1,313 @@
+package classify
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// normText is text after normalisation with a map from every byte back to
+// the original: b[i] came from the original rune src[from[i]:to[i]].
+//
+// The normalised text is lower case, accent-free, with homoglyphs folded,
+// zero-width characters dropped, and every run of separators (spaces,
+// punctuation) written as one space. Letters spelt out with single
+// separators ("f e n t", "i.s.o") are joined.
+type normText struct {
+	b    []byte
+	from []int32
+	to   []int32
+}
+
+func (n *normText) reset() {
+	n.b = n.b[:0]
+	n.from = n.from[:0]
+	n.to = n.to[:0]
+}
+
+// span maps the normalised byte range [s, e) to the original byte range.
+func (n *normText) span(s, e int) (int, int) {
+	return int(n.from[s]), int(n.to[e-1])
+}
+
+// foldRune is one rune of the first normalisation phase.
+type foldRune struct {
+	r        rune
+	from, to int32
+}
+
+const sepRune = ' '
+
+// Normalize returns the normalised form of s that the rules are matched on.
+func Normalize(s string) string {
+	var n normText
+	var scratch []foldRune
+	normalize(s, &n, &scratch)
+	return string(n.b)
+}
+
+// asciiClass classifies ASCII bytes for the fast path.
+var asciiClass = func() (t [128]byte) {
+	for c := 0; c < 128; c++ {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			t[c] = 'k' // keep
+		case c >= 'A' && c <= 'Z':
+			t[c] = 'u' // upper
+		case c == '$' || c == '@' || c == '%' || c == '&':
+			t[c] = 'k'
+		case c == '.' || c == ',':
+			t[c] = 'd' // kept between digits
+		case c < 32 && c != '\t' && c != '\n' && c != '\r':
+			t[c] = 'x' // control: drop
+		default:
+			t[c] = 's' // separator
+		}
+	}
+	return t
+}()
+
+// normalize fills n with the normalised form of src; scratch is reused
+// between calls.
+func normalize(src string, n *normText, scratch *[]foldRune) {
+	n.reset()
+	rs := (*scratch)[:0]
+	// Phase 1: per-rune folding.
+	for i := 0; i < len(src); {
+		c := src[i]
+		if c < utf8.RuneSelf {
+			switch asciiClass[c] {
+			case 'k':
+				rs = append(rs, foldRune{rune(c), int32(i), int32(i + 1)})
+			case 'u':
+				rs = append(rs, foldRune{rune(c + 32), int32(i), int32(i + 1)})
+			case 'd':
+				if len(rs) > 0 && isDigit(rs[len(rs)-1].r) && i+1 < len(src) && isDigit(rune(src[i+1])) {
+					rs = append(rs, foldRune{rune(c), int32(i), int32(i + 1)})
+				} else {
+					rs = append(rs, foldRune{sepRune, int32(i), int32(i + 1)})
+				}
+			case 's':
+				rs = append(rs, foldRune{sepRune, int32(i), int32(i + 1)})
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(src[i:])
+		for _, fr := range foldNonASCII(r) {
+			rs = append(rs, foldRune{fr, int32(i), int32(i + size)})
+		}
+		i += size
+	}
+	*scratch = rs
+	// Phase 2: words, confusables, separators, spelt-out letters.
+	out := n
+	pendingSep := false
+	for i := 0; i < len(rs); {
+		if rs[i].r == sepRune {
+			pendingSep = true
+			i++
+			continue
+		}
+		j := i
+		for j < len(rs) && rs[j].r != sepRune {
+			j++
+		}
+		// Spelt-out letters: three or more single letters separated by one
+		// or two separators ("f e n t", "i.s.o") form one word.
+		if j == i+1 && isLetter(rs[i].r) {
+			letters := []int{i}
+			k := j
+			for {
+				m := k
+				for m < len(rs) && rs[m].r == sepRune {
+					m++
+				}
+				if m == k || m-k > 2 || m >= len(rs) {
+					break
+				}
+				if !isLetter(rs[m].r) || (m+1 < len(rs) && rs[m+1].r != sepRune) {
+					break
+				}
+				letters = append(letters, m)
+				k = m + 1
+			}
+			if len(letters) >= 3 {
+				if pendingSep && len(out.b) > 0 {
+					out.appendByte(' ', rs[i].from, rs[i].from)
+				}
+				pendingSep = false
+				word := make([]foldRune, len(letters))
+				for x, at := range letters {
+					word[x] = rs[at]
+				}
+				out.appendWord(word)
+				i = k
+				continue
+			}
+		}
+		if pendingSep && len(out.b) > 0 {
+			out.appendByte(' ', rs[i].from, rs[i].from)
+		}
+		pendingSep = false
+		out.appendWord(rs[i:j])
+		i = j
+	}
+}
+
+func (n *normText) appendByte(b byte, from, to int32) {
+	n.b = append(n.b, b)
+	n.from = append(n.from, from)
+	n.to = append(n.to, to)
+}
+
+// appendWord writes one word, folding Cyrillic and Greek look-alikes to
+// Latin when the word mixes scripts or consists only of look-alikes.
+func (n *normText) appendWord(w []foldRune) {
+	latin, other, allConf := false, false, true
+	for _, fr := range w {
+		r := fr.r
+		switch {
+		case r < utf8.RuneSelf:
+			if r >= 'a' && r <= 'z' {
+				latin = true
+			}
+		default:
+			if _, ok := confusables[r]; ok {
+				other = true
+			} else if unicode.IsLetter(r) {
+				allConf = false
+			}
+		}
+	}
+	fold := other && (latin || allConf)
+	for _, fr := range w {
+		r := fr.r
+		if fold {
+			if l, ok := confusables[r]; ok {
+				r = l
+			}
+		}
+		if r < utf8.RuneSelf {
+			n.appendByte(byte(r), fr.from, fr.to)
+			continue
+		}
+		var buf [utf8.UTFMax]byte
+		k := utf8.EncodeRune(buf[:], r)
+		for _, b := range buf[:k] {
+			n.appendByte(b, fr.from, fr.to)
+		}
+	}
+}
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+func isLetter(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 'a' && r <= 'z'
+	}
+	return unicode.IsLetter(r)
+}
+
+// confusables maps Cyrillic and Greek lower-case letters that look like
+// Latin ones to those letters.
+var confusables = map[rune]rune{
+	// Cyrillic
+	'а': 'a', 'в': 'b', 'е': 'e', 'ё': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p',
+	'с': 'c', 'т': 't', 'у': 'y', 'х': 'x', 'і': 'i', 'ї': 'i', 'ј': 'j', 'ѕ': 's', 'ԁ': 'd',
+	'ӏ': 'l', 'ԛ': 'q', 'ԝ': 'w', 'ь': 'b', 'ɡ': 'g', 'һ': 'h', 'ү': 'y', 'ɑ': 'a',
+	// Greek
+	'α': 'a', 'β': 'b', 'ε': 'e', 'η': 'n', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ο': 'o', 'ρ': 'p',
+	'τ': 't', 'υ': 'u', 'χ': 'x', 'γ': 'y', 'ω': 'w', 'μ': 'u', 'ϲ': 'c', 'ς': 'c', 'σ': 'o',
+	'ϳ': 'j', 'ζ': 'z',
+}
+
+// foldCache holds foldNonASCII results for the Basic Multilingual Plane up
+// to U+2FFF and the half- and full-width forms, computed once.
+var foldCache = func() map[rune][]rune {
+	m := make(map[rune][]rune, 4096)
+	add := func(lo, hi rune) {
+		for r := lo; r <= hi; r++ {
+			m[r] = foldSlow(r)
+		}
+	}
+	add(0x80, 0x052F)   // Latin-1 .. Cyrillic supplement
+	add(0x1E00, 0x1FFF) // Latin extended additional, Greek extended
+	add(0x2000, 0x2BFF) // punctuation, letter-like symbols, arrows
+	add(0xFF00, 0xFFEF) // half- and full-width forms
+	return m
+}()
+
+var sepOnly = []rune{sepRune}
+
+func foldNonASCII(r rune) []rune {
+	if f, ok := foldCache[r]; ok {
+		return f
+	}
+	return foldSlow(r)
+}
+
+// special maps letters that NFKD leaves alone to their Latin spelling.
+var special = map[rune]string{
+	'ß': "ss", 'ẞ': "ss", 'ı': "i", 'ł': "l", 'Ł': "l", 'đ': "d", 'Đ': "d", 'ø': "o", 'Ø': "o",
+	'æ': "ae", 'Æ': "ae", 'œ': "oe", 'Œ': "oe", 'þ': "th", 'Þ': "th", 'ð': "d", 'ħ': "h",
+	'µ': "u", 'ŀ': "l", 'ſ': "s",
+}
+
+// foldSlow folds one non-ASCII rune: invisible characters vanish,
+// separators become a space, letters are decomposed (NFKD), stripped of
+// marks and lower-cased.
+func foldSlow(r rune) []rune {
+	switch {
+	case isInvisible(r):
+		return nil
+	case unicode.IsSpace(r), unicode.Is(unicode.Pd, r), unicode.Is(unicode.Po, r) && !unicode.Is(unicode.Han, r),
+		unicode.Is(unicode.Ps, r), unicode.Is(unicode.Pe, r), unicode.Is(unicode.Pi, r), unicode.Is(unicode.Pf, r),
+		unicode.Is(unicode.Pc, r):
+		return sepOnly
+	}
+	if s, ok := special[r]; ok {
+		return []rune(s)
+	}
+	var out []rune
+	for _, d := range norm.NFKD.String(string(r)) {
+		switch {
+		case unicode.Is(unicode.Mn, d), unicode.Is(unicode.Me, d), isInvisible(d):
+			continue
+		case d < utf8.RuneSelf:
+			c := asciiClass[d]
+			switch c {
+			case 'k':
+				out = append(out, d)
+			case 'u':
+				out = append(out, d+32)
+			case 'x':
+			default:
+				out = append(out, sepRune)
+			}
+		case unicode.IsSpace(d) || unicode.IsPunct(d):
+			out = append(out, sepRune)
+		default:
+			if s, ok := special[d]; ok {
+				out = append(out, []rune(s)...)
+				continue
+			}
+			out = append(out, unicode.ToLower(d))
+		}
+	}
+	return out
+}
+
+// isInvisible reports zero-width and other invisible characters that
+// sellers insert between letters.
+func isInvisible(r rune) bool {
+	switch {
+	case r == 0x00AD, r == 0x034F, r == 0x061C, r == 0x115F, r == 0x1160, r == 0x17B4, r == 0x17B5,
+		r == 0x180E, r >= 0x200B && r <= 0x200F, r >= 0x202A && r <= 0x202E, r >= 0x2060 && r <= 0x206F,
+		r == 0x3164, r == 0xFEFF, r == 0xFFA0, r >= 0xFE00 && r <= 0xFE0F, r >= 0xE0000 && r <= 0xE0FFF,
+		r == 0xFFFD:
+		return true
+	}
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r)
+}

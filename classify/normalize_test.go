@@ -1,0 +1,148 @@
+package classify
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"FENTANYL", "fentanyl"},
+		{"féntánýl", "fentanyl"},
+		{"fe\u0301ntanyl", "fentanyl"}, // combining accent
+		{"fеntаnуl", "fentanyl"},       // Cyrillic е, а, у
+		{"Ιsοtοnitazene", "isotonitazene"},
+		{"Ｆｅｎｔａｎｙｌ", "fentanyl"},
+		{"𝐟𝐞𝐧𝐭", "fent"},
+		{"f\u200be\u200cn\u200dt\ufeffanyl", "fentanyl"},
+		{"f e n t a n y l", "fentanyl"},
+		{"i.s.o nitazene", "iso nitazene"},
+		{"f-e-n-t", "fent"},
+		{"4-ANPP, CAS 21409-26-7", "4 anpp cas 21409 26 7"},
+		{"U-47700 | 98.8% | 23,12mg", "u 47700 98.8% 23,12mg"},
+		{"  many   spaces!!! ", "many spaces"},
+		{"Straße", "strasse"},
+		{"Фентанил", "фентанил"},
+		{"芬太尼，出售", "芬太尼 出售"},
+		{"a b", "a b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := Normalize(tt.in); got != tt.want {
+				t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestNormalizeSpans checks that a normalised range maps back to the exact
+// original bytes.
+func TestNormalizeSpans(t *testing.T) {
+	tests := []struct {
+		in, find, want string
+	}{
+		{"WTS fеntаnуl now", "fentanyl", "fеntаnуl"},
+		{"x f\u200be\u200bn\u200bt y", "fent", "f\u200be\u200bn\u200bt"},
+		{"Ｆｅｎｔ!", "fent", "Ｆｅｎｔ"},
+		{"buy féntánýl", "fentanyl", "féntánýl"},
+		{"p r o t o nitazene", "proto", "p r o t o"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var n normText
+			var scratch []foldRune
+			normalize(tt.in, &n, &scratch)
+			i := strings.Index(string(n.b), tt.find)
+			if i < 0 {
+				t.Fatalf("normalised %q has no %q", n.b, tt.find)
+			}
+			s, e := n.span(i, i+len(tt.find))
+			if got := tt.in[s:e]; got != tt.want {
+				t.Errorf("span of %q = %q, want %q", tt.find, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLeet(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"f3ntanyl", "fentanyl"},
+		{"c4rf3nt4nil", "carfentanil"},
+		{"is0t0nitazene", "isotonitazene"},
+		{"fentany1", "fentanyl"},
+		{"1sotonitazene", "isotonitazene"},
+		{"fent@nyl", "fentanyl"},
+		{"m30 100mg u47700 4 anpp ah7921", ""}, // unchanged
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var n, l normText
+			var scratch []foldRune
+			normalize(tt.in, &n, &scratch)
+			changed := leet(&n, &l)
+			if tt.want == "" {
+				if changed {
+					t.Errorf("leet(%q) changed it to %q", tt.in, l.b)
+				}
+				return
+			}
+			if !changed || string(l.b) != tt.want {
+				t.Errorf("leet(%q) = %q (changed %v), want %q", tt.in, l.b, changed, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzClassify checks that normalisation and matching never panic and that
+// every span lies inside the original text on rune boundaries.
+func FuzzClassify(f *testing.F) {
+	for _, s := range []string{"fentanyl", "f e n t", "is0t0nitazene 5g", "CAS 14188-81-9", "Фентанил", "芬太尼",
+		"f\u200be", "Ｆｅｎｔ", "5xFentanyl", "N-pyrrolidino etonitazene", "\xff\xfe", "a.b.c.d"} {
+		f.Add(s)
+	}
+	c := defaultClassifier(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		var n normText
+		var scratch []foldRune
+		normalize(s, &n, &scratch)
+		if len(n.from) != len(n.b) || len(n.to) != len(n.b) {
+			t.Fatalf("offset map length %d/%d for %d bytes", len(n.from), len(n.to), len(n.b))
+		}
+		for i := range n.b {
+			if n.from[i] < 0 || n.to[i] > int32(len(s)) || n.from[i] > n.to[i] {
+				t.Fatalf("byte %d maps to %d-%d outside %d", i, n.from[i], n.to[i], len(s))
+			}
+		}
+		r := c.Classify(s)
+		for _, m := range r.Matches {
+			if m.Start < 0 || m.End > len(s) || m.Start > m.End {
+				t.Fatalf("match %+v outside the text", m)
+			}
+			if !boundary(s, m.Start) || !boundary(s, m.End) {
+				t.Fatalf("match %+v not on rune boundaries", m)
+			}
+		}
+		for _, sub := range r.Substances {
+			if s[sub.Start:sub.End] != sub.Matched {
+				t.Fatalf("substance %+v span mismatch", sub)
+			}
+		}
+	})
+}
+
+// boundary reports whether i is where a rune starts as Go decodes s (an
+// invalid byte counts as a rune of its own).
+func boundary(s string, i int) bool {
+	if i == len(s) {
+		return true
+	}
+	for j := range s {
+		if j == i {
+			return true
+		}
+		if j > i {
+			return false
+		}
+	}
+	return false
+}

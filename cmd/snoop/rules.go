@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"snoop/classify"
+	"snoop/rules"
+)
+
+const rulesUsage = `usage: snoop rules lint|test|explain|backtest [flags]
+
+  lint     [--rules DIR]                       validate rule files; problems as file:line: msg
+  test     --corpus FILE.jsonl [--rules DIR]   score the rules on a labelled corpus
+  explain  [--rules DIR] TEXT                  show how a text is classified (TEXT or stdin)
+  backtest [--rules DIR]                       re-classify stored listings, print what would change
+`
+
+// runRules dispatches the "rules" subcommands.
+func runRules(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, rulesUsage)
+		return usagef("rules: no subcommand given")
+	}
+	switch args[0] {
+	case "lint":
+		return runRulesLint(ctx, e, args[1:])
+	case "test":
+		return runRulesTest(ctx, e, args[1:])
+	case "explain":
+		return runRulesExplain(ctx, e, args[1:])
+	case "backtest":
+		return runRulesBacktest(ctx, e, args[1:])
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(e.stdout, rulesUsage)
+		return nil
+	}
+	fmt.Fprint(e.stderr, rulesUsage)
+	return usagef("rules: unknown subcommand %q", args[0])
+}
+
+func runRulesLint(_ context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "rules lint", "[--rules DIR]",
+		"Validate rule files: syntax, unknown keys and classes, bad patterns and weights,\n"+
+			"CAS check digits, duplicate and shadowing terms. Each problem is printed as file:line: msg.")
+	dbFlag(fs, "snoop.db")
+	dir := fs.String("rules", "", "rule directory (default: the embedded rules)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("rules lint: unexpected argument %q", pos[0])
+	}
+	var probs []rules.Problem
+	name := "embedded rules"
+	if *dir == "" {
+		probs = rules.Lint(rules.DefaultFS())
+	} else {
+		name = *dir
+		st, err := os.Stat(*dir)
+		if err != nil {
+			return fmt.Errorf("rules lint: %w", err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("rules lint: %s is not a directory", *dir)
+		}
+		probs = rules.Lint(os.DirFS(*dir))
+		for i := range probs {
+			if probs[i].File != "." {
+				probs[i].File = strings.TrimSuffix(*dir, "/") + "/" + probs[i].File
+			}
+		}
+	}
+	for _, p := range probs {
+		fmt.Fprintln(e.stdout, p.String())
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("rules lint: %d problem(s) in %s", len(probs), name)
+	}
+	rs, err := rulesFor(*dir)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for _, s := range rs.Substances {
+		counts[s.Class]++
+	}
+	fmt.Fprintf(e.stdout, "ok: %d files, %d substances (%d fentanyl-analogue, %d nitazene, %d other-nso, %d precursor), %d families, %d contexts, %s\n",
+		len(rs.Files), len(rs.Substances), counts["fentanyl-analogue"], counts["nitazene"], counts["other-nso"], counts["precursor"],
+		len(rs.Families), len(rs.Contexts), rs.Version())
+	return nil
+}
+
+func rulesFor(dir string) (*rules.RuleSet, error) {
+	if dir == "" {
+		return rules.Default()
+	}
+	return rules.LoadDir(dir)
+}
+
+func runRulesTest(_ context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "rules test", "--corpus FILE.jsonl [--rules DIR]",
+		"Score the rules on a labelled corpus (JSON Lines, SPEC \"Labelled corpus\"): per-class and\n"+
+			"per-substance tables, every false positive and false negative with its matched spans, and a\n"+
+			"last line precision=… recall=… f1=….")
+	dbFlag(fs, "snoop.db")
+	dir := fs.String("rules", "", "rule directory (default: the embedded rules)")
+	corpus := fs.String("corpus", "", "labelled corpus `FILE.jsonl` (required)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("rules test: unexpected argument %q", pos[0])
+	}
+	if *corpus == "" {
+		fs.Usage()
+		return usagef("rules test: --corpus is required")
+	}
+	data, err := os.ReadFile(*corpus)
+	if err != nil {
+		return fmt.Errorf("rules test: %w", err)
+	}
+	examples, err := classify.ParseCorpus(data)
+	if err != nil {
+		return fmt.Errorf("rules test: %s: %w", *corpus, err)
+	}
+	_, c, err := loadRules(*dir)
+	if err != nil {
+		return err
+	}
+	return classify.Evaluate(c, examples).WriteReport(e.stdout)
+}
+
+func runRulesExplain(_ context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "rules explain", "[--rules DIR] [TEXT]",
+		"Show the normalised text, every matched term with its span, rule and weight, and the final\n"+
+			"score and verdict. With no TEXT the text is read from standard input.")
+	dbFlag(fs, "snoop.db")
+	dir := fs.String("rules", "", "rule directory (default: the embedded rules)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	var text string
+	if len(pos) > 0 {
+		text = strings.Join(pos, " ")
+	} else {
+		if e.stdin == nil {
+			return usagef("rules explain: no TEXT given")
+		}
+		b, err := io.ReadAll(e.stdin)
+		if err != nil {
+			return fmt.Errorf("rules explain: read stdin: %w", err)
+		}
+		text = string(b)
+	}
+	_, c, err := loadRules(*dir)
+	if err != nil {
+		return err
+	}
+	return c.Explain(e.stdout, text)
+}

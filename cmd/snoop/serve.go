@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"snoop/config"
+	"snoop/export"
+	"snoop/schedule"
+	"snoop/store"
+	"snoop/sweep"
+	"snoop/web"
+)
+
+func runServe(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "serve", "--config FILE [--addr 127.0.0.1:8080] [--rules DIR] [--token-file FILE] [--tls-cert FILE --tls-key FILE]",
+		"Run each marketplace on its schedule and serve the analyst web UI and JSON API.\n"+
+			"Listening on an address other than loopback needs authentication: accounts made with\n"+
+			"`snoop user add NAME`, or a bearer token (--token-file, or the SNOOP_TOKEN environment variable).\n"+
+			"SIGHUP reloads the config without stopping running sweeps; SIGTERM or Ctrl-C stops cleanly.")
+	dbPath := dbFlag(fs, "snoop.db")
+	cfgPath := fs.String("config", "", "marketplace config file (YAML)")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	rulesDir := fs.String("rules", "", "rule directory (default: the embedded rules)")
+	candidate := fs.String("candidate-rules", "", "candidate rule directory the rules page can backtest")
+	tokenFile := fs.String("token-file", "", "file holding the bearer token of API clients (default: $SNOOP_TOKEN)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM) to serve HTTPS")
+	tlsKey := fs.String("tls-key", "", "TLS private key (PEM)")
+	parallel := fs.Int("max-parallel", 2, "marketplaces swept at once")
+	jitter := fs.Duration("jitter", time.Minute, "random delay added to each scheduled sweep, at most")
+	signKey := fs.String("sign-key", "", "ed25519 private key (from snoop keygen) to sign exported case packages")
+	verbose := fs.Bool("v", false, "log every page")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		fs.Usage()
+		return usagef("serve: --config is required")
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usagef("serve: --tls-cert and --tls-key go together")
+	}
+	if *parallel < 1 {
+		return usagef("serve: --max-parallel must be at least 1")
+	}
+	token, err := readToken(*tokenFile)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	rs, c, err := loadRules(*rulesDir)
+	if err != nil {
+		return err
+	}
+	var key ed25519.PrivateKey
+	if *signKey != "" {
+		if key, err = export.LoadPrivateKey(*signKey); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	db, err := openDB(ctx, *dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := newLogger(e.stderr, level)
+	return serve(ctx, e, serveParams{
+		db:             db,
+		cfgPath:        *cfgPath,
+		cfg:            cfg,
+		runner:         &sweep.Runner{DB: db, Classifier: c, RuleVersion: rs.Version(), Logger: log},
+		addr:           *addr,
+		token:          token,
+		tlsCert:        *tlsCert,
+		tlsKey:         *tlsKey,
+		maxParallel:    *parallel,
+		jitter:         *jitter,
+		candidateRules: *candidate,
+		signKey:        key,
+		log:            log,
+	})
+}
+
+// serveDemo serves the workbench for `snoop demo --serve`: the demo
+// marketplaces in cfg on their schedules, with runner's rules, until ctx
+// ends. addr "" means 127.0.0.1:8080. The bearer token, if any, comes from
+// $SNOOP_TOKEN.
+func serveDemo(ctx context.Context, e env, db *store.DB, cfg *config.Config, runner *sweep.Runner, addr string) error {
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	token, err := readToken("")
+	if err != nil {
+		return err
+	}
+	log := runner.Logger
+	if log == nil {
+		log = newLogger(e.stderr, slog.LevelInfo)
+	}
+	return serve(ctx, e, serveParams{db: db, cfg: cfg, runner: runner, addr: addr, token: token, maxParallel: 2, jitter: 0, log: log})
+}
+
+// serveParams is everything serve needs.
+type serveParams struct {
+	db             *store.DB
+	cfgPath        string // reloaded on SIGHUP; "" means no reload
+	cfg            *config.Config
+	runner         *sweep.Runner
+	addr           string
+	token          string
+	tlsCert        string
+	tlsKey         string
+	maxParallel    int
+	jitter         time.Duration
+	candidateRules string
+	signKey        ed25519.PrivateKey
+	log            *slog.Logger
+	// ready, if set, is called with the base URL once the server listens
+	// (tests use it with port 0).
+	ready func(baseURL string)
+}
+
+// serve runs the scheduler and the web server until ctx ends, then stops
+// the server, cancels running sweeps and waits for them to be stored.
+func serve(ctx context.Context, e env, p serveParams) error {
+	secure, authDesc, err := checkExposure(ctx, p.db, p.addr, p.token, p.tlsCert != "")
+	if err != nil {
+		return err
+	}
+	sched, err := schedule.New(p.cfg.Marketplaces, schedule.Options{
+		Sweep: func(ctx context.Context, m config.Market) (int64, error) {
+			res, err := p.runner.Run(ctx, []config.Market{m})
+			if err == nil && res.Status == "failed" {
+				err = errors.New(failedReason(res))
+			}
+			return res.SweepID, err
+		},
+		LastRuns:    lastRuns(p.db),
+		MaxParallel: p.maxParallel,
+		MaxJitter:   p.jitter,
+		Logger:      p.log.With("component", "schedule"),
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv, err := web.New(web.Options{
+		DB:                p.db,
+		Scheduler:         sched,
+		Classifier:        p.runner.Classifier,
+		RuleVersion:       p.runner.RuleVersion,
+		CandidateRulesDir: p.candidateRules,
+		Token:             p.token,
+		SecureCookies:     secure,
+		LocalActor:        actor(),
+		ToolVersion:       version,
+		SignKey:           p.signKey,
+		Logger:            p.log.With("component", "web"),
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		return fmt.Errorf("serve: listen: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	if err := sched.Start(runCtx); err != nil {
+		ln.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	if p.cfgPath != "" {
+		go reloadOnHUP(runCtx, p.cfgPath, sched, p.log)
+	}
+	serveErr := make(chan error, 1)
+	go func() {
+		if p.tlsCert != "" {
+			serveErr <- hs.ServeTLS(ln, p.tlsCert, p.tlsKey)
+		} else {
+			serveErr <- hs.Serve(ln)
+		}
+	}()
+	scheme := "http"
+	if p.tlsCert != "" {
+		scheme = "https"
+	}
+	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
+	fmt.Fprintf(e.stderr, "snoop serve: %s (%d marketplaces, auth: %s); Ctrl-C stops\n", base, len(p.cfg.Marketplaces), authDesc)
+	if p.ready != nil {
+		p.ready(base)
+	}
+
+	var result error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			result = fmt.Errorf("serve: %w", err)
+		}
+	}
+	fmt.Fprintln(e.stderr, "snoop serve: stopping; running sweeps are stored as interrupted and resume on the next start")
+	stop()
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutCtx); err != nil {
+		p.log.Warn("web server shutdown", "err", err)
+	}
+	sched.Wait()
+	return result
+}
+
+// checkExposure refuses a non-loopback address without authentication. It
+// reports whether cookies must be Secure and how clients authenticate.
+func checkExposure(ctx context.Context, db *store.DB, addr, token string, tls bool) (secure bool, auth string, err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, "", usagef("serve: --addr %q: want HOST:PORT such as 127.0.0.1:8080", addr)
+	}
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	users, err := db.UserCount(ctx)
+	if err != nil {
+		return false, "", fmt.Errorf("serve: %w", err)
+	}
+	var kinds []string
+	if users > 0 {
+		kinds = append(kinds, fmt.Sprintf("%d accounts", users))
+	}
+	if token != "" {
+		kinds = append(kinds, "bearer token")
+	}
+	if !loopback && len(kinds) == 0 {
+		return false, "", fmt.Errorf("serve: refusing to listen on %s without authentication: add an account with `snoop user add NAME` or give a bearer token with --token-file (or SNOOP_TOKEN); or listen on 127.0.0.1", addr)
+	}
+	auth = "off (loopback only)"
+	if len(kinds) > 0 {
+		auth = strings.Join(kinds, " + ")
+	}
+	return tls || !loopback, auth, nil
+}
+
+// readToken reads the bearer token from path, or from $SNOOP_TOKEN when
+// path is "".
+func readToken(path string) (string, error) {
+	tok := os.Getenv("SNOOP_TOKEN")
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("serve: token file: %w", err)
+		}
+		tok = string(b)
+	}
+	tok = strings.TrimSpace(tok)
+	if tok != "" && len(tok) < 16 {
+		return "", errors.New("serve: bearer token too short: use at least 16 characters (e.g. openssl rand -hex 32)")
+	}
+	return tok, nil
+}
+
+// lastRuns reads each marketplace's latest sweep for the scheduler's
+// catch-up.
+func lastRuns(db *store.DB) func(ctx context.Context) (map[string]schedule.LastRun, error) {
+	return func(ctx context.Context) (map[string]schedule.LastRun, error) {
+		runs, err := db.MarketRuns(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]schedule.LastRun, len(runs))
+		for _, r := range runs {
+			out[r.Market] = schedule.LastRun{Started: r.StartedAt, Status: r.Status}
+		}
+		return out, nil
+	}
+}
+
+func failedReason(res sweep.Result) string {
+	for _, m := range res.Markets {
+		if m.Err != "" {
+			return m.Err
+		}
+	}
+	return "sweep failed"
+}
+
+// reloadOnHUP reloads the config on SIGHUP until ctx ends. A config that
+// does not load is reported and the running one kept.
+func reloadOnHUP(ctx context.Context, path string, sched *schedule.Scheduler, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		cfg, err := config.Load(path)
+		if err == nil {
+			err = sched.Reload(ctx, cfg.Marketplaces)
+		}
+		if err != nil {
+			log.Error("config reload failed; keeping the running config", "file", path, "err", err)
+			continue
+		}
+		log.Info("config reloaded", "file", path, "marketplaces", len(cfg.Marketplaces))
+	}
+}

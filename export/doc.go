@@ -1,0 +1,45 @@
+// Package export writes and verifies snoop case packages, and writes hits
+// as JSON Lines and CSV (SPEC "Hits").
+//
+// # Case package
+//
+// A case package is a zip file (SPEC "Evidence and case packages"):
+//
+//	manifest.json        case, created_at, tool and rule-set versions, the filter,
+//	                     sweeps, counts, and every other file with its sha256 and size
+//	hits.jsonl           one hit a line, as `snoop hits --format jsonl`
+//	hits.csv             the same hits, as `snoop hits --format csv`
+//	evidence/snoop-00001.warc.gz …
+//	                     WARC 1.1 request, response and metadata records of every
+//	                     fetch linked to an exported hit (see package evidence);
+//	                     rotated at Options.MaxWARCSize
+//	screenshots/hit-17.png …
+//	                     a PNG per hit, when a screenshot source is given
+//	report.html          one offline HTML file: summary, hits, matched terms
+//	                     highlighted in the listing text, digests, WARC record ids
+//	custody.log          the audit-log rows about the exported hits and their sweeps,
+//	                     one JSON object a line with id, at, actor, action, details,
+//	                     prev_hash and hash (store.AuditHash recomputes each hash)
+//	signature            optional: base64 of the ed25519 signature of manifest.json
+//	manifest.json.tsr    optional: RFC 3161 time-stamp response for manifest.json
+//	SHA256SUMS           "<hex>  <path>" for every other file; `sha256sum -c SHA256SUMS`
+//	                     passes in the unzipped package
+//
+// manifest.json lists every file except itself, SHA256SUMS, signature and
+// manifest.json.tsr. So the signature over manifest.json covers every file
+// through its hash, and [Verify] can tell a missing, changed or added file
+// apart even when SHA256SUMS was rewritten to match.
+//
+// The signature file holds the standard (padded) base64 encoding of the
+// 64-byte ed25519 signature of manifest.json's exact bytes, then a newline.
+// With OpenSSL: `base64 -d signature > sig.bin && openssl pkeyutl -verify
+// -pubin -inkey KEY.pub -rawin -in manifest.json -sigfile sig.bin`.
+//
+// # Streaming
+//
+// [Write] reads each hit once (store.DB.HitsEach) and spools every output
+// to temporary files next to the destination, one hit and one evidence
+// record at a time, so memory does not grow with the size of the case;
+// then it assembles the zip in path+".tmp" and renames it into place, and
+// records the export in the audit log.
+package export

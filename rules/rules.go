@@ -1,0 +1,341 @@
+// Package rules parses, validates and versions snoop's detection rules: the
+// YAML files that name the substances snoop looks for, the name families that
+// catch analogues no list has yet, the sales and exclusion contexts that move
+// a listing's score, and the scoring threshold.
+//
+// The default rule set is embedded from this package's *.yaml files;
+// "snoop --rules DIR" replaces it with every *.yaml file at the root of DIR.
+// All files of a set are read together, so a substance, family or context
+// may live in any file; the shipped set keeps one topic per file.
+//
+// # Format
+//
+// Each file is a YAML mapping with any of four top-level keys:
+//
+//	scoring:                 # at most once in a rule set
+//	  threshold: 0.5         # a listing is a hit when a substance matched and score >= threshold
+//	  sales_cap: 0.4         # the sales contexts together add at most this much
+//	  exclude_cap: 1.0       # the exclusion contexts together subtract at most this much
+//	  weights:               # default weight of each term kind
+//	    name: 0.6            # canonical name, synonyms and other-language names
+//	    cas: 0.6             # a CAS number with a valid check digit
+//	    street: 0.35         # street names and slang (need supporting context)
+//	    family: 0.55         # a name-family match (an analogue not in the lists)
+//	    fuzzy: 0.45          # a misspelt long name (one or two edits away)
+//
+//	substances:
+//	  - name: isotonitazene          # canonical name, lower case (see SOURCES.md)
+//	    class: nitazene              # fentanyl-analogue | nitazene | other-nso | precursor
+//	    synonyms: [iso-nitazene]     # other names, abbreviations, salts
+//	    names:                       # names in other languages, by ISO 639-1 code
+//	      es: [isotonitazeno]
+//	      ru: [изотонитазен]
+//	    cas: [14188-81-9]            # CAS numbers; the check digit is verified
+//	    street:                      # weak names: count only with supporting context
+//	      - terms: [iso]
+//	        requires: [nitazene-word]  # every item must match: a context name or kind
+//	        unless: [iso-standard]     # none of these may match
+//	        weight: 0.4                # optional; default scoring.weights.street
+//	                                   # a street group may list the canonical name itself
+//	                                   # (e.g. "npp"), which then is not a strong term
+//	    weight: 0.6                  # optional; default scoring.weights.name
+//
+//	families:
+//	  - name: nitazene-family
+//	    class: nitazene
+//	    stem: nitazene               # literal searched for anywhere inside a word
+//	    pattern: '[a-z0-9-]*[a-z]{3}nitazenes?'  # RE2 over the normalised text; must contain the stem
+//	    lookup: '${1}nitazene'       # canonical spelling looked up among the listed terms
+//	    report: '$0'                 # name reported when the lookup finds nothing; $n are groups
+//	    exclude: [nitazenes]         # reported names that are not substances
+//	    weight: 0.55
+//
+//	contexts:
+//	  - name: shipping
+//	    kind: sales                  # sales (raises) | exclude (lowers) | support (only for requires/unless)
+//	    weight: 0.15
+//	    terms: [stealth, discreet shipping, ships worldwide]
+//	    detect: [quantity]           # built-in detectors: price, quantity, percent, handle
+//	    patterns: ['\bmoq\b']        # RE2 over the normalised text
+//
+// Terms are matched on the normalised text (see package classify): lower
+// case, accents stripped, homoglyphs and leetspeak folded, zero-width
+// characters dropped, and any run of spaces or punctuation read as one space,
+// so "4-ANPP", "4 anpp" and "4anpp" are the same term. Terms match on word
+// boundaries; a Latin term also matches with a plural "s", a Cyrillic one with
+// up to three inflection letters, and Chinese terms match anywhere.
+//
+// Each distinct context adds (sales) or subtracts (exclude) its weight once.
+// The score is the weight of the strongest substance match plus the capped
+// sales sum minus the capped exclusion sum, clamped to [0, 1].
+//
+// Every problem names file and line: Parse and Load report all of them, and
+// Lint is the same check for "snoop rules lint".
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Classes lists the substance classes a rule may name.
+var Classes = []string{"fentanyl-analogue", "nitazene", "other-nso", "precursor"}
+
+// Context kinds.
+const (
+	KindSales   = "sales"   // raises the score
+	KindExclude = "exclude" // lowers the score
+	KindSupport = "support" // only for requires/unless
+)
+
+// Detectors lists the built-in context detectors a context may name.
+var Detectors = []string{"price", "quantity", "percent", "handle"}
+
+// Term kinds, as reported in Term.Kind.
+const (
+	TermName    = "name"
+	TermSynonym = "synonym"
+	TermLang    = "lang"
+	TermStreet  = "street"
+	TermContext = "context"
+)
+
+// Pos is a position in a rule file.
+type Pos struct {
+	File string
+	Line int
+}
+
+// String returns "file:line".
+func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// Term is one literal a rule matches, as written in the rule file.
+type Term struct {
+	Text     string
+	Kind     string   // TermName, TermSynonym, TermLang, TermStreet or TermContext
+	Lang     string   // ISO 639-1 code for TermLang
+	Weight   float64  // weight when the term decides the substance
+	Requires []string // context names or kinds that must all have matched
+	Unless   []string // context names or kinds none of which may match
+	Pos      Pos
+}
+
+// Weak reports whether the term needs supporting context.
+func (t Term) Weak() bool { return t.Kind == TermStreet }
+
+// Substance is one substance the rules look for.
+type Substance struct {
+	Name   string
+	Class  string
+	Weight float64
+	Terms  []Term // the canonical name first, then synonyms, other-language names, street names
+	CAS    []CAS
+	Pos    Pos
+}
+
+// CAS is a CAS registry number of a substance.
+type CAS struct {
+	Number string // canonical "NNNNNNN-NN-N"
+	Pos    Pos
+}
+
+// Family is a name pattern that catches analogues no list has yet.
+type Family struct {
+	Name    string
+	Class   string
+	Stem    string
+	Pattern *regexp.Regexp
+	Lookup  string // template: the canonical spelling looked up among listed terms
+	Report  string // template: the name reported when the lookup finds nothing
+	Exclude []string
+	Weight  float64
+	Pos     Pos
+}
+
+// Context is a group of terms and detectors that raise or lower the score or
+// support weak terms.
+type Context struct {
+	Name     string
+	Kind     string
+	Weight   float64
+	Terms    []Term
+	Detect   []string
+	Patterns []*regexp.Regexp
+	Pos      Pos
+}
+
+// Weights are the default weights of each term kind.
+type Weights struct {
+	Name, CAS, Street, Family, Fuzzy float64
+}
+
+// Scoring holds the threshold, caps and default weights.
+type Scoring struct {
+	Threshold  float64
+	SalesCap   float64
+	ExcludeCap float64
+	Weights    Weights
+	Pos        Pos
+}
+
+// defaultScoring is used when no file has a scoring block.
+func defaultScoring() Scoring {
+	return Scoring{
+		Threshold: 0.5, SalesCap: 0.4, ExcludeCap: 1,
+		Weights: Weights{Name: 0.6, CAS: 0.6, Street: 0.35, Family: 0.55, Fuzzy: 0.45},
+	}
+}
+
+// RuleSet is a parsed, validated set of rule files.
+type RuleSet struct {
+	Scoring    Scoring
+	Substances []Substance
+	Families   []Family
+	Contexts   []Context
+	Files      []string // file names, sorted
+	version    string
+}
+
+// Version returns "sha256:<hex>" over the rule files' sorted names and
+// contents; every hit records it.
+func (rs *RuleSet) Version() string { return rs.version }
+
+// Substance returns the substance with the given canonical name.
+func (rs *RuleSet) Substance(name string) (Substance, bool) {
+	for _, s := range rs.Substances {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Substance{}, false
+}
+
+// Problem is one thing wrong in a rule file.
+type Problem struct {
+	File string
+	Line int
+	Msg  string
+}
+
+// String returns "file:line: msg".
+func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg) }
+
+// Problems is a list of problems; as an error it prints one per line.
+type Problems []Problem
+
+// Error returns every problem, one per line.
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ErrNoRules is returned when a directory holds no rule files.
+var ErrNoRules = errors.New("no *.yaml rule files")
+
+// Load reads every *.yaml file at the root of fsys and returns the validated
+// rule set, or a Problems error listing everything wrong.
+func Load(fsys fs.FS) (*RuleSet, error) {
+	files, err := readFiles(fsys)
+	if err != nil {
+		return nil, err
+	}
+	rs, probs := build(files)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return rs, nil
+}
+
+// LoadDir is Load on the directory dir.
+func LoadDir(dir string) (*RuleSet, error) {
+	rs, err := Load(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("rules %s: %w", dir, err)
+	}
+	return rs, nil
+}
+
+// Lint checks every *.yaml file at the root of fsys and returns all problems
+// found: syntax, unknown keys and classes, bad weights and patterns, CAS check
+// digits, duplicate and shadowing terms. A nil result means the set loads.
+func Lint(fsys fs.FS) []Problem {
+	files, err := readFiles(fsys)
+	if err != nil {
+		return []Problem{{File: ".", Line: 0, Msg: err.Error()}}
+	}
+	_, probs := build(files)
+	return probs
+}
+
+// Parse parses one rule file. The result is not cross-checked against other
+// files (duplicates, the scoring block); Load does that.
+func Parse(name string, data []byte) (*RuleSet, error) {
+	rs, probs := build([]file{{name: name, data: data}})
+	if len(probs) > 0 {
+		return rs, probs
+	}
+	return rs, nil
+}
+
+type file struct {
+	name string
+	data []byte
+}
+
+func readFiles(fsys fs.FS) ([]file, error) {
+	names, err := fs.Glob(fsys, "*.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("list rule files: %w", err)
+	}
+	if len(names) == 0 {
+		return nil, ErrNoRules
+	}
+	sort.Strings(names)
+	files := make([]file, 0, len(names))
+	for _, n := range names {
+		data, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, fmt.Errorf("read rule file: %w", err)
+		}
+		files = append(files, file{name: n, data: data})
+	}
+	return files, nil
+}
+
+// build parses files (sorted by name) into a rule set and checks it.
+func build(files []file) (*RuleSet, Problems) {
+	p := &parser{rs: &RuleSet{Scoring: defaultScoring()}}
+	h := sha256.New()
+	for _, f := range files {
+		p.rs.Files = append(p.rs.Files, path.Base(f.name))
+		h.Write([]byte(path.Base(f.name)))
+		h.Write([]byte{0})
+		h.Write(f.data)
+		h.Write([]byte{0})
+	}
+	p.rs.version = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	for _, f := range files {
+		p.parseFile(f)
+	}
+	p.applyDefaults()
+	p.check()
+	sort.SliceStable(p.probs, func(i, j int) bool {
+		a, b := p.probs[i], p.probs[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	return p.rs, p.probs
+}

@@ -1,0 +1,124 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestDefault(t *testing.T) {
+	rs, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, s := range rs.Substances {
+		counts[s.Class]++
+	}
+	for class, min := range map[string]int{"fentanyl-analogue": 40, "nitazene": 25, "other-nso": 20, "precursor": 7} {
+		if counts[class] < min {
+			t.Errorf("%d substances of class %s, want at least %d", counts[class], class, min)
+		}
+	}
+	if !strings.HasPrefix(rs.Version(), "sha256:") || len(rs.Version()) != len("sha256:")+64 {
+		t.Errorf("Version() = %q", rs.Version())
+	}
+	if probs := Lint(DefaultFS()); len(probs) > 0 {
+		t.Errorf("default rules have problems: %v", probs)
+	}
+}
+
+func TestVersionChangesWithContent(t *testing.T) {
+	a := fstest.MapFS{"a.yaml": {Data: []byte("substances:\n  - name: fentanyl\n    class: fentanyl-analogue\n")}}
+	b := fstest.MapFS{"a.yaml": {Data: []byte("substances:\n  - name: fentanyl\n    class: fentanyl-analogue\n\n")}}
+	ra, err := Load(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ra.Version() == rb.Version() {
+		t.Error("versions equal for different contents")
+	}
+}
+
+// TestParseErrors checks that every problem names the right line.
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, src string
+		line      int
+		msg       string
+	}{
+		{"unknown top key", "substance:\n  - name: x\n", 1, `unknown key "substance"`},
+		{"unknown class", "substances:\n  - name: foo\n    class: opioid\n", 2, `unknown class "opioid"`},
+		{"bad cas", "substances:\n  - name: foo\n    class: nitazene\n    cas: [14188-81-8]\n", 4, "check digit is 9"},
+		{"bad weight", "substances:\n  - name: foo\n    class: nitazene\n    weight: 1.5\n", 4, "bad weight"},
+		{"bad pattern", "families:\n  - name: f\n    class: nitazene\n    stem: nitaz\n    pattern: '(nitaz'\n", 5, "bad pattern"},
+		{"stem not in pattern", "families:\n  - name: f\n    class: nitazene\n    stem: nitaz\n    pattern: 'foo'\n", 5, "does not contain the stem"},
+		{"duplicate term", "substances:\n  - name: foo\n    class: nitazene\n    synonyms: [bar, Bar]\n", 4, `duplicate term "Bar"`},
+		{"shadowing term", "substances:\n  - name: foo\n    class: nitazene\n    synonyms: [u-47, u47]\n", 4, `shadows "u-47"`},
+		{"unknown context ref", "substances:\n  - name: foo\n    class: nitazene\n    street:\n      - terms: [fo]\n        requires: [nothing]\n", 5, `"nothing" names no context`},
+		{"street without requires", "substances:\n  - name: foo\n    class: nitazene\n    street:\n      - terms: [fo]\n", 5, "requires is empty"},
+		{"context kind", "contexts:\n  - name: c\n    kind: boost\n    weight: 0.1\n    terms: [x]\n", 2, `unknown kind "boost"`},
+		{"unquoted comma", "substances:\n  - name: foo\n    class: precursor\n    synonyms: [4,4-piperidinediol]\n", 4, "has no letters"},
+		{"yaml syntax", "substances:\n  - name: [\n", 2, "yaml:"},
+		{"unknown detector", "contexts:\n  - name: c\n    kind: sales\n    weight: 0.1\n    detect: [phone]\n", 5, `unknown detector "phone"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("r.yaml", []byte(tt.src))
+			probs, ok := err.(Problems)
+			if !ok {
+				t.Fatalf("Parse error = %v, want Problems", err)
+			}
+			for _, p := range probs {
+				if p.Line == tt.line && strings.Contains(p.Msg, tt.msg) && p.File == "r.yaml" {
+					return
+				}
+			}
+			t.Errorf("problems = %v, want r.yaml:%d: …%s…", probs, tt.line, tt.msg)
+		})
+	}
+}
+
+func TestLintCrossFile(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a.yaml": {Data: []byte("substances:\n  - name: foo\n    class: nitazene\n    synonyms: [bar]\n")},
+		"b.yaml": {Data: []byte("contexts:\n  - name: c\n    kind: sales\n    weight: 0.1\n    terms: [x, bar]\n")},
+	}
+	probs := Lint(fsys)
+	if len(probs) != 1 || probs[0].String() != `b.yaml:5: context c: duplicate term "bar" (also in substance foo at a.yaml:4)` {
+		t.Errorf("Lint = %v", probs)
+	}
+	if _, err := Load(fsys); err == nil {
+		t.Error("Load accepted a rule set with problems")
+	}
+	if probs := Lint(fstest.MapFS{}); len(probs) != 1 {
+		t.Errorf("Lint of an empty directory = %v, want one problem", probs)
+	}
+}
+
+func TestParseCAS(t *testing.T) {
+	for _, ok := range []string{"437-38-7", "21409-26-7", "2785346-75-8", "7732-18-5"} {
+		if _, err := ParseCAS(ok); err != nil {
+			t.Errorf("ParseCAS(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"437-38-6", "43738-7", "1-23-4", "12345678-12-3", "abc-de-f"} {
+		if _, err := ParseCAS(bad); err == nil {
+			t.Errorf("ParseCAS(%q) accepted", bad)
+		}
+	}
+}
+
+func TestDemotedName(t *testing.T) {
+	rs, err := Parse("r.yaml", []byte("substances:\n  - name: npp\n    class: precursor\n    street:\n      - terms: [npp]\n        requires: [sales]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rs.Substances[0].Terms); n != 1 || !rs.Substances[0].Terms[0].Weak() {
+		t.Errorf("terms = %+v, want the name only as a street term", rs.Substances[0].Terms)
+	}
+}

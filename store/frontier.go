@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Frontier URL states. A URL is queued when discovered, claimed when handed
+// to the crawler, and done or failed when it has been dealt with. Claimed
+// URLs left behind by a crash go back to queued with FrontierRequeueClaimed.
+const (
+	FrontierQueued  = "queued"
+	FrontierClaimed = "claimed"
+	FrontierDone    = "done"
+	FrontierFailed  = "failed"
+)
+
+// FrontierItem is a URL to crawl and its link depth from the start URLs.
+type FrontierItem struct {
+	URL   string
+	Depth int
+}
+
+// FrontierPush queues items for a sweep's marketplace, ignoring URLs that are
+// already in its frontier in any state, and returns how many were added.
+func (db *DB) FrontierPush(ctx context.Context, sweepID int64, market string, items []FrontierItem) (int, error) {
+	if len(items) == 0 {
+		return 0, nil
+	}
+	var added int
+	now := formatTime(db.Now())
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO frontier (sweep_id, market, url, depth, state, updated_at)
+			VALUES (?, ?, ?, ?, 'queued', ?) ON CONFLICT (sweep_id, market, url) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, it := range items {
+			r, err := stmt.ExecContext(ctx, sweepID, market, it.URL, it.Depth, now)
+			if err != nil {
+				return fmt.Errorf("%s: %w", it.URL, err)
+			}
+			n, err := r.RowsAffected()
+			if err != nil {
+				return err
+			}
+			added += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("frontier push: %w", err)
+	}
+	return added, nil
+}
+
+// FrontierClaim moves up to n queued URLs of a sweep's marketplace, oldest
+// first, to claimed and returns them. It returns no items when nothing is
+// queued.
+func (db *DB) FrontierClaim(ctx context.Context, sweepID int64, market string, n int) ([]FrontierItem, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	var items []FrontierItem
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, url, depth FROM frontier
+			WHERE sweep_id = ? AND market = ? AND state = 'queued' ORDER BY id LIMIT ?`, sweepID, market, n)
+		if err != nil {
+			return err
+		}
+		var ids []any
+		for rows.Next() {
+			var id int64
+			var it FrontierItem
+			if err := rows.Scan(&id, &it.URL, &it.Depth); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+			items = append(items, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		args := append([]any{formatTime(db.Now())}, ids...)
+		_, err = tx.ExecContext(ctx, `UPDATE frontier SET state = 'claimed', attempts = attempts + 1, updated_at = ?
+			WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("frontier claim: %w", err)
+	}
+	return items, nil
+}
+
+// FrontierDone sets the state of a URL in a sweep's frontier: done or
+// failed when it has been dealt with, or queued to retry it. A URL not in
+// the frontier gives ErrNotFound.
+func (db *DB) FrontierDone(ctx context.Context, sweepID int64, market, url, state string) error {
+	switch state {
+	case FrontierDone, FrontierFailed, FrontierQueued:
+	default:
+		return fmt.Errorf("frontier %s: invalid state %q (want done, failed or queued)", url, state)
+	}
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE frontier SET state = ?, updated_at = ? WHERE sweep_id = ? AND market = ? AND url = ?`,
+			state, formatTime(db.Now()), sweepID, market, url)
+		if err != nil {
+			return err
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("frontier %s: %w", url, err)
+	}
+	return nil
+}
+
+// FrontierState returns the state of a URL in a sweep's frontier, or
+// ErrNotFound if it was never pushed.
+func (db *DB) FrontierState(ctx context.Context, sweepID int64, market, url string) (string, error) {
+	var state string
+	err := db.db.QueryRowContext(ctx, `SELECT state FROM frontier WHERE sweep_id = ? AND market = ? AND url = ?`,
+		sweepID, market, url).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("frontier %s: %w", url, ErrNotFound)
+	} else if err != nil {
+		return "", fmt.Errorf("frontier %s: %w", url, err)
+	}
+	return state, nil
+}
+
+// FrontierRequeueClaimed puts every claimed URL of a sweep's marketplace back
+// to queued (URLs in flight when a sweep stopped) and returns how many.
+func (db *DB) FrontierRequeueClaimed(ctx context.Context, sweepID int64, market string) (int, error) {
+	var n int64
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE frontier SET state = 'queued', updated_at = ?
+			WHERE sweep_id = ? AND market = ? AND state = 'claimed'`, formatTime(db.Now()), sweepID, market)
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("frontier requeue: %w", err)
+	}
+	return int(n), nil
+}
+
+// FrontierCounts returns the number of URLs in each state (queued, claimed,
+// done, failed; every key present) of a sweep's marketplace.
+func (db *DB) FrontierCounts(ctx context.Context, sweepID int64, market string) (map[string]int, error) {
+	counts := map[string]int{FrontierQueued: 0, FrontierClaimed: 0, FrontierDone: 0, FrontierFailed: 0}
+	rows, err := db.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM frontier WHERE sweep_id = ? AND market = ? GROUP BY state`,
+		sweepID, market)
+	if err != nil {
+		return nil, fmt.Errorf("frontier counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("frontier counts: %w", err)
+		}
+		counts[state] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("frontier counts: %w", err)
+	}
+	return counts, nil
+}
+
+// UnfinishedSweep returns the latest sweep whose status is running or
+// interrupted, to be resumed; ok is false when there is none.
+func (db *DB) UnfinishedSweep(ctx context.Context) (s Sweep, ok bool, err error) {
+	ss, err := db.findSweeps(ctx, `WHERE status IN (?, ?)`, SweepRunning, SweepInterrupted)
+	if err != nil {
+		return Sweep{}, false, fmt.Errorf("unfinished sweep: %w", err)
+	}
+	if len(ss) == 0 {
+		return Sweep{}, false, nil
+	}
+	return ss[0], true, nil
+}

@@ -1,0 +1,399 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// Substance is one substance a hit names, as the classifier found it.
+type Substance struct {
+	Name    string `json:"name"`    // canonical name from the rules, lower case
+	Class   string `json:"class"`   // e.g. fentanyl-analogue, nitazene, other-nso, precursor
+	Matched string `json:"matched"` // the text as it appeared in the listing
+	Start   int    `json:"start"`   // byte span of Matched in the listing text
+	End     int    `json:"end"`
+}
+
+// Evidence is one HTTP exchange exactly as sent and received.
+type Evidence struct {
+	ID            int64
+	URL, Method   string
+	Status        int
+	FetchedAt     time.Time
+	RequestBytes  []byte // request line, headers and body as sent
+	ResponseBytes []byte // status line, headers and body as received
+	SHA256        string // hex SHA-256 of ResponseBytes; SavePage computes it if empty
+
+	RemoteAddr, Proxy string
+	TLS               json.RawMessage // TLS details as JSON; nil for plain http
+	Truncated         bool            // body cut at max_body_bytes
+
+	WARCRecordID    string // "urn:uuid:..." of the response record; assigned by SavePage if empty
+	RequestRecordID string // "urn:uuid:..." of the request record; assigned by SavePage if empty
+}
+
+// PageRecord is one fetched page and its evidence.
+type PageRecord struct {
+	SweepID     int64
+	Market, URL string
+	Depth       int
+	Status      int
+	FetchedAt   time.Time // zero: Evidence.FetchedAt
+	Evidence    Evidence
+}
+
+// ListingRecord is one listing extracted from a page.
+//
+// Title, Description, Price and Vendor default to Fields["title"],
+// Fields["description"], Fields["price"] and Fields["vendor"].
+type ListingRecord struct {
+	URL, Title, Description, Price, Vendor string
+	Fields                                 map[string]string
+	Text                                   string
+	ContentHash                            string     // if empty: ContentHash of Fields (with Title, Description, Price and Vendor) and Text
+	Hit                                    *HitRecord // nil: not a hit
+}
+
+// HitRecord is the classifier's verdict on a listing that is a hit.
+type HitRecord struct {
+	Score       float64
+	RuleVersion string
+	Substances  []Substance
+}
+
+// SaveResult tells what SavePage wrote.
+type SaveResult struct {
+	PageID, EvidenceID int64
+	Listings           []ListingResult // in the order given
+}
+
+// ListingResult tells what happened to one listing in SavePage.
+type ListingResult struct {
+	ListingID int64
+	New       bool // first time seen
+	Changed   bool // seen before with another content hash (a new version was recorded)
+	HitID     int64
+	NewHit    bool
+}
+
+// ContentHash returns the hex SHA-256 identifying a listing's content: over
+// the fields in sorted key order, then the text, each part length-prefixed
+// so that no two different inputs share an encoding.
+func ContentHash(fields map[string]string, text string) string {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	part := func(s string) { fmt.Fprintf(h, "%d:%s,", len(s), s) }
+	for _, k := range keys {
+		part(k)
+		part(fields[k])
+	}
+	part(text)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// newRecordID returns a WARC record id: "urn:uuid:" and a random (version 4)
+// UUID.
+func newRecordID() (string, error) {
+	var u [16]byte
+	if _, err := rand.Read(u[:]); err != nil {
+		return "", err
+	}
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:]), nil
+}
+
+// hashFields returns Fields with the named fields set from Title,
+// Description, Price and Vendor, so that a caller setting only those still
+// gets changes detected.
+func (l *ListingRecord) hashFields() map[string]string {
+	m := make(map[string]string, len(l.Fields)+4)
+	for k, v := range l.Fields {
+		m[k] = v
+	}
+	for k, v := range map[string]string{"title": l.Title, "description": l.Description, "price": l.Price, "vendor": l.Vendor} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// SavePage writes a fetched page, its evidence, its listings and their hits
+// in one transaction: either all of it is stored or none.
+//
+// Listings are upserted on (market, url): first_seen is kept, last_seen and
+// the evidence pointer are updated, gone_at is cleared, and when the content
+// hash differs the new content is stored and a listing_versions row added (a
+// new listing gets its first version row too). A hit is unique per listing:
+// re-detection updates score, substances, rule version, sweep and last
+// evidence but keeps the analyst's status; every evidence proving a hit is
+// linked in hit_evidence. A listing that is no longer a hit keeps its old
+// hit row.
+func (db *DB) SavePage(ctx context.Context, p PageRecord, listings []ListingRecord) (SaveResult, error) {
+	if err := preparePage(&p); err != nil {
+		return SaveResult{}, fmt.Errorf("save page %s: %w", p.URL, err)
+	}
+	prepared := make([]ListingRecord, len(listings))
+	for i, l := range listings {
+		if err := prepareListing(&l); err != nil {
+			return SaveResult{}, fmt.Errorf("save page %s: listing %d %s: %w", p.URL, i, l.URL, err)
+		}
+		prepared[i] = l
+	}
+	var res SaveResult
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = db.savePage(ctx, tx, p, prepared)
+		return err
+	})
+	if err != nil {
+		return SaveResult{}, fmt.Errorf("save page %s: %w", p.URL, err)
+	}
+	return res, nil
+}
+
+// preparePage validates p and fills its defaults.
+func preparePage(p *PageRecord) error {
+	e := &p.Evidence
+	if p.SweepID == 0 {
+		return errors.New("no sweep id")
+	}
+	if p.Market == "" || p.URL == "" {
+		return errors.New("market and url are required")
+	}
+	if e.URL == "" {
+		e.URL = p.URL
+	}
+	if e.Method == "" {
+		e.Method = "GET"
+	}
+	if e.Status == 0 {
+		e.Status = p.Status
+	}
+	if p.Status == 0 {
+		p.Status = e.Status
+	}
+	if p.FetchedAt.IsZero() {
+		p.FetchedAt = e.FetchedAt
+	}
+	if e.FetchedAt.IsZero() {
+		e.FetchedAt = p.FetchedAt
+	}
+	if p.FetchedAt.IsZero() {
+		return errors.New("no fetch time")
+	}
+	sum := sha256.Sum256(e.ResponseBytes)
+	if got := hex.EncodeToString(sum[:]); e.SHA256 == "" {
+		e.SHA256 = got
+	} else if e.SHA256 != got {
+		return fmt.Errorf("evidence sha256 %s does not match the response bytes (%s)", e.SHA256, got)
+	}
+	if len(e.TLS) > 0 && !json.Valid(e.TLS) {
+		return errors.New("evidence TLS is not valid JSON")
+	}
+	var err error
+	if e.WARCRecordID == "" {
+		if e.WARCRecordID, err = newRecordID(); err != nil {
+			return err
+		}
+	}
+	if e.RequestRecordID == "" {
+		if e.RequestRecordID, err = newRecordID(); err != nil {
+			return err
+		}
+	}
+	if e.RequestBytes == nil {
+		e.RequestBytes = []byte{}
+	}
+	if e.ResponseBytes == nil {
+		e.ResponseBytes = []byte{}
+	}
+	return nil
+}
+
+// prepareListing validates l and fills its defaults.
+func prepareListing(l *ListingRecord) error {
+	if l.URL == "" {
+		return errors.New("no url")
+	}
+	for _, f := range []struct {
+		v   *string
+		key string
+	}{{&l.Title, "title"}, {&l.Description, "description"}, {&l.Price, "price"}, {&l.Vendor, "vendor"}} {
+		if *f.v == "" {
+			*f.v = l.Fields[f.key]
+		}
+	}
+	if l.ContentHash == "" {
+		l.ContentHash = ContentHash(l.hashFields(), l.Text)
+	}
+	if h := l.Hit; h != nil {
+		if math.IsNaN(h.Score) || h.Score < 0 || h.Score > 1 {
+			return fmt.Errorf("hit score %v outside 0..1", h.Score)
+		}
+	}
+	return nil
+}
+
+func (db *DB) savePage(ctx context.Context, tx *sql.Tx, p PageRecord, listings []ListingRecord) (SaveResult, error) {
+	var res SaveResult
+	r, err := tx.ExecContext(ctx, `INSERT INTO pages (sweep_id, market, url, depth, status, fetched_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		p.SweepID, p.Market, p.URL, p.Depth, p.Status, formatTime(p.FetchedAt))
+	if err != nil {
+		return res, fmt.Errorf("insert page: %w", err)
+	}
+	if res.PageID, err = r.LastInsertId(); err != nil {
+		return res, err
+	}
+	e := p.Evidence
+	var tlsJSON any
+	if len(e.TLS) > 0 {
+		tlsJSON = string(e.TLS)
+	}
+	r, err = tx.ExecContext(ctx, `INSERT INTO evidence (page_id, url, method, status, fetched_at, request_bytes, response_bytes,
+			sha256, remote_addr, proxy, tls, truncated, warc_record_id, request_record_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		res.PageID, e.URL, e.Method, e.Status, formatTime(e.FetchedAt), e.RequestBytes, e.ResponseBytes,
+		e.SHA256, e.RemoteAddr, e.Proxy, tlsJSON, e.Truncated, e.WARCRecordID, e.RequestRecordID)
+	if err != nil {
+		return res, fmt.Errorf("insert evidence: %w", err)
+	}
+	if res.EvidenceID, err = r.LastInsertId(); err != nil {
+		return res, err
+	}
+	for _, l := range listings {
+		lr, err := db.saveListing(ctx, tx, p, res.EvidenceID, l)
+		if err != nil {
+			return res, fmt.Errorf("listing %s: %w", l.URL, err)
+		}
+		res.Listings = append(res.Listings, lr)
+	}
+	return res, nil
+}
+
+func (db *DB) saveListing(ctx context.Context, tx *sql.Tx, p PageRecord, evidenceID int64, l ListingRecord) (ListingResult, error) {
+	var res ListingResult
+	seen := formatTime(p.FetchedAt)
+	fields, err := json.Marshal(nonNilMap(l.Fields))
+	if err != nil {
+		return res, err
+	}
+	var oldHash string
+	err = tx.QueryRowContext(ctx, `SELECT id, content_hash FROM listings WHERE market = ? AND url = ?`, p.Market, l.URL).
+		Scan(&res.ListingID, &oldHash)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		r, err := tx.ExecContext(ctx, `INSERT INTO listings (market, url, first_seen, last_seen, first_sweep_id, last_sweep_id,
+				last_evidence_id, content_hash, title, description, price, vendor, fields, text)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.Market, l.URL, seen, seen, p.SweepID, p.SweepID, evidenceID, l.ContentHash,
+			l.Title, l.Description, l.Price, l.Vendor, string(fields), l.Text)
+		if err != nil {
+			return res, fmt.Errorf("insert: %w", err)
+		}
+		if res.ListingID, err = r.LastInsertId(); err != nil {
+			return res, err
+		}
+		res.New = true
+	case err != nil:
+		return res, err
+	default:
+		res.Changed = oldHash != l.ContentHash
+		// last_seen only moves forward (a resumed sweep may store an older fetch).
+		if _, err := tx.ExecContext(ctx, `UPDATE listings SET last_seen = max(last_seen, ?), last_sweep_id = ?,
+				last_evidence_id = ?, gone_at = NULL WHERE id = ?`,
+			seen, p.SweepID, evidenceID, res.ListingID); err != nil {
+			return res, fmt.Errorf("update: %w", err)
+		}
+		if res.Changed {
+			if _, err := tx.ExecContext(ctx, `UPDATE listings SET content_hash = ?, title = ?, description = ?, price = ?,
+					vendor = ?, fields = ?, text = ? WHERE id = ?`,
+				l.ContentHash, l.Title, l.Description, l.Price, l.Vendor, string(fields), l.Text, res.ListingID); err != nil {
+				return res, fmt.Errorf("update content: %w", err)
+			}
+		}
+	}
+	if res.New || res.Changed {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO listing_versions (listing_id, sweep_id, evidence_id, seen_at, content_hash,
+				title, description, price, vendor, fields, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			res.ListingID, p.SweepID, evidenceID, seen, l.ContentHash,
+			l.Title, l.Description, l.Price, l.Vendor, string(fields), l.Text); err != nil {
+			return res, fmt.Errorf("insert version: %w", err)
+		}
+	}
+	if db.testHookAfterListing != nil {
+		if err := db.testHookAfterListing(); err != nil {
+			return res, err
+		}
+	}
+	if l.Hit != nil {
+		if res.HitID, res.NewHit, err = saveHit(ctx, tx, p, evidenceID, res.ListingID, *l.Hit); err != nil {
+			return res, fmt.Errorf("hit: %w", err)
+		}
+	}
+	return res, nil
+}
+
+func saveHit(ctx context.Context, tx *sql.Tx, p PageRecord, evidenceID, listingID int64, h HitRecord) (id int64, isNew bool, err error) {
+	subs, err := json.Marshal(nonNilSubstances(h.Substances))
+	if err != nil {
+		return 0, false, err
+	}
+	seen := formatTime(p.FetchedAt)
+	err = tx.QueryRowContext(ctx, `SELECT id FROM hits WHERE listing_id = ?`, listingID).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		r, err := tx.ExecContext(ctx, `INSERT INTO hits (listing_id, score, substances, rule_version, status, sweep_id,
+				first_detected, last_detected, last_evidence_id) VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?)`,
+			listingID, h.Score, string(subs), h.RuleVersion, p.SweepID, seen, seen, evidenceID)
+		if err != nil {
+			return 0, false, fmt.Errorf("insert: %w", err)
+		}
+		if id, err = r.LastInsertId(); err != nil {
+			return 0, false, err
+		}
+		isNew = true
+	case err != nil:
+		return 0, false, err
+	default:
+		// The status belongs to the analyst and is kept.
+		if _, err := tx.ExecContext(ctx, `UPDATE hits SET score = ?, substances = ?, rule_version = ?, sweep_id = ?,
+				last_detected = max(last_detected, ?), last_evidence_id = ? WHERE id = ?`,
+			h.Score, string(subs), h.RuleVersion, p.SweepID, seen, evidenceID, id); err != nil {
+			return 0, false, fmt.Errorf("update: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO hit_evidence (hit_id, evidence_id, sweep_id) VALUES (?, ?, ?)`,
+		id, evidenceID, p.SweepID); err != nil {
+		return 0, false, fmt.Errorf("link evidence: %w", err)
+	}
+	return id, isNew, nil
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func nonNilSubstances(s []Substance) []Substance {
+	if s == nil {
+		return []Substance{}
+	}
+	return s
+}
