@@ -23,23 +23,45 @@ type FrontierItem struct {
 	Depth int
 }
 
-// FrontierPush queues items for a sweep's marketplace, ignoring URLs that are
-// already in its frontier in any state, and returns how many were added.
-func (db *DB) FrontierPush(ctx context.Context, sweepID int64, market string, items []FrontierItem) (int, error) {
+// FrontierPush queues items for a sweep's marketplace, in order, ignoring URLs
+// that are already in its frontier in any state, and stops once limit URLs
+// were added (limit < 0: no limit). It returns how many URLs it added and how
+// many new ones it left out because of the limit.
+func (db *DB) FrontierPush(ctx context.Context, sweepID int64, market string, items []FrontierItem, limit int) (added, dropped int, err error) {
 	if len(items) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
-	var added int
 	now := formatTime(db.Now())
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO frontier (sweep_id, market, url, depth, state, updated_at)
+	err = db.withTx(ctx, func(tx *sql.Tx) error {
+		added, dropped = 0, 0
+		insert, err := tx.PrepareContext(ctx, `INSERT INTO frontier (sweep_id, market, url, depth, state, updated_at)
 			VALUES (?, ?, ?, ?, 'queued', ?) ON CONFLICT (sweep_id, market, url) DO NOTHING`)
 		if err != nil {
 			return err
 		}
-		defer stmt.Close()
+		defer insert.Close()
+		known, err := tx.PrepareContext(ctx, `SELECT 1 FROM frontier WHERE sweep_id = ? AND market = ? AND url = ?`)
+		if err != nil {
+			return err
+		}
+		defer known.Close()
+		seen := make(map[string]bool, len(items))
 		for _, it := range items {
-			r, err := stmt.ExecContext(ctx, sweepID, market, it.URL, it.Depth, now)
+			if seen[it.URL] {
+				continue
+			}
+			seen[it.URL] = true
+			if limit >= 0 && added >= limit {
+				var one int
+				switch err := known.QueryRowContext(ctx, sweepID, market, it.URL).Scan(&one); {
+				case errors.Is(err, sql.ErrNoRows):
+					dropped++
+				case err != nil:
+					return fmt.Errorf("%s: %w", it.URL, err)
+				}
+				continue
+			}
+			r, err := insert.ExecContext(ctx, sweepID, market, it.URL, it.Depth, now)
 			if err != nil {
 				return fmt.Errorf("%s: %w", it.URL, err)
 			}
@@ -52,9 +74,9 @@ func (db *DB) FrontierPush(ctx context.Context, sweepID int64, market string, it
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("frontier push: %w", err)
+		return 0, 0, fmt.Errorf("frontier push: %w", err)
 	}
-	return added, nil
+	return added, dropped, nil
 }
 
 // FrontierClaim moves up to n queued URLs of a sweep's marketplace, oldest
@@ -101,8 +123,8 @@ func (db *DB) FrontierClaim(ctx context.Context, sweepID int64, market string, n
 }
 
 // FrontierDone sets the state of a URL in a sweep's frontier: done or
-// failed when it has been dealt with, or queued to retry it. A URL not in
-// the frontier gives ErrNotFound.
+// failed when it has been dealt with, or queued to retry it. A URL not yet in
+// the frontier (the target of a redirect) is added in that state at depth 0.
 func (db *DB) FrontierDone(ctx context.Context, sweepID int64, market, url, state string) error {
 	switch state {
 	case FrontierDone, FrontierFailed, FrontierQueued:
@@ -110,17 +132,11 @@ func (db *DB) FrontierDone(ctx context.Context, sweepID int64, market, url, stat
 		return fmt.Errorf("frontier %s: invalid state %q (want done, failed or queued)", url, state)
 	}
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `UPDATE frontier SET state = ?, updated_at = ? WHERE sweep_id = ? AND market = ? AND url = ?`,
-			state, formatTime(db.Now()), sweepID, market, url)
-		if err != nil {
-			return err
-		}
-		if n, err := r.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrNotFound
-		}
-		return nil
+		_, err := tx.ExecContext(ctx, `INSERT INTO frontier (sweep_id, market, url, depth, state, updated_at)
+			VALUES (?, ?, ?, 0, ?, ?)
+			ON CONFLICT (sweep_id, market, url) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+			sweepID, market, url, state, formatTime(db.Now()))
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("frontier %s: %w", url, err)

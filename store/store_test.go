@@ -730,10 +730,10 @@ func TestFrontier(t *testing.T) {
 		return strings.Join(us, " ")
 	}
 
-	if n, err := db.FrontierPush(ctx, s, "shop", items("/a", "/b", "/c", "/a")); err != nil || n != 3 {
+	if n, _, err := db.FrontierPush(ctx, s, "shop", items("/a", "/b", "/c", "/a"), -1); err != nil || n != 3 {
 		t.Fatalf("push = %d, %v; want 3", n, err)
 	}
-	if n, _ := db.FrontierPush(ctx, s, "board", items("/a")); n != 1 {
+	if n, _, _ := db.FrontierPush(ctx, s, "board", items("/a"), -1); n != 1 {
 		t.Errorf("push to another market = %d, want 1", n)
 	}
 	got, err := db.FrontierClaim(ctx, s, "shop", 2)
@@ -747,8 +747,12 @@ func TestFrontier(t *testing.T) {
 		t.Errorf("counts = %s", c)
 	}
 	// A URL already claimed or done is not queued again.
-	if n, _ := db.FrontierPush(ctx, s, "shop", items("/a", "/d")); n != 1 {
+	if n, _, _ := db.FrontierPush(ctx, s, "shop", items("/a", "/d"), -1); n != 1 {
 		t.Errorf("push again = %d, want 1", n)
+	}
+	// The limit bounds new URLs only; known ones are neither added nor dropped.
+	if n, dropped, _ := db.FrontierPush(ctx, s, "board", items("/a", "/x", "/y", "/z"), 1); n != 1 || dropped != 2 {
+		t.Errorf("push with limit 1 = %d added, %d dropped; want 1, 2", n, dropped)
 	}
 	if err := db.FrontierDone(ctx, s, "shop", "/a", FrontierDone); err != nil {
 		t.Fatal(err)
@@ -759,8 +763,12 @@ func TestFrontier(t *testing.T) {
 	if _, err := db.FrontierState(ctx, s, "shop", "/zz"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("FrontierState(/zz) err = %v", err)
 	}
-	if err := db.FrontierDone(ctx, s, "shop", "/zz", FrontierDone); !errors.Is(err, ErrNotFound) {
-		t.Errorf("FrontierDone(/zz) err = %v, want ErrNotFound", err)
+	// A redirect target unknown to the frontier is recorded as done.
+	if err := db.FrontierDone(ctx, s, "shop", "/zz", FrontierDone); err != nil {
+		t.Errorf("FrontierDone(/zz) err = %v", err)
+	}
+	if st, _ := db.FrontierState(ctx, s, "shop", "/zz"); st != FrontierDone {
+		t.Errorf("state /zz = %q, want done", st)
 	}
 	if err := db.FrontierDone(ctx, s, "shop", "/a", "claimed"); err == nil {
 		t.Error("FrontierDone with state claimed succeeded")
@@ -769,7 +777,7 @@ func TestFrontier(t *testing.T) {
 	if n, err := db.FrontierRequeueClaimed(ctx, s, "shop"); err != nil || n != 1 {
 		t.Errorf("requeue = %d, %v; want 1", n, err)
 	}
-	if c := counts(); c != "q3 c0 d1 f0" {
+	if c := counts(); c != "q3 c0 d2 f0" {
 		t.Errorf("counts after requeue = %s", c)
 	}
 	got, _ = db.FrontierClaim(ctx, s, "shop", 10)
@@ -785,7 +793,7 @@ func TestFrontier(t *testing.T) {
 	if got, _ := db.FrontierClaim(ctx, s, "shop", 10); len(got) != 0 {
 		t.Errorf("claim of an empty queue = %v", got)
 	}
-	if c := counts(); c != "q0 c2 d1 f1" {
+	if c := counts(); c != "q0 c2 d2 f1" {
 		t.Errorf("final counts = %s", c)
 	}
 }
@@ -824,7 +832,7 @@ func TestConcurrentWriters(t *testing.T) {
 				if err := db.Review(ctx, res.Listings[0].HitID, StatusConfirmed, "", fmt.Sprint("analyst", w), t0); err != nil {
 					errs <- fmt.Errorf("writer %d review %d: %w", w, i, err)
 				}
-				if _, err := db.FrontierPush(ctx, s, "shop", []FrontierItem{{URL: url}}); err != nil {
+				if _, _, err := db.FrontierPush(ctx, s, "shop", []FrontierItem{{URL: url}}, -1); err != nil {
 					errs <- fmt.Errorf("writer %d push %d: %w", w, i, err)
 				}
 				// A read between writes on the same handle.
