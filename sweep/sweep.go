@@ -33,6 +33,12 @@ type Runner struct {
 	Now func() time.Time
 	// Progress, if set, receives running counts from the crawler.
 	Progress func(crawler.Progress)
+	// Limiter paces requests per host across every marketplace this runner
+	// sweeps, in this and concurrent runs; nil means one limiter per run.
+	Limiter crawler.HostLimiter
+	// Fresh starts a new sweep even when an interrupted sweep of the same
+	// marketplaces could be resumed.
+	Fresh bool
 }
 
 // MarketResult is the outcome of one marketplace within a sweep.
@@ -53,6 +59,7 @@ type MarketResult struct {
 // Result is the outcome of a sweep.
 type Result struct {
 	SweepID int64          `json:"sweep_id"`
+	Resumed bool           `json:"resumed"`
 	Status  string         `json:"status"`
 	Markets []MarketResult `json:"markets"`
 	Started time.Time      `json:"started"`
@@ -100,15 +107,20 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	started := r.now()
 	// The sweep's bookkeeping must survive the cancellation that ends it.
 	bg := context.WithoutCancel(ctx)
-	id, err := r.DB.BeginSweep(bg, names, r.RuleVersion, started)
+	id, resumed, lock, err := r.begin(bg, names, started)
 	if err != nil {
-		return Result{}, fmt.Errorf("sweep: begin: %w", err)
+		return Result{}, err
 	}
+	defer lock.release()
 	log := r.logger().With("sweep", id)
-	log.Info("sweep started", "markets", names, "rule_version", r.RuleVersion)
+	log.Info("sweep started", "markets", names, "rule_version", r.RuleVersion, "resumed", resumed)
 
 	w := newWriter(r.DB, id, r.Classifier, r.RuleVersion, log)
 	go w.run(bg)
+	limiter := r.Limiter
+	if limiter == nil {
+		limiter = &crawler.Limiters{}
+	}
 
 	results := make([]MarketResult, len(markets))
 	var wg sync.WaitGroup
@@ -116,7 +128,13 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = r.sweepMarket(ctx, w, m, log)
+			results[i] = r.sweepMarket(ctx, w, m, crawler.Options{
+				Logger:   log.With("market", m.Name),
+				Progress: r.Progress,
+				Now:      r.Now,
+				Limiter:  limiter,
+				Frontier: newStoreFrontier(r.DB, id, m.Name, m.Concurrency),
+			})
 		}()
 	}
 	wg.Wait()
@@ -145,7 +163,7 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 			results[i].GoneListings = n
 		}
 	}
-	res := Result{SweepID: id, Status: status, Markets: results, Started: started, Elapsed: r.now().Sub(started)}
+	res := Result{SweepID: id, Resumed: resumed, Status: status, Markets: results, Started: started, Elapsed: r.now().Sub(started)}
 	if err := r.DB.FinishSweep(bg, id, status, res, r.now()); err != nil {
 		return res, fmt.Errorf("sweep %d: finish: %w", id, err)
 	}
@@ -162,17 +180,43 @@ func coveredFully(s crawler.Stats) bool {
 	return s.SkippedByReason["max_pages"] == 0 && s.Errors == 0
 }
 
-func (r *Runner) sweepMarket(ctx context.Context, w *writer, m config.Market, log *slog.Logger) MarketResult {
+// begin starts a new sweep, or resumes the newest unfinished sweep of the
+// same marketplaces that no other process is running, and locks it.
+func (r *Runner) begin(ctx context.Context, markets []string, now time.Time) (id int64, resumed bool, lock *sweepLock, err error) {
+	if !r.Fresh {
+		s, l, ok, err := resumable(ctx, r.DB, markets)
+		if err != nil {
+			return 0, false, nil, err
+		}
+		if ok {
+			if err := r.DB.ResumeSweep(ctx, s.ID, now); err != nil {
+				l.release()
+				return 0, false, nil, fmt.Errorf("sweep: %w", err)
+			}
+			return s.ID, true, l, nil
+		}
+	}
+	id, err = r.DB.BeginSweep(ctx, markets, r.RuleVersion, now)
+	if err != nil {
+		return 0, false, nil, fmt.Errorf("sweep: begin: %w", err)
+	}
+	l, ok, err := lockSweep(r.DB.Path, id)
+	if err != nil {
+		return 0, false, nil, err
+	}
+	if !ok {
+		return 0, false, nil, fmt.Errorf("sweep %d: locked by another process", id)
+	}
+	return id, false, l, nil
+}
+
+func (r *Runner) sweepMarket(ctx context.Context, w *writer, m config.Market, opts crawler.Options) MarketResult {
 	res := MarketResult{Market: m.Name}
-	stats, err := crawler.Sweep(ctx, m, w, crawler.Options{
-		Logger:   log.With("market", m.Name),
-		Progress: r.Progress,
-		Now:      r.Now,
-	})
+	stats, err := crawler.Sweep(ctx, m, w, opts)
 	res.Crawl = stats
 	if err != nil && ctx.Err() == nil {
 		res.Err = err.Error()
-		log.Error("crawl failed", "market", m.Name, "err", err)
+		opts.Logger.Error("crawl failed", "err", err)
 	}
 	return res
 }

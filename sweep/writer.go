@@ -24,8 +24,9 @@ type writer struct {
 	log         *slog.Logger
 	jobs        chan job
 
-	mu     sync.Mutex
-	counts map[string]*MarketResult
+	mu       sync.Mutex
+	counts   map[string]*MarketResult
+	seenHits map[int64]bool // hits counted so far: a listing shown on several pages counts once
 }
 
 type job struct {
@@ -45,6 +46,7 @@ func newWriter(db *store.DB, sweepID int64, c *classify.Classifier, ruleVersion 
 		log:         log,
 		jobs:        make(chan job),
 		counts:      make(map[string]*MarketResult),
+		seenHits:    make(map[int64]bool),
 	}
 }
 
@@ -141,9 +143,10 @@ func (w *writer) save(ctx context.Context, j job) error {
 			} else if l.Changed {
 				m.ChangedListings++
 			}
-			if l.HitID == 0 {
+			if l.HitID == 0 || w.seenHits[l.HitID] {
 				continue
 			}
+			w.seenHits[l.HitID] = true
 			m.Hits++
 			if l.NewHit {
 				m.NewHits++

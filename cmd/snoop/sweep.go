@@ -27,6 +27,7 @@ func runSweep(ctx context.Context, e env, args []string) error {
 	rulesDir := fs.String("rules", "", "rule directory (default: the embedded rules)")
 	screenshots := fs.Bool("screenshots", false, "take a screenshot of each hit's page with headless Chromium")
 	verbose := fs.Bool("v", false, "log every page")
+	fresh := fs.Bool("fresh", false, "start a new sweep even if an interrupted one of the same marketplaces can be resumed")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,6 +67,7 @@ func runSweep(ctx context.Context, e env, args []string) error {
 		RuleVersion: rs.Version(),
 		Logger:      newLogger(progress, level),
 		Progress:    progress.update,
+		Fresh:       *fresh,
 	}
 	res, err := runner.Run(ctx, selected)
 	progress.finish()
@@ -74,7 +76,7 @@ func runSweep(ctx context.Context, e env, args []string) error {
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("sweep %d interrupted: everything fetched so far is stored; run the same command again to sweep anew", res.SweepID)
+			return fmt.Errorf("sweep %d interrupted: everything fetched so far is stored; run the same command again to resume it", res.SweepID)
 		}
 		return err
 	}
@@ -111,7 +113,11 @@ func printSweepSummary(w io.Writer, res sweep.Result) {
 	if secs > 0 {
 		rate = float64(res.Pages()) / secs
 	}
-	fmt.Fprintf(w, "sweep %d %s in %s (%d pages, %.1f pages/s)\n\n", res.SweepID, res.Status,
+	resumed := ""
+	if res.Resumed {
+		resumed = " (resumed)"
+	}
+	fmt.Fprintf(w, "sweep %d%s %s in %s (%d pages, %.1f pages/s)\n\n", res.SweepID, resumed, res.Status,
 		res.Elapsed.Round(time.Millisecond), res.Pages(), rate)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MARKETPLACE\tPAGES\tLISTINGS\tNEW\tCHANGED\tGONE\tHITS\tNEW HITS\tERRORS\tSKIPPED\tSUBSTANCES")
