@@ -115,8 +115,9 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	log := r.logger().With("sweep", id)
 	log.Info("sweep started", "markets", names, "rule_version", r.RuleVersion, "resumed", resumed)
 
-	w := newWriter(r.DB, id, r.Classifier, r.RuleVersion, log)
-	go w.run(bg)
+	w := newWriter(id, r.Classifier, r.RuleVersion, log)
+	w.journal = newJournal(r.DB, w.committed)
+	go w.journal.run(bg)
 	limiter := r.Limiter
 	if limiter == nil {
 		limiter = &crawler.Limiters{}
@@ -133,12 +134,12 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 				Progress: r.Progress,
 				Now:      r.Now,
 				Limiter:  limiter,
-				Frontier: newStoreFrontier(r.DB, id, m.Name, m.Concurrency),
+				Frontier: newJournalFrontier(r.DB, w.journal, id, m.Name),
 			})
 		}()
 	}
 	wg.Wait()
-	w.close()
+	storeErr := w.journal.close()
 
 	status := "completed"
 	for i := range results {
@@ -146,6 +147,10 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 		if results[i].Err != "" {
 			status = "failed"
 		}
+	}
+	if storeErr != nil {
+		status = "failed"
+		log.Error("storing the sweep failed; what was stored before the failure is kept and the sweep can be resumed", "err", storeErr)
 	}
 	if ctx.Err() != nil {
 		status = "interrupted"
@@ -168,6 +173,9 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 		return res, fmt.Errorf("sweep %d: finish: %w", id, err)
 	}
 	log.Info("sweep finished", "status", status, "pages", res.Pages(), "elapsed", res.Elapsed)
+	if storeErr != nil {
+		return res, fmt.Errorf("sweep %d: store: %w", id, storeErr)
+	}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("sweep %d interrupted: %w", id, err)
 	}

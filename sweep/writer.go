@@ -3,7 +3,6 @@ package sweep
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,62 +13,79 @@ import (
 )
 
 // writer is the crawler's sink: it classifies listings on the caller's
-// goroutine and hands each page to a single goroutine that writes it to the
-// store in one transaction, so concurrent fetches never contend for SQLite.
+// goroutine and hands each page, with its evidence and listings, to the
+// sweep's journal, which stores it in order with the frontier changes.
 type writer struct {
-	db          *store.DB
 	sweepID     int64
 	classifier  *classify.Classifier
 	ruleVersion string
+	journal     *journal
+	archiveAll  map[string]bool // marketplaces whose every page is kept as evidence
 	log         *slog.Logger
-	jobs        chan job
 
 	mu       sync.Mutex
 	counts   map[string]*MarketResult
 	seenHits map[int64]bool // hits counted so far: a listing shown on several pages counts once
 }
 
-type job struct {
-	page     *crawler.Page
-	listings []store.ListingRecord
-	done     chan error
-}
-
 var _ crawler.Sink = (*writer)(nil)
 
-func newWriter(db *store.DB, sweepID int64, c *classify.Classifier, ruleVersion string, log *slog.Logger) *writer {
+func newWriter(sweepID int64, c *classify.Classifier, ruleVersion string, log *slog.Logger) *writer {
 	return &writer{
-		db:          db,
 		sweepID:     sweepID,
 		classifier:  c,
 		ruleVersion: ruleVersion,
 		log:         log,
-		jobs:        make(chan job),
+		archiveAll:  map[string]bool{},
 		counts:      make(map[string]*MarketResult),
 		seenHits:    make(map[int64]bool),
 	}
 }
 
-// HandlePage classifies the page's listings and waits until the page, its
-// evidence and its listings are stored. Storing is not cancelled with ctx:
-// a page that was fetched is kept.
+// HandlePage classifies the page's listings and queues the page for
+// storing. Gate pages (CAPTCHA, login walls, DDoS interstitials) are counted
+// and never stored as evidence.
 func (w *writer) HandlePage(ctx context.Context, p *crawler.Page) error {
 	if p.Gate != "" {
 		w.count(p.Market, func(m *MarketResult) { m.GatePages++ })
 		w.log.Warn("gate page not stored as evidence", "market", p.Market, "url", p.URL, "reason", p.Gate)
 		return nil
 	}
-	if len(p.Listings) == 0 {
-		// Only listing pages are evidence; navigation pages are counted by the crawler.
-		return nil
+	if len(p.Listings) == 0 && !w.archiveAll[p.Market] {
+		return nil // only listing pages are evidence unless the marketplace archives all pages
 	}
 	listings := make([]store.ListingRecord, len(p.Listings))
 	for i, l := range p.Listings {
 		listings[i] = w.listingRecord(l)
 	}
-	done := make(chan error, 1)
-	w.jobs <- job{page: p, listings: listings, done: done}
-	return <-done
+	return w.journal.submit(store.BatchOp{Page: &store.PageOp{Page: w.pageRecord(p), Listings: listings}})
+}
+
+func (w *writer) pageRecord(p *crawler.Page) store.PageRecord {
+	ex := p.Exchange
+	if ex == nil {
+		ex = &crawler.Exchange{URL: p.URL, Method: "GET", Status: p.Status, FetchedAt: p.FetchedAt}
+	}
+	return store.PageRecord{
+		SweepID:   w.sweepID,
+		Market:    p.Market,
+		URL:       p.URL,
+		Depth:     p.Depth,
+		Status:    p.Status,
+		FetchedAt: p.FetchedAt,
+		Evidence: store.Evidence{
+			URL:           ex.URL,
+			Method:        ex.Method,
+			Status:        ex.Status,
+			FetchedAt:     ex.FetchedAt,
+			RequestBytes:  ex.RequestBytes,
+			ResponseBytes: ex.ResponseBytes,
+			RemoteAddr:    ex.RemoteAddr,
+			Proxy:         ex.Proxy,
+			TLS:           tlsJSON(ex.TLS),
+			Truncated:     ex.Truncated,
+		},
+	}
 }
 
 func (w *writer) listingRecord(l crawler.Listing) store.ListingRecord {
@@ -95,49 +111,16 @@ func (w *writer) listingRecord(l crawler.Listing) store.ListingRecord {
 	return rec
 }
 
-// run writes jobs until close is called.
-func (w *writer) run(ctx context.Context) {
-	for j := range w.jobs {
-		j.done <- w.save(ctx, j)
-	}
-}
-
-func (w *writer) close() { close(w.jobs) }
-
-func (w *writer) save(ctx context.Context, j job) error {
-	p := j.page
-	ex := p.Exchange
-	if ex == nil {
-		ex = &crawler.Exchange{URL: p.URL, Method: "GET", Status: p.Status, FetchedAt: p.FetchedAt}
-	}
-	ev := store.Evidence{
-		URL:           ex.URL,
-		Method:        ex.Method,
-		Status:        ex.Status,
-		FetchedAt:     ex.FetchedAt,
-		RequestBytes:  ex.RequestBytes,
-		ResponseBytes: ex.ResponseBytes,
-		RemoteAddr:    ex.RemoteAddr,
-		Proxy:         ex.Proxy,
-		TLS:           tlsJSON(ex.TLS),
-		Truncated:     ex.Truncated,
-	}
-	res, err := w.db.SavePage(ctx, store.PageRecord{
-		SweepID:   w.sweepID,
-		Market:    p.Market,
-		URL:       p.URL,
-		Depth:     p.Depth,
-		Status:    p.Status,
-		FetchedAt: p.FetchedAt,
-		Evidence:  ev,
-	}, j.listings)
-	if err != nil {
-		w.count(p.Market, func(m *MarketResult) { m.StoreErrors++ })
-		w.log.Error("store page", "market", p.Market, "url", p.URL, "err", err)
-		return fmt.Errorf("store page %s: %w", p.URL, err)
-	}
-	w.count(p.Market, func(m *MarketResult) {
-		for i, l := range res.Listings {
+// committed counts what a committed batch stored.
+func (w *writer) committed(ops []store.BatchOp) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, op := range ops {
+		if op.Page == nil {
+			continue
+		}
+		m := w.market(op.Page.Page.Market)
+		for i, l := range op.Page.Result.Listings {
 			if l.New {
 				m.NewListings++
 			} else if l.Changed {
@@ -151,34 +134,34 @@ func (w *writer) save(ctx context.Context, j job) error {
 			if l.NewHit {
 				m.NewHits++
 			}
-			for _, s := range j.listings[i].Hit.Substances {
+			for _, s := range op.Page.Listings[i].Hit.Substances {
 				m.HitsBySubstance[strings.ToLower(s.Name)]++
 			}
 		}
-	})
-	return nil
+	}
 }
 
 func (w *writer) count(market string, f func(*MarketResult)) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	m := w.counts[market]
+	f(w.market(market))
+}
+
+// market returns the counts of a marketplace; w.mu must be held.
+func (w *writer) market(name string) *MarketResult {
+	m := w.counts[name]
 	if m == nil {
 		m = &MarketResult{HitsBySubstance: map[string]int{}}
-		w.counts[market] = m
+		w.counts[name] = m
 	}
-	f(m)
+	return m
 }
 
 // fill copies the writer's counts for r.Market into r.
 func (w *writer) fill(r *MarketResult) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	m := w.counts[r.Market]
-	if m == nil {
-		r.HitsBySubstance = map[string]int{}
-		return
-	}
+	m := w.market(r.Market)
 	r.NewListings, r.ChangedListings = m.NewListings, m.ChangedListings
 	r.Hits, r.NewHits, r.HitsBySubstance = m.Hits, m.NewHits, m.HitsBySubstance
 	r.GatePages, r.StoreErrors = m.GatePages, m.StoreErrors

@@ -336,7 +336,7 @@ func readHitsQuiet(db string) []string {
 	if err := Run(context.Background(), []string{"hits", "--db", db, "--format", "jsonl"}, nil, &out, &errb); err != nil {
 		return nil
 	}
-	return strings.Fields(out.String())
+	return strings.FieldsFunc(out.String(), func(r rune) bool { return r == '\n' })
 }
 
 func TestUsageErrors(t *testing.T) {

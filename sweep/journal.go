@@ -1,0 +1,229 @@
+package sweep
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"sync"
+
+	"snoop/crawler"
+	"snoop/store"
+)
+
+// maxBatch bounds the writes committed in one transaction.
+const maxBatch = 512
+
+// journal funnels every write of a sweep — frontier changes and pages — to
+// one goroutine that applies them in order, many per transaction. Writers
+// never wait for a commit, so fetching goes on while SQLite syncs; when the
+// goroutine is busy, the writes that arrive meanwhile share the next commit.
+// Because writes are applied in order and each batch is one transaction,
+// the database always holds a prefix of the sweep: a URL is done only after
+// its page and the links found on it are stored. After a failed commit the
+// journal drops every later write and reports the failure.
+type journal struct {
+	db       *store.DB
+	ops      chan store.BatchOp
+	onCommit func([]store.BatchOp)
+	done     chan struct{}
+
+	mu  sync.Mutex
+	err error
+}
+
+func newJournal(db *store.DB, onCommit func([]store.BatchOp)) *journal {
+	return &journal{db: db, ops: make(chan store.BatchOp, 4*maxBatch), onCommit: onCommit, done: make(chan struct{})}
+}
+
+// run applies writes until close; ctx should not be cancelled by the
+// sweep's interruption, since what was fetched is to be kept.
+func (j *journal) run(ctx context.Context) {
+	defer close(j.done)
+	batch := make([]store.BatchOp, 0, maxBatch)
+	for op := range j.ops {
+		batch = append(batch[:0], op)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case op, ok := <-j.ops:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, op)
+			default:
+				break fill
+			}
+		}
+		if j.failed() != nil {
+			continue // drain: later writes must not land after a lost one
+		}
+		if err := j.db.ApplyBatch(ctx, batch); err != nil {
+			j.mu.Lock()
+			j.err = err
+			j.mu.Unlock()
+			continue
+		}
+		if j.onCommit != nil {
+			j.onCommit(batch)
+		}
+	}
+}
+
+// submit queues a write; it fails once an earlier commit failed.
+func (j *journal) submit(op store.BatchOp) error {
+	if err := j.failed(); err != nil {
+		return fmt.Errorf("%w: %w", crawler.ErrStop, err)
+	}
+	j.ops <- op
+	return nil
+}
+
+func (j *journal) failed() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}
+
+// close commits the queued writes and returns the first failure.
+func (j *journal) close() error {
+	close(j.ops)
+	<-j.done
+	return j.failed()
+}
+
+// journalFrontier is one marketplace's crawl frontier for one sweep. The
+// process keeps the state of each URL as a 64-bit hash (so memory grows by a
+// few bytes per URL, not by the URL) plus the queue of URLs still to fetch;
+// the store keeps the full frontier through the journal, so a sweep stopped
+// in any way resumes where it stopped. Claims are not written: a URL that
+// was claimed but not done is still queued in the store, and is fetched again
+// on resume.
+type journalFrontier struct {
+	db      *store.DB
+	j       *journal
+	sweepID int64
+	market  string
+	seed    maphash.Seed
+
+	mu    sync.Mutex
+	state map[uint64]int8
+	queue []crawler.FrontierEntry
+	head  int
+	n     crawler.FrontierCounts
+}
+
+const (
+	urlQueued int8 = iota + 1
+	urlClaimed
+	urlDone
+)
+
+var _ crawler.Frontier = (*journalFrontier)(nil)
+
+func newJournalFrontier(db *store.DB, j *journal, sweepID int64, market string) *journalFrontier {
+	return &journalFrontier{db: db, j: j, sweepID: sweepID, market: market, seed: maphash.MakeSeed(), state: map[uint64]int8{}}
+}
+
+func (f *journalFrontier) key(url string) uint64 { return maphash.String(f.seed, url) }
+
+// Resume loads the frontier a previous run of this sweep left in the store.
+func (f *journalFrontier) Resume(ctx context.Context) (crawler.FrontierCounts, error) {
+	if _, err := f.db.FrontierRequeueClaimed(ctx, f.sweepID, f.market); err != nil {
+		return crawler.FrontierCounts{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	err := f.db.FrontierEach(ctx, f.sweepID, f.market, func(it store.FrontierItem, state string) error {
+		k := f.key(it.URL)
+		if state == store.FrontierQueued {
+			f.state[k] = urlQueued
+			f.queue = append(f.queue, crawler.FrontierEntry{URL: it.URL, Depth: it.Depth})
+			f.n.Queued++
+			return nil
+		}
+		f.state[k] = urlDone
+		f.n.Done++
+		return nil
+	})
+	return f.n, err
+}
+
+// Add queues entries not seen before, at most limit of them when limit >= 0.
+func (f *journalFrontier) Add(ctx context.Context, entries []crawler.FrontierEntry, limit int) (added, dropped int, err error) {
+	f.mu.Lock()
+	var items []store.FrontierItem
+	var over map[uint64]bool
+	for _, e := range entries {
+		k := f.key(e.URL)
+		if f.state[k] != 0 {
+			continue
+		}
+		if limit >= 0 && added >= limit {
+			if over == nil {
+				over = map[uint64]bool{}
+			}
+			if !over[k] {
+				over[k] = true
+				dropped++
+			}
+			continue
+		}
+		f.state[k] = urlQueued
+		f.queue = append(f.queue, e)
+		f.n.Queued++
+		added++
+		items = append(items, store.FrontierItem{URL: e.URL, Depth: e.Depth})
+	}
+	f.mu.Unlock()
+	if len(items) == 0 {
+		return added, dropped, nil
+	}
+	return added, dropped, f.j.submit(store.BatchOp{Push: &store.FrontierPushOp{SweepID: f.sweepID, Market: f.market, Items: items}})
+}
+
+// Claim hands out the oldest queued URL.
+func (f *journalFrontier) Claim(ctx context.Context) (crawler.FrontierEntry, bool, error) {
+	if err := f.j.failed(); err != nil {
+		return crawler.FrontierEntry{}, false, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.head < len(f.queue) {
+		e := f.queue[f.head]
+		f.queue[f.head] = crawler.FrontierEntry{}
+		f.head++
+		if f.head > 1024 && f.head*2 > len(f.queue) {
+			f.queue = append([]crawler.FrontierEntry(nil), f.queue[f.head:]...)
+			f.head = 0
+		}
+		k := f.key(e.URL)
+		if f.state[k] != urlQueued { // done through a redirect while queued
+			continue
+		}
+		f.state[k] = urlClaimed
+		f.n.Queued--
+		f.n.Claimed++
+		return e, true, nil
+	}
+	return crawler.FrontierEntry{}, false, nil
+}
+
+// Done marks url done, in memory now and in the store after everything
+// written before it.
+func (f *journalFrontier) Done(ctx context.Context, url string) error {
+	f.mu.Lock()
+	k := f.key(url)
+	switch f.state[k] {
+	case urlQueued:
+		f.n.Queued--
+	case urlClaimed:
+		f.n.Claimed--
+	case urlDone:
+		f.mu.Unlock()
+		return nil
+	}
+	f.state[k] = urlDone
+	f.n.Done++
+	f.mu.Unlock()
+	return f.j.submit(store.BatchOp{Done: &store.FrontierDoneOp{SweepID: f.sweepID, Market: f.market, URL: url, State: store.FrontierDone}})
+}
