@@ -19,6 +19,8 @@ func runDemo(ctx context.Context, e env, args []string) error {
 			"print the hits and write a case package. Needs no network.")
 	dbPath := dbFlag(fs, "snoop-demo.db")
 	out := fs.String("out", "snoop-demo-case.zip", "path of the case package to write")
+	serveUI := fs.Bool("serve", false, "after the sweep, keep the demo marketplaces running and serve the analyst workbench on --addr")
+	addr := fs.String("addr", "127.0.0.1:8080", "with --serve: address of the workbench")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,7 +71,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		return errors.New("demo: the sweep found no hits; the demo marketplaces or rules are broken")
 	}
 
-	sum, err := writeCase(ctx, db, *out, "snoop demo", store.HitFilter{SweepID: res.SweepID}, nil)
+	sum, err := writeCase(ctx, db, *out, "snoop demo", store.HitFilter{SweepID: res.SweepID}, nil, "")
 	if err != nil {
 		return err
 	}
@@ -77,6 +79,12 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("demo: case package failed verification: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "\nwrote case package %s (%d hits, %d files); verified. Database: %s\n", sum.Path, sum.Hits, sum.Files, *dbPath)
-	fmt.Fprintf(e.stdout, "next: snoop hits --db %s   |   snoop verify %s\n", *dbPath, sum.Path)
-	return nil
+	if !*serveUI {
+		fmt.Fprintf(e.stdout, "next: snoop hits --db %s   |   snoop verify %s   |   snoop demo --serve\n", *dbPath, sum.Path)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "\nserving the workbench on http://%s/ (Ctrl-C to stop); the demo marketplaces are swept again on their schedules\n", *addr)
+	runner.Logger = newLogger(e.stderr, slog.LevelInfo)
+	runner.Progress = nil
+	return serveDemo(ctx, e, db, cfg, runner, *addr)
 }

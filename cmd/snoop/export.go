@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"os"
 	"time"
 
 	"snoop/export"
@@ -17,6 +18,7 @@ func runExport(ctx context.Context, e env, args []string) error {
 	out := fs.String("out", "", "path of the zip file to write")
 	caseName := fs.String("case", "", "case name recorded in the package (default: the file name)")
 	signKey := fs.String("sign-key", "", "ed25519 private key (from snoop keygen) to sign manifest.json with")
+	tsa := fs.String("tsa", os.Getenv("SNOOP_TSA_URL"), "RFC 3161 time-stamp authority URL to time-stamp manifest.json (default $SNOOP_TSA_URL)")
 	var hf hitFilterFlags
 	hf.register(fs, true)
 	if _, err := parseFlags(fs, args); err != nil {
@@ -41,9 +43,12 @@ func runExport(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	sum, err := writeCase(ctx, db, *out, *caseName, f, key)
+	sum, err := writeCase(ctx, db, *out, *caseName, f, key, *tsa)
 	if err != nil {
 		return err
+	}
+	if *tsa == "" {
+		fmt.Fprintln(e.stderr, "note: no trusted time stamp (set --tsa URL or SNOOP_TSA_URL to have manifest.json time-stamped by an RFC 3161 authority)")
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: %d hits, %d files, %d bytes\n", sum.Path, sum.Hits, sum.Files, sum.Bytes)
 	return nil
@@ -51,7 +56,7 @@ func runExport(ctx context.Context, e env, args []string) error {
 
 // writeCase exports the hits matching f to path with the default rules'
 // version recorded.
-func writeCase(ctx context.Context, db *store.DB, path, caseName string, f store.HitFilter, key ed25519.PrivateKey) (export.Summary, error) {
+func writeCase(ctx context.Context, db *store.DB, path, caseName string, f store.HitFilter, key ed25519.PrivateKey, tsaURL string) (export.Summary, error) {
 	rs, _, err := loadRules("")
 	if err != nil {
 		return export.Summary{}, err
@@ -63,6 +68,7 @@ func writeCase(ctx context.Context, db *store.DB, path, caseName string, f store
 		ToolVersion: version,
 		RuleVersion: rs.Version(),
 		Actor:       actor(),
+		TSAURL:      tsaURL,
 		Now:         func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
