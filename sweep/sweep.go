@@ -39,6 +39,12 @@ type Runner struct {
 	// Fresh starts a new sweep even when an interrupted sweep of the same
 	// marketplaces could be resumed.
 	Fresh bool
+	// Screenshots starts the browsers that render new hits' pages; nil
+	// means no screenshots. Which marketplaces get them is decided by their
+	// screenshots setting, or by AllScreenshots.
+	Screenshots NewShooterFunc
+	// AllScreenshots takes screenshots on every marketplace (sweep --screenshots).
+	AllScreenshots bool
 }
 
 // MarketResult is the outcome of one marketplace within a sweep.
@@ -52,7 +58,7 @@ type MarketResult struct {
 	NewHits         int            `json:"new_hits"`
 	HitsBySubstance map[string]int `json:"hits_by_substance"`
 	GatePages       int            `json:"gate_pages"`
-	StoreErrors     int            `json:"store_errors"`
+	Screenshots     int            `json:"screenshots"`
 	Err             string         `json:"error,omitempty"`
 }
 
@@ -118,6 +124,16 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	w := newWriter(id, r.Classifier, r.RuleVersion, log)
 	w.journal = newJournal(r.DB, w.committed)
 	go w.journal.run(bg)
+	for _, m := range markets {
+		w.archiveAll[m.Name] = m.Archive == config.ArchiveAll
+		if r.Screenshots != nil && (r.AllScreenshots || m.Screenshots) {
+			w.shotProxy[m.Name] = m.Proxy
+		}
+	}
+	if len(w.shotProxy) > 0 {
+		w.shots = newShots(r.DB, r.Screenshots, log)
+		go w.shots.run(ctx)
+	}
 	limiter := r.Limiter
 	if limiter == nil {
 		limiter = &crawler.Limiters{}
@@ -140,6 +156,10 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	}
 	wg.Wait()
 	storeErr := w.journal.close()
+	if w.shots != nil {
+		taken, failed, skipped := w.shots.close()
+		log.Info("screenshots", "taken", taken, "failed", failed, "skipped", skipped)
+	}
 
 	status := "completed"
 	for i := range results {

@@ -20,7 +20,9 @@ type writer struct {
 	classifier  *classify.Classifier
 	ruleVersion string
 	journal     *journal
-	archiveAll  map[string]bool // marketplaces whose every page is kept as evidence
+	archiveAll  map[string]bool   // marketplaces whose every page is kept as evidence
+	shotProxy   map[string]string // marketplaces whose new hits get a screenshot, with their proxy
+	shots       *shots            // nil: no screenshots
 	log         *slog.Logger
 
 	mu       sync.Mutex
@@ -37,6 +39,7 @@ func newWriter(sweepID int64, c *classify.Classifier, ruleVersion string, log *s
 		ruleVersion: ruleVersion,
 		log:         log,
 		archiveAll:  map[string]bool{},
+		shotProxy:   map[string]string{},
 		counts:      make(map[string]*MarketResult),
 		seenHits:    make(map[int64]bool),
 	}
@@ -133,6 +136,10 @@ func (w *writer) committed(ops []store.BatchOp) {
 			m.Hits++
 			if l.NewHit {
 				m.NewHits++
+				if proxy, ok := w.shotProxy[op.Page.Page.Market]; ok && w.shots != nil {
+					m.Screenshots++
+					w.shots.enqueue(shotJob{hitID: l.HitID, evidenceID: op.Page.Result.EvidenceID, url: op.Page.Listings[i].URL, proxy: proxy})
+				}
 			}
 			for _, s := range op.Page.Listings[i].Hit.Substances {
 				m.HitsBySubstance[strings.ToLower(s.Name)]++
@@ -164,7 +171,7 @@ func (w *writer) fill(r *MarketResult) {
 	m := w.market(r.Market)
 	r.NewListings, r.ChangedListings = m.NewListings, m.ChangedListings
 	r.Hits, r.NewHits, r.HitsBySubstance = m.Hits, m.NewHits, m.HitsBySubstance
-	r.GatePages, r.StoreErrors = m.GatePages, m.StoreErrors
+	r.GatePages, r.Screenshots = m.GatePages, m.Screenshots
 }
 
 // tlsJSON encodes the TLS facts of a fetch for the evidence record.

@@ -371,7 +371,7 @@ func toLastRun(run store.MarketRun) *lastRun {
 				if m.Market == run.Market {
 					lr.Pages, lr.Listings = m.Crawl.PagesFetched, m.Crawl.Listings
 					lr.Hits, lr.NewHits = m.Hits, m.NewHits
-					lr.Errors = m.Crawl.Errors + m.StoreErrors
+					lr.Errors = m.Crawl.Errors
 				}
 			}
 		}

@@ -19,6 +19,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 			"print the hits and write a case package. Needs no network.")
 	dbPath := dbFlag(fs, "snoop-demo.db")
 	out := fs.String("out", "snoop-demo-case.zip", "path of the case package to write")
+	screenshots := fs.Bool("screenshots", false, "take a screenshot of each hit's page with headless Chromium")
 	serveUI := fs.Bool("serve", false, "after the sweep, keep the demo marketplaces running and serve the analyst workbench on --addr")
 	addr := fs.String("addr", "127.0.0.1:8080", "with --serve: address of the workbench")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -53,6 +54,9 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		RuleVersion: rs.Version(),
 		Logger:      newLogger(progress, slog.LevelWarn),
 		Progress:    progress.update,
+	}
+	if *screenshots {
+		runner.Screenshots, runner.AllScreenshots = startScreenshots, true
 	}
 	res, err := runner.Run(ctx, cfg.Marketplaces)
 	progress.finish()

@@ -13,6 +13,7 @@ import (
 
 	"snoop/config"
 	"snoop/crawler"
+	"snoop/screenshot"
 	"snoop/sweep"
 )
 
@@ -52,9 +53,6 @@ func runSweep(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if *screenshots {
-		fmt.Fprintln(e.stderr, "snoop: screenshots are not available in this build; the sweep goes on without them")
-	}
 
 	level := slog.LevelWarn
 	if *verbose {
@@ -62,12 +60,14 @@ func runSweep(ctx context.Context, e env, args []string) error {
 	}
 	progress := newProgressLine(e.stderr)
 	runner := &sweep.Runner{
-		DB:          db,
-		Classifier:  c,
-		RuleVersion: rs.Version(),
-		Logger:      newLogger(progress, level),
-		Progress:    progress.update,
-		Fresh:       *fresh,
+		DB:             db,
+		Classifier:     c,
+		RuleVersion:    rs.Version(),
+		Logger:         newLogger(progress, level),
+		Progress:       progress.update,
+		Fresh:          *fresh,
+		Screenshots:    startScreenshots,
+		AllScreenshots: *screenshots,
 	}
 	res, err := runner.Run(ctx, selected)
 	progress.finish()
@@ -84,6 +84,11 @@ func runSweep(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("sweep %d failed for some marketplaces (see the error column)", res.SweepID)
 	}
 	return nil
+}
+
+// startScreenshots starts a headless Chromium for screenshots of hit pages.
+func startScreenshots(ctx context.Context, proxy string) (sweep.Shooter, error) {
+	return screenshot.New(ctx, screenshot.Options{Proxy: proxy})
 }
 
 // selectMarkets returns the marketplaces named, or all of them.
@@ -126,7 +131,7 @@ func printSweepSummary(w io.Writer, res sweep.Result) {
 		for _, s := range m.SortedSubstances() {
 			subs = append(subs, fmt.Sprintf("%s=%d", s, m.HitsBySubstance[s]))
 		}
-		errs := m.Crawl.Errors + m.StoreErrors
+		errs := m.Crawl.Errors
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", m.Market, m.Crawl.PagesFetched, m.Crawl.Listings,
 			m.NewListings, m.ChangedListings, m.GoneListings, m.Hits, m.NewHits,
 			withKinds(errs, m.Crawl.ErrorsByKind), withKinds(sum(m.Crawl.SkippedByReason), m.Crawl.SkippedByReason),

@@ -1,0 +1,150 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"snoop/screenshot"
+	"snoop/store"
+)
+
+// Shooter renders a page to a PNG; *screenshot.Taker is one.
+type Shooter interface {
+	Capture(ctx context.Context, pageURL string) (screenshot.Shot, error)
+	Close() error
+}
+
+// NewShooterFunc starts a Shooter whose browser uses proxy ("" for none).
+// It returns an error wrapping screenshot.ErrNoBrowser when no browser is
+// available.
+type NewShooterFunc func(ctx context.Context, proxy string) (Shooter, error)
+
+// shotQueueSize bounds the hits waiting for their screenshot.
+const shotQueueSize = 1024
+
+type shotJob struct {
+	hitID, evidenceID int64
+	url, proxy        string
+}
+
+// shots takes the screenshots of a sweep's new hits in the background, one
+// at a time, so that rendering never slows the crawl. It starts one browser
+// per proxy on first use; when no browser can be started it says so once
+// and drops the rest.
+type shots struct {
+	db    *store.DB
+	start NewShooterFunc
+	log   *slog.Logger
+	jobs  chan shotJob
+	done  chan struct{}
+
+	mu       sync.Mutex
+	shooters map[string]Shooter
+	disabled error
+	taken    int
+	failed   int
+	skipped  int
+}
+
+func newShots(db *store.DB, start NewShooterFunc, log *slog.Logger) *shots {
+	return &shots{db: db, start: start, log: log, jobs: make(chan shotJob, shotQueueSize), done: make(chan struct{}), shooters: map[string]Shooter{}}
+}
+
+// enqueue asks for a screenshot of a hit's page without waiting.
+func (s *shots) enqueue(j shotJob) {
+	select {
+	case s.jobs <- j:
+	default:
+		s.mu.Lock()
+		s.skipped++
+		s.mu.Unlock()
+	}
+}
+
+// run takes screenshots until close. Screenshots of hits still queued when
+// ctx ends are skipped.
+func (s *shots) run(ctx context.Context) {
+	defer close(s.done)
+	for j := range s.jobs {
+		if ctx.Err() != nil || s.isDisabled() {
+			s.count(&s.skipped)
+			continue
+		}
+		sh, err := s.shooter(ctx, j.proxy)
+		if err != nil {
+			s.count(&s.skipped)
+			continue
+		}
+		shot, err := sh.Capture(ctx, j.url)
+		if err != nil {
+			s.count(&s.failed)
+			s.log.Warn("screenshot failed", "hit", j.hitID, "url", j.url, "err", err)
+			continue
+		}
+		_, err = s.db.SaveScreenshot(context.WithoutCancel(ctx), store.Screenshot{
+			HitID: j.hitID, EvidenceID: j.evidenceID, URL: shot.URL, TakenAt: shot.TakenAt, PNG: shot.PNG, SHA256: shot.SHA256,
+		})
+		if err != nil {
+			s.count(&s.failed)
+			s.log.Error("store screenshot", "hit", j.hitID, "err", err)
+			continue
+		}
+		s.count(&s.taken)
+	}
+}
+
+func (s *shots) count(n *int) {
+	s.mu.Lock()
+	*n++
+	s.mu.Unlock()
+}
+
+func (s *shots) isDisabled() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.disabled != nil
+}
+
+// shooter returns the browser for proxy, starting it on first use.
+func (s *shots) shooter(ctx context.Context, proxy string) (Shooter, error) {
+	s.mu.Lock()
+	sh, ok := s.shooters[proxy]
+	s.mu.Unlock()
+	if ok {
+		return sh, nil
+	}
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	sh, err := s.start(startCtx, proxy)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		if errors.Is(err, screenshot.ErrNoBrowser) {
+			s.disabled = err
+			s.log.Warn("screenshots skipped: no usable Chromium (install the chromium package); the sweep goes on without them", "err", err)
+		} else {
+			s.log.Error("screenshots: start browser", "proxy", proxy, "err", err)
+		}
+		return nil, err
+	}
+	s.shooters[proxy] = sh
+	return sh, nil
+}
+
+// close waits for the queued screenshots, stops the browsers and reports
+// the counts.
+func (s *shots) close() (taken, failed, skipped int) {
+	close(s.jobs)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for proxy, sh := range s.shooters {
+		if err := sh.Close(); err != nil {
+			s.log.Warn("screenshots: stop browser", "proxy", proxy, "err", err)
+		}
+	}
+	return s.taken, s.failed, s.skipped
+}

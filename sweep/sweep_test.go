@@ -1,0 +1,208 @@
+package sweep
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"snoop/classify"
+	"snoop/config"
+	"snoop/rules"
+	"snoop/screenshot"
+	"snoop/store"
+)
+
+// shopHTML serves a three-product shop: one opioid offer, two ordinary goods.
+func newShop(t *testing.T) *httptest.Server {
+	t.Helper()
+	products := map[string][2]string{
+		"1": {"Metonitazene powder 5 g", "Metonitazene in stock, 5 g and 10 g, stealth shipping, BTC only."},
+		"2": {"Oak dining table", "Solid oak, seats six, pick up only."},
+		"3": {"Road bike 54 cm", "Carbon frame, new chain, $650."},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body><a href="/p/1">1</a> <a href="/p/2">2</a> <a href="/p/3">3</a> <a href="/about">about</a></body></html>`)
+	})
+	mux.HandleFunc("/about", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body><p>About this shop</p></body></html>`)
+	})
+	mux.HandleFunc("/p/{id}", func(w http.ResponseWriter, r *http.Request) {
+		p, ok := products[r.PathValue("id")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `<html><body><h1>%s</h1><div class="d">%s</div></body></html>`, p[0], p[1])
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func testRunner(t *testing.T) (*Runner, *store.DB) {
+	t.Helper()
+	rs, err := rules.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := classify.New(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "snoop.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &Runner{DB: db, Classifier: c, RuleVersion: rs.Version()}, db
+}
+
+func shopMarkets(t *testing.T, base, extra string) []config.Market {
+	t.Helper()
+	cfg, err := config.Parse("shop.yaml", []byte(fmt.Sprintf(`defaults:
+  requests_per_second: 1000
+  burst: 100
+marketplaces:
+  - name: shop
+    start_urls: ["%s/"]
+    listing:
+      url_pattern: '/p/\d+$'
+      fields: {title: "h1", description: ".d"}
+%s`, base, extra)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Marketplaces
+}
+
+// fakeShooter renders every page as a 2x2 PNG and records the URLs.
+type fakeShooter struct {
+	mu     sync.Mutex
+	urls   []string
+	closed bool
+}
+
+func (f *fakeShooter) Capture(ctx context.Context, u string) (screenshot.Shot, error) {
+	f.mu.Lock()
+	f.urls = append(f.urls, u)
+	f.mu.Unlock()
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	img.Set(0, 0, color.RGBA{R: 255, A: 255})
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	sum := sha256.Sum256(buf.Bytes())
+	return screenshot.Shot{PNG: buf.Bytes(), SHA256: hex.EncodeToString(sum[:]), URL: u, TakenAt: time.Now().UTC(), Width: 2, Height: 2}, nil
+}
+
+func (f *fakeShooter) Close() error { f.closed = true; return nil }
+
+func TestScreenshotsOfNewHits(t *testing.T) {
+	shop := newShop(t)
+	r, db := testRunner(t)
+	fake := &fakeShooter{}
+	r.Screenshots = func(ctx context.Context, proxy string) (Shooter, error) { return fake, nil }
+	markets := shopMarkets(t, shop.URL, "    screenshots: true\n")
+
+	res, err := r.Run(context.Background(), markets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Markets[0].Hits != 1 || res.Markets[0].Screenshots != 1 {
+		t.Fatalf("hits = %d, screenshots = %d; want 1 and 1", res.Markets[0].Hits, res.Markets[0].Screenshots)
+	}
+	hits, err := db.Hits(context.Background(), store.HitFilter{})
+	if err != nil || len(hits) != 1 {
+		t.Fatalf("hits = %v, %v", hits, err)
+	}
+	shot, err := db.LatestScreenshot(context.Background(), hits[0].ID)
+	if err != nil {
+		t.Fatalf("screenshot of hit %d: %v", hits[0].ID, err)
+	}
+	if shot.URL != shop.URL+"/p/1" || len(shot.PNG) == 0 {
+		t.Errorf("screenshot = %s (%d bytes), want %s", shot.URL, len(shot.PNG), shop.URL+"/p/1")
+	}
+	if !fake.closed {
+		t.Error("the browser was not closed at the end of the sweep")
+	}
+
+	// A second sweep finds no new hit and takes no new screenshot.
+	if _, err := r.Run(context.Background(), markets); err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.urls) != 1 {
+		t.Errorf("screenshots taken over two sweeps: %v, want one", fake.urls)
+	}
+}
+
+func TestSweepGoesOnWithoutBrowser(t *testing.T) {
+	shop := newShop(t)
+	r, db := testRunner(t)
+	var logs bytes.Buffer
+	r.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	starts := 0
+	r.Screenshots = func(ctx context.Context, proxy string) (Shooter, error) {
+		starts++
+		return nil, fmt.Errorf("start: %w", screenshot.ErrNoBrowser)
+	}
+	r.AllScreenshots = true
+	res, err := r.Run(context.Background(), shopMarkets(t, shop.URL, ""))
+	if err != nil || res.Status != store.SweepCompleted {
+		t.Fatalf("sweep without a browser: %v, status %q", err, res.Status)
+	}
+	hits, _ := db.Hits(context.Background(), store.HitFilter{})
+	if len(hits) != 1 {
+		t.Fatalf("hits = %d, want 1", len(hits))
+	}
+	if _, err := db.LatestScreenshot(context.Background(), hits[0].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("LatestScreenshot err = %v, want ErrNotFound", err)
+	}
+	if n := strings.Count(logs.String(), "screenshots skipped"); n != 1 || starts != 1 {
+		t.Errorf("said %d times that screenshots were skipped after %d starts; want once each:\n%s", n, starts, logs.String())
+	}
+}
+
+func TestArchiveAllKeepsEveryPage(t *testing.T) {
+	shop := newShop(t)
+	r, db := testRunner(t)
+	ctx := context.Background()
+	res, err := r.Run(ctx, shopMarkets(t, shop.URL, "    archive: all\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := countEvidence(t, db); got != res.Pages() || got != 5 {
+		t.Errorf("evidence records = %d for %d pages, want one per page (5)", got, res.Pages())
+	}
+	r2, db2 := testRunner(t)
+	if _, err := r2.Run(ctx, shopMarkets(t, shop.URL, "")); err != nil {
+		t.Fatal(err)
+	}
+	if got := countEvidence(t, db2); got != 3 {
+		t.Errorf("evidence records with archive: listings = %d, want 3 (the listing pages)", got)
+	}
+}
+
+func countEvidence(t *testing.T, db *store.DB) int {
+	t.Helper()
+	n := 0
+	for id := int64(1); id < 100; id++ {
+		if _, err := db.Evidence(context.Background(), id); err == nil {
+			n++
+		}
+	}
+	return n
+}
