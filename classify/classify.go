@@ -211,8 +211,11 @@ func squeezable(k string) bool {
 func newPattern(key string) pattern {
 	p := pattern{key: key}
 	first, last := firstRune(key), lastRune(key)
-	p.cjkL = isCJK(first)
-	p.cjkR = isCJK(last)
+	// Chinese and Japanese have no spaces; Arabic glues articles and
+	// prepositions to nouns ("الفنتانيل"): terms in these scripts match
+	// inside words.
+	p.cjkL = isCJK(first) || isArabic(first)
+	p.cjkR = isCJK(last) || isArabic(last)
 	p.cyrR = last >= 0x0400 && last <= 0x04FF
 	return p
 }
@@ -360,7 +363,34 @@ func rightBoundary(b []byte, end int, p *pattern) (int, bool) {
 			return end + 2, true
 		}
 	}
+	// Inflection: a long Latin term may take a short case or gender ending
+	// ("fentanylu", "fentanyle", "fentanili", "carfentanila").
+	if len(p.key) >= minInflected && last >= 'a' && last <= 'z' {
+		we := end
+		for we < len(b) && we-end <= maxEnding && b[we] >= 'a' && b[we] <= 'z' {
+			we++
+		}
+		if we-end <= maxEnding && (we >= len(b) || !isWordByte(b[we])) && endings[string(b[end:we])] {
+			return we, true
+		}
+	}
 	return 0, false
+}
+
+// minInflected is the shortest Latin term that may take an ending.
+const minInflected = 6
+
+// maxEnding is the longest ending.
+const maxEnding = 3
+
+// endings are the case, number and gender endings a long Latin term may
+// take in the languages of the rules (French -e, Spanish and Italian -a/-o/-i,
+// Polish and Czech -u/-em/-ie/-ów, Turkish -i/-in/-ini, Dutch and German -en,
+// Danish and Swedish -en/-et).
+var endings = map[string]bool{
+	"a": true, "e": true, "i": true, "o": true, "u": true, "y": true,
+	"em": true, "om": true, "um": true, "ie": true, "ow": true, "en": true, "et": true, "in": true,
+	"ach": true, "ami": true, "ini": true, "iem": true, "ego": true, "emu": true, "ova": true, "ovi": true,
 }
 
 func (c *Classifier) addRef(sc *scratch, n *normText, r ref, ns, ne int) {
@@ -403,7 +433,7 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	res := Result{RuleVersion: c.rs.Version()}
 	ctxHit := make([]bool, len(c.ctxs))
 	kindHit := map[string]bool{}
-	var subs []cand
+	var subs, negs []cand
 	type seenKey struct{ start, end, ctx int }
 	var seen []seenKey
 	for _, cd := range sc.cands {
@@ -413,6 +443,12 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 				continue
 			}
 			seen = append(seen, key)
+			if cd.kind == rules.KindNegate {
+				negs = append(negs, cd)
+				res.Matches = append(res.Matches, Match{Rule: c.ctxRule[cd.ctx], Term: cd.term,
+					Kind: cd.kind, Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
+				continue
+			}
 			ctxHit[cd.ctx] = true
 			kindHit[cd.kind] = true
 			w := cd.weight
@@ -455,6 +491,11 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 				continue
 			}
 		}
+		if neg, ok := c.negated(cd, negs); ok {
+			res.Matches = append(res.Matches, Match{Rule: "substance " + cd.name, Term: cd.term + " (negated by " + neg.term + ")",
+				Kind: "negated", Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
+			continue
+		}
 		kept = append(kept, cd)
 	}
 	// Overlaps: the longest match wins, then the strongest.
@@ -466,7 +507,11 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 		if a.end != b.end {
 			return a.end > b.end
 		}
-		return a.weight > b.weight
+		if a.weight != b.weight {
+			return a.weight > b.weight
+		}
+		// A listed substance beats a family's name-as-written.
+		return a.sub >= 0 && b.sub < 0
 	})
 	base := 0.0
 	lastEnd := -1
@@ -481,6 +526,14 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 			base = cd.weight
 		}
 	}
+	// A class word ("nitazenes") is not reported next to a specific
+	// substance of its class; its weight still counts.
+	specific := map[string]bool{}
+	for _, cd := range chosen {
+		if !c.generic(cd) {
+			specific[cd.class] = true
+		}
+	}
 	var names []string
 	for _, cd := range chosen {
 		rule := "substance " + cd.name
@@ -491,7 +544,7 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 		}
 		res.Matches = append(res.Matches, Match{Rule: rule, Term: cd.term, Kind: cd.kind, Weight: cd.weight,
 			Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
-		if slices.Contains(names, cd.name) {
+		if slices.Contains(names, cd.name) || c.generic(cd) && specific[cd.class] {
 			continue
 		}
 		names = append(names, cd.name)
@@ -522,6 +575,28 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	return res
 }
 
+// generic reports whether cd is a class word found by a generic family.
+func (c *Classifier) generic(cd cand) bool {
+	return cd.fam >= 0 && cd.sub < 0 && c.fams[cd.fam].Generic
+}
+
+// negated returns the negate match that cancels cd: a "before" term whose
+// last word directly precedes cd's first word, or an "after" term whose
+// first word directly follows cd's last word (normalised text has exactly
+// one space between words; Chinese has none).
+func (c *Classifier) negated(cd cand, negs []cand) (cand, bool) {
+	for _, ng := range negs {
+		if c.ctxs[ng.ctx].Side == rules.SideAfter {
+			if ng.ns == cd.ne || ng.ns == cd.ne+1 {
+				return ng, true
+			}
+		} else if ng.ne == cd.ns || ng.ne+1 == cd.ns {
+			return ng, true
+		}
+	}
+	return cand{}, false
+}
+
 // ctxOrKind reports whether the context or context kind named n matched.
 func (c *Classifier) ctxOrKind(n string, ctxHit []bool, kindHit map[string]bool) bool {
 	if kindHit[n] {
@@ -548,6 +623,10 @@ func lastRune(s string) rune {
 		l = r
 	}
 	return l
+}
+
+func isArabic(r rune) bool {
+	return r >= 0x0600 && r <= 0x06FF || r >= 0x0750 && r <= 0x077F || r >= 0xFB50 && r <= 0xFDFF || r >= 0xFE70 && r <= 0xFEFF
 }
 
 func isCJK(r rune) bool {

@@ -67,3 +67,39 @@ func TestExternalCorpus(t *testing.T) {
 	ev := evalFile(t, path)
 	t.Logf("precision=%.3f recall=%.3f f1=%.3f", ev.Listings.Precision(), ev.Listings.Recall(), ev.Listings.F1())
 }
+
+// TestLabelledQuality scores the default rules on the labelled sets under
+// testdata and fails if listing precision or recall drops below 0.95:
+// tricks.jsonl (one case per normalisation trick), heldout.jsonl (other
+// sites, languages, unseen analogues, disguises and hard negatives, written
+// apart from the dev corpus) and validation.jsonl (written after the rules
+// were tuned on heldout.jsonl, as a check on over-fitting).
+func TestLabelledQuality(t *testing.T) {
+	tests := []struct {
+		file     string
+		minP     float64
+		minR     float64
+		minLines int
+	}{
+		{"tricks.jsonl", 0.95, 0.95, 50},
+		{"heldout.jsonl", 0.95, 0.95, 150},
+		{"validation.jsonl", 0.95, 0.95, 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			ev := evalFile(t, filepath.Join("testdata", tt.file))
+			n := ev.Listings.TP + ev.Listings.FP + ev.Listings.FN + ev.TN
+			if n < tt.minLines {
+				t.Fatalf("%s has %d listings, want at least %d", tt.file, n, tt.minLines)
+			}
+			p, r := ev.Listings.Precision(), ev.Listings.Recall()
+			t.Logf("%s: precision=%.3f recall=%.3f f1=%.3f", tt.file, p, r, ev.Listings.F1())
+			if p < tt.minP || r < tt.minR {
+				for _, o := range append(ev.FalsePositives, ev.FalseNegatives...) {
+					t.Logf("miss %s score=%.3f %q", o.Example.ID, o.Result.Score, o.Example.Input())
+				}
+				t.Errorf("%s: precision=%.3f recall=%.3f, want >= %.2f and >= %.2f", tt.file, p, r, tt.minP, tt.minR)
+			}
+		})
+	}
+}

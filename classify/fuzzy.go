@@ -1,7 +1,7 @@
 package classify
 
 // fuzzyIndex finds long single-word names within a bounded edit distance
-// (one edit from 8 letters, two from 12) with a symmetric-deletion index:
+// (one edit from 7 letters, two from 11) with a symmetric-deletion index:
 // a word and a name are that close only if some deletion variants of both
 // coincide; candidates are then verified with the optimal string alignment
 // (Damerau-Levenshtein) distance.
@@ -23,7 +23,7 @@ const fuzzyMinLen = 8
 // maxEdits is the edit budget for a word of n bytes.
 func maxEdits(n int) int {
 	switch {
-	case n >= 12:
+	case n >= 11:
 		return 2
 	case n >= fuzzyMinLen-1:
 		return 1
@@ -192,8 +192,9 @@ func gram4(s string, i int) uint32 {
 }
 
 // sharesGram reports whether w has a 4-gram of some entry. Within the edit
-// budget (one edit from 8 bytes, two from 12) a word always keeps at least
-// one 4-gram of the name it is close to, so this never loses a match.
+// budget (one edit from 7 bytes, two from 11) a word nearly always keeps a
+// 4-gram of the name it is close to; a word that keeps none is too
+// scrambled to report anyway.
 func (fx *fuzzyIndex) sharesGram(w string) bool {
 	for i := 0; i+4 <= len(w); i++ {
 		if fx.grams[gram4(w, i)] {

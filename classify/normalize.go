@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"html"
 	"unicode"
 	"unicode/utf8"
 
@@ -77,11 +78,24 @@ func normalize(src string, n *normText, scratch *[]foldRune) {
 	for i := 0; i < len(src); {
 		c := src[i]
 		if c < utf8.RuneSelf {
+			if c == '&' {
+				if n := entity(src, i); n > 0 {
+					rs = appendFolded(rs, html.UnescapeString(src[i:i+n]), int32(i), int32(i+n))
+					i += n
+					continue
+				}
+			}
 			switch asciiClass[c] {
 			case 'k':
 				rs = append(rs, foldRune{rune(c), int32(i), int32(i + 1)})
 			case 'u':
-				rs = append(rs, foldRune{rune(c + 32), int32(i), int32(i + 1)})
+				lc := rune(c + 32)
+				// A capital I closing a lower-case word stands for l
+				// ("FentanyI").
+				if c == 'I' && i > 0 && isLowerASCII(src[i-1]) && (i+1 == len(src) || !isASCIIAlpha(src[i+1])) {
+					lc = 'l'
+				}
+				rs = append(rs, foldRune{lc, int32(i), int32(i + 1)})
 			case 'd':
 				if len(rs) > 0 && isDigit(rs[len(rs)-1].r) && i+1 < len(src) && isDigit(rune(src[i+1])) {
 					rs = append(rs, foldRune{rune(c), int32(i), int32(i + 1)})
@@ -95,6 +109,13 @@ func normalize(src string, n *normText, scratch *[]foldRune) {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(src[i:])
+		// A currency sign between letters is leetspeak ("f€ntanyl").
+		if l, ok := currencyLetter[r]; ok && len(rs) > 0 && isASCIILetterRune(rs[len(rs)-1].r) &&
+			i+size < len(src) && isASCIIAlpha(src[i+size]) {
+			rs = append(rs, foldRune{l, int32(i), int32(i + size)})
+			i += size
+			continue
+		}
 		for _, fr := range foldNonASCII(r) {
 			rs = append(rs, foldRune{fr, int32(i), int32(i + size)})
 		}
@@ -156,6 +177,61 @@ func normalize(src string, n *normText, scratch *[]foldRune) {
 	}
 }
 
+// entity returns the length of an HTML character reference ("&amp;",
+// "&#101;", "&#x65;", "&shy;") at src[i:], or 0. Crawled text keeps such
+// remnants when a page was escaped twice; they are read as the character
+// they stand for, spanning the whole reference in the original.
+func entity(src string, i int) int {
+	j := i + 1
+	for j < len(src) && j-i <= 10 {
+		c := src[j]
+		switch {
+		case c == ';':
+			if j == i+1 {
+				return 0
+			}
+			if html.UnescapeString(src[i:j+1]) == src[i:j+1] {
+				return 0
+			}
+			return j + 1 - i
+		case c == '#' && j == i+1, isASCIIAlpha(c), c >= '0' && c <= '9':
+			j++
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+// appendFolded appends the folded runes of s, all mapped to [from, to).
+func appendFolded(rs []foldRune, s string, from, to int32) []foldRune {
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			switch asciiClass[r] {
+			case 'k':
+				rs = append(rs, foldRune{r, from, to})
+			case 'u':
+				rs = append(rs, foldRune{r + 32, from, to})
+			case 'x':
+			default:
+				rs = append(rs, foldRune{sepRune, from, to})
+			}
+			continue
+		}
+		for _, fr := range foldNonASCII(r) {
+			rs = append(rs, foldRune{fr, from, to})
+		}
+	}
+	return rs
+}
+
+// currencyLetter maps currency signs that sellers write for letters.
+var currencyLetter = map[rune]rune{'€': 'e', '¢': 'c', '£': 'l', '¥': 'y'}
+
+func isASCIIAlpha(c byte) bool      { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isLowerASCII(c byte) bool      { return c >= 'a' && c <= 'z' }
+func isASCIILetterRune(r rune) bool { return r >= 'a' && r <= 'z' }
+
 func (n *normText) appendByte(b byte, from, to int32) {
 	n.b = append(n.b, b)
 	n.from = append(n.from, from)
@@ -188,6 +264,10 @@ func (n *normText) appendWord(w []foldRune) {
 			if l, ok := confusables[r]; ok {
 				r = l
 			}
+		} else if u, ok := ukrainian[r]; ok {
+			// Ukrainian and Belarusian letters read as their Russian
+			// counterparts, so "фентаніл" matches "фентанил".
+			r = u
 		}
 		if r < utf8.RuneSelf {
 			n.appendByte(byte(r), fr.from, fr.to)
@@ -222,6 +302,10 @@ var confusables = map[rune]rune{
 	'τ': 't', 'υ': 'u', 'χ': 'x', 'γ': 'y', 'ω': 'w', 'μ': 'u', 'ϲ': 'c', 'ς': 'c', 'σ': 'o',
 	'ϳ': 'j', 'ζ': 'z',
 }
+
+// ukrainian maps Ukrainian and Belarusian letters in Cyrillic words to the
+// Russian letters the rules are written with.
+var ukrainian = map[rune]rune{'і': 'и', 'ї': 'и', 'є': 'е', 'ґ': 'г', 'ў': 'у'}
 
 // foldCache holds foldNonASCII results for the Basic Multilingual Plane up
 // to U+2FFF and the half- and full-width forms, computed once.
@@ -271,6 +355,12 @@ func foldSlow(r rune) []rune {
 		return []rune(s)
 	}
 	var out []rune
+	symbol := unicode.Is(unicode.So, r)
+	if symbol {
+		// Emoji and other symbols are words of their own, so "🔥fentanyl🔥"
+		// reads as "🔥 fentanyl 🔥" and "🔌" can be a term.
+		out = append(out, sepRune)
+	}
 	for _, d := range norm.NFKD.String(string(r)) {
 		switch {
 		case unicode.Is(unicode.Mn, d), unicode.Is(unicode.Me, d), isInvisible(d):
@@ -295,6 +385,9 @@ func foldSlow(r rune) []rune {
 			}
 			out = append(out, unicode.ToLower(d))
 		}
+	}
+	if symbol {
+		out = append(out, sepRune)
 	}
 	return out
 }

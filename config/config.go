@@ -14,6 +14,13 @@
 //	  max_body_bytes: 10485760
 //	  robots: respect               # respect | ignore
 //	  proxy: ""                     # http://, https://, socks5:// or socks5h://
+//	  retries: 3                    # retries per URL after a timeout, connection error, 429 or 5xx; 0: none
+//	  archive: listings             # pages kept as evidence: listings (listing pages) | all (every page fetched)
+//	  screenshots: false            # true: render each hit's page as a PNG (needs Chromium)
+//	  gates:                        # extra gate patterns (CAPTCHA, login wall, DDoS interstitial)
+//	    - name: tor-captcha         # reported reason, [a-z0-9_-]+
+//	      text: 'prove you are not a bot'   # regex, case-insensitive, on the page title and visible text
+//	      selector: "form#queue"            # CSS selector; a page matching either is a gate
 //	marketplaces:
 //	  - name: example-shop          # unique, [a-z0-9-]+
 //	    start_urls: ["https://shop.example/"]
@@ -32,7 +39,13 @@
 //
 // Values are resolved in three layers: the built-in defaults (Builtin), then the
 // file's `defaults:` block, then the marketplace's own keys. `headers` maps are
-// merged key by key; every other key replaces the value below it.
+// merged key by key; `gates` lists are concatenated (the defaults' gates, then
+// the marketplace's); every other key replaces the value below it.
+//
+// Gates are tried after the crawler's built-in patterns (captcha, ddos, login)
+// and responses with status 403, 429 and 503; a gate page is never kept as a
+// listing's evidence. Each gate needs a name and at least one of text and
+// selector.
 //
 // Parse reports every problem it finds, not only the first, as an ErrorList whose
 // entries read "FILE:LINE: KEY: what is wrong", KEY being a path such as
@@ -71,6 +84,18 @@ type Settings struct {
 	Schedule          string // "" (not scheduled), 5-field cron, a @descriptor or "@every D"
 	CookiesFile       string // resolved relative to the config file's directory
 	Headers           map[string]string
+	Retries           int    // retries per URL after the first attempt; 0: none
+	Archive           string // ArchiveListings or ArchiveAll: which pages are kept as evidence
+	Screenshots       bool   // render each hit's page as a PNG
+	Gates             []Gate // extra gate patterns, tried after the crawler's built-in ones
+}
+
+// Gate is a configured gate pattern: a page whose title and visible text match
+// Text, or that has an element matching Selector, is a gate.
+type Gate struct {
+	Name     string         // reported reason, [a-z0-9_-]+
+	Text     *regexp.Regexp // case-insensitive; nil if unset
+	Selector string         // CSS selector; "" if unset
 }
 
 // Market is one configured marketplace with its settings resolved.
@@ -109,6 +134,8 @@ func Builtin() Settings {
 		MaxDepth:          8,
 		MaxBodyBytes:      10 << 20,
 		Robots:            RobotsRespect,
+		Retries:           3,
+		Archive:           ArchiveListings,
 	}
 }
 
@@ -116,6 +143,12 @@ func Builtin() Settings {
 const (
 	RobotsRespect = "respect"
 	RobotsIgnore  = "ignore"
+)
+
+// Values of Settings.Archive.
+const (
+	ArchiveListings = "listings" // listing pages only
+	ArchiveAll      = "all"      // every page fetched (gate pages excepted)
 )
 
 // Load reads and parses the configuration file at path.

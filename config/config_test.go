@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -90,6 +91,7 @@ func TestParseDefaultsAndOverrides(t *testing.T) {
   robots: ignore
   headers: {Accept-Language: en, X-A: "1"}
   cookies_file: cookies.txt
+  gates: [{name: site-queue, text: 'you are in the queue'}]
 marketplaces:
   - name: a
     start_urls: ["http://a.test:8080/start", "http://A.test:8080/other", "https://b.test/"]
@@ -106,6 +108,11 @@ marketplaces:
     schedule: "@every 6h"
     cookies_file: /abs/c.txt
     headers: {X-A: "2", X-B: b}
+    retries: 0
+    archive: all
+    screenshots: true
+    gates:
+      - {name: login_form, selector: "form.login"}
     listing:
       item: "div.card"
       fields:
@@ -139,7 +146,19 @@ marketplaces:
 		MaxPages: 10, MaxDepth: 0, MaxBodyBytes: 100, Robots: "ignore", Proxy: "socks5h://127.0.0.1:9050",
 		Schedule: "@every 6h", CookiesFile: "/abs/c.txt",
 		Headers: map[string]string{"Accept-Language": "en", "X-A": "2", "X-B": "b"},
+		Retries: 0, Archive: "all", Screenshots: true,
 	}
+	var gates []string
+	for _, g := range b.Gates {
+		gates = append(gates, fmt.Sprintf("%s|%v|%s", g.Name, g.Text, g.Selector))
+	}
+	if got, want := gates, []string{"site-queue|(?i)you are in the queue|", "login_form|<nil>|form.login"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("b.Gates = %q, want %q", got, want)
+	}
+	if len(a.Gates) != 1 || a.Retries != 3 || a.Archive != "listings" || a.Screenshots {
+		t.Errorf("a: gates %d, retries %d, archive %q, screenshots %v; want 1, 3, listings, false", len(a.Gates), a.Retries, a.Archive, a.Screenshots)
+	}
+	b.Gates = nil
 	if !reflect.DeepEqual(b.Settings, want) {
 		t.Errorf("b settings =\n%+v, want\n%+v", b.Settings, want)
 	}
@@ -269,6 +288,36 @@ marketplaces: [{name: a, start_urls: ['http://a/']}]
 			"5: marketplaces[0].headers: must be a mapping",
 			"6: marketplaces[0].listing: must be a mapping",
 			"7: marketplaces[1]: must be a mapping",
+		}},
+		{"new keys", `defaults:
+  retries: -1
+  archive: everything
+  screenshots: "yes"
+  gates:
+    - name: Bad Name
+      text: '(unclosed'
+    - {name: ok, selector: "div["}
+    - {name: empty}
+    - {text: x, colour: red}
+    - just-a-string
+marketplaces:
+  - name: a
+    start_urls: ["http://a.test/"]
+    retries: many
+    gates: {name: x}
+`, []string{
+			"2: defaults.retries: must be at least 0",
+			"3: defaults.archive: must be listings or all",
+			"4: defaults.screenshots: must be true or false",
+			"6: defaults.gates[0].name: must be non-empty and use only",
+			"7: defaults.gates[0].text: invalid regex",
+			"8: defaults.gates[1].selector: invalid CSS selector",
+			"9: defaults.gates[2]: needs text or selector",
+			"10: defaults.gates[3].colour: unknown key",
+			"10: defaults.gates[3].name: missing",
+			"11: defaults.gates[4]: must be a mapping",
+			"15: marketplaces[0].retries: must be an integer",
+			"16: marketplaces[0].gates: must be a list",
 		}},
 		{"headers", `marketplaces:
   - name: a

@@ -22,6 +22,7 @@ var (
 	nameRE      = regexp.MustCompile(`^[a-z0-9-]+$`)
 	attrRE      = regexp.MustCompile(`^[A-Za-z_:][-A-Za-z0-9_:.]*$`)
 	fieldNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	gateNameRE  = regexp.MustCompile(`^[a-z0-9_-]+$`)
 	yamlLineRE  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 	cronParser  = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 )
@@ -398,6 +399,24 @@ func (p *parser) setting(key, path string, v *yaml.Node, s *Settings) bool {
 			}
 			s.CookiesFile = str
 		}
+	case "retries":
+		p.intMin(v, path, 0, &s.Retries)
+	case "archive":
+		if str, ok := p.str(v, path); ok {
+			if str != ArchiveListings && str != ArchiveAll {
+				p.errorf(v, path, "must be listings or all, got %q", str)
+			} else {
+				s.Archive = str
+			}
+		}
+	case "screenshots":
+		if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+			p.errorf(v, path, "must be true or false, got %q", v.Value)
+		} else {
+			s.Screenshots = strings.EqualFold(v.Value, "true")
+		}
+	case "gates":
+		s.Gates = append(slices.Clip(s.Gates), p.gates(v, path)...)
 	case "headers":
 		if isNull(v) {
 			return true
@@ -428,6 +447,81 @@ func (p *parser) setting(key, path string, v *yaml.Node, s *Settings) bool {
 		return false
 	}
 	return true
+}
+
+// gates parses a list of {name, text, selector} mappings.
+func (p *parser) gates(v *yaml.Node, path string) []Gate {
+	var out []Gate
+	for i, item := range p.list(v, path) {
+		ipath := fmt.Sprintf("%s[%d]", path, i)
+		if item.Kind != yaml.MappingNode {
+			p.errorf(item, ipath, "must be a mapping with name, text and/or selector")
+			continue
+		}
+		var g Gate
+		var nameNode, textNode, selNode *yaml.Node
+		ok := true
+		p.mapping(item, ipath, func(key, kpath string, k, kv *yaml.Node) {
+			str, isStr := p.str(kv, kpath)
+			if !isStr {
+				ok = false
+				return
+			}
+			switch key {
+			case "name":
+				nameNode = kv
+				if !gateNameRE.MatchString(str) {
+					p.errorf(kv, kpath, "%q must be non-empty and use only a-z, 0-9, _ and -", str)
+					ok = false
+				}
+				g.Name = str
+			case "text":
+				textNode = kv
+				if str == "" {
+					return
+				}
+				re, err := regexp.Compile("(?i)" + str)
+				if err != nil {
+					p.errorf(kv, kpath, "invalid regex: %v", err)
+					ok = false
+					return
+				}
+				g.Text = re
+			case "selector":
+				selNode = kv
+				if str == "" {
+					return
+				}
+				if err := checkSelector(str); err != nil {
+					p.errorf(kv, kpath, "%v", err)
+					ok = false
+					return
+				}
+				g.Selector = str
+			default:
+				p.errorf(k, kpath, "unknown key")
+				ok = false
+			}
+		})
+		if nameNode == nil {
+			p.errorf(item, ipath+".name", "missing")
+			ok = false
+		}
+		if ok && g.Text == nil && g.Selector == "" {
+			n := item
+			if textNode != nil {
+				n = textNode
+			} else if selNode != nil {
+				n = selNode
+			}
+			p.errorf(n, ipath, "needs text or selector")
+			ok = false
+		}
+		if ok {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 func (p *parser) str(v *yaml.Node, path string) (string, bool) {

@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -43,6 +44,9 @@ func canonicalURL(u *url.URL) (string, error) {
 	c.User = nil
 	c.Fragment, c.RawFragment = "", ""
 	host := strings.ToLower(c.Hostname())
+	if host == "" {
+		return "", errNotHTTP
+	}
 	port := c.Port()
 	if (c.Scheme == "http" && port == "80") || (c.Scheme == "https" && port == "443") {
 		port = ""
@@ -64,11 +68,11 @@ func canonicalURL(u *url.URL) (string, error) {
 	if strings.Contains(path, "/.") {
 		path = (&url.URL{Path: "/"}).ResolveReference(&url.URL{Path: mustUnescape(path)}).EscapedPath()
 	}
-	p, err := url.Parse(path)
+	unescaped, err := url.PathUnescape(path)
 	if err != nil {
 		return "", err
 	}
-	c.Path, c.RawPath = p.Path, p.RawPath
+	c.Path, c.RawPath = unescaped, path // not url.Parse: "//x" would become a host
 	c.RawQuery = canonicalQuery(c.RawQuery)
 	c.ForceQuery = false
 	return c.String(), nil
@@ -93,6 +97,7 @@ func canonicalQuery(q string) string {
 		if part == "" {
 			continue
 		}
+		part = escapeQueryBytes(part)
 		k, _, _ := strings.Cut(part, "=")
 		key, err := url.QueryUnescape(k)
 		if err != nil {
@@ -110,6 +115,25 @@ func canonicalQuery(q string) string {
 		out[i] = p.raw
 	}
 	return strings.Join(out, "&")
+}
+
+// escapeQueryBytes percent-encodes spaces, control bytes and non-ASCII bytes,
+// which url.Parse lets through in a query but cannot be sent on a request line.
+func escapeQueryBytes(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r >= 0x7f })
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:i])
+	for j := i; j < len(s); j++ {
+		if c := s[j]; c <= ' ' || c >= 0x7f {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // TrapLimits bound the URL shapes that crawler traps (endless calendars, session

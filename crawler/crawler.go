@@ -15,12 +15,14 @@ package crawler
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,27 +38,63 @@ import (
 
 // Options tune a Sweep. The zero value is usable.
 type Options struct {
-	Logger   *slog.Logger     // nil: discard
-	Progress func(Progress)   // called after each page with running counts, never concurrently; may be nil
+	Logger *slog.Logger // nil: discard
+	// Progress, if set, receives running counts after pages, at most once per
+	// 200ms of Now's clock, and once more with the final counts when the
+	// workers have stopped. It is never called concurrently.
+	Progress func(Progress)
 	Now      func() time.Time // nil: time.Now
 	// Limiter paces requests per host; nil: a private *Limiters. Share one Limiters
 	// between concurrent sweeps so marketplaces on one host share its limit.
 	Limiter HostLimiter
 	// Frontier holds the sweep's URLs; nil: a new MemFrontier (no resume across processes).
-	Frontier     Frontier
-	Retry        RetryPolicy
-	Gates        []GatePattern // nil: DefaultGates()
+	Frontier Frontier
+	// Retry bounds retries; a zero MaxRetries takes the marketplace's retries
+	// setting (config.Settings.Retries, where 0 means none).
+	Retry RetryPolicy
+	// Gates are the gate patterns; nil: DefaultGates(). The marketplace's own
+	// gates (config.Settings.Gates) are always tried after these.
+	Gates        []GatePattern
 	Traps        TrapLimits
 	MaxRedirects int // per fetch; 0: 5
+	// Validators returns the validators kept from an earlier fetch of a canonical
+	// URL: its ETag and Last-Modified values, "" when unknown. Non-empty ones are
+	// sent as If-None-Match and If-Modified-Since, and a 304 reply reaches the
+	// Sink as a Page with NotModified set. A 304 page has no body, so its links
+	// are not followed: return validators only for pages whose links the sweep
+	// does not need (listing pages). nil: no conditional requests.
+	Validators func(url string) (etag, lastModified string)
+	// TLSConfig is the base TLS configuration (e.g. RootCAs); nil: the system
+	// roots. ServerName and NextProtos are set per connection.
+	TLSConfig *tls.Config
 }
 
-// Exchange is one HTTP request/response pair as sent and received, captured below
-// Colly at the transport level. RequestBytes is the request line and headers (and
-// body) as Go's HTTP/1.1 transport writes them; ResponseBytes is the status line,
-// the headers as received (Go's canonical form, in sorted order; Transfer-Encoding
-// is not kept since the body is de-chunked), an empty line, and the body bytes as
-// received (still content-encoded, e.g. gzip, but de-chunked), cut at
-// max_body_bytes when Truncated. These bytes become WARC request/response blocks.
+// Exchange is one HTTP request/response pair, captured below Colly from the bytes
+// that crossed the connection: HTTP/1.1 only; over TLS, the plaintext inside it;
+// behind an HTTP proxy (CONNECT) or a SOCKS5 proxy, inside the tunnel. These bytes
+// become WARC request and response blocks.
+//
+// RequestBytes are the bytes written to the connection for the request: request
+// line, headers in the order and case Go's transport wrote them, blank line and
+// body. A plain-http URL behind an HTTP proxy has an absolute-form request line
+// ("GET http://host/path HTTP/1.1"); there, a Proxy-Authorization value is
+// replaced by "[redacted]", the one change made to the bytes.
+//
+// ResponseBytes are the bytes read from the connection for the final response:
+// the status line and header lines exactly as received (original order, case
+// and spacing, Transfer-Encoding included), the blank line, and the message
+// body as framed on the wire, that is chunked framing (chunk sizes, extensions,
+// last chunk, trailers) and Content-Encoding (gzip, br, ...) kept. To get the
+// payload, de-chunk when the headers say Transfer-Encoding: chunked, then decode
+// Content-Encoding. Interim 1xx responses and any bytes the server sent past the
+// end of the message are left out.
+//
+// Truncated means Page.Body was cut at max_body_bytes. If the body as received
+// (de-chunked, still encoded) was longer than max_body_bytes, ResponseBytes end
+// max_body_bytes wire bytes after the blank line (possibly inside a chunk or its
+// framing); if only the decoded body was too long (a compression bomb),
+// ResponseBytes are complete. A response whose body is not read (a non-HTML
+// page, which never reaches the Sink) keeps its head only and is Truncated.
 type Exchange struct {
 	Method        string
 	URL           string
@@ -96,6 +134,10 @@ type Page struct {
 	Exchange  *Exchange   // raw capture of the final response (non-nil for every page)
 	Redirects []*Exchange // earlier hops, oldest first, when the fetch was redirected
 	Listings  []Listing   // empty for pages that are not listing pages, and for gates
+	// NotModified is set for a 304 reply to a conditional request (see
+	// Options.Validators): Status is 304, Body and Listings are empty, Exchange
+	// holds the 304 exchange. The sink may mark the page's listings as seen.
+	NotModified bool
 	// Gate is non-empty when the page stands between the crawler and the content:
 	// the GatePattern name ("captcha", "ddos", "login") or "http_403", "http_429",
 	// "http_503". A gate page must not be stored as a listing's evidence.
@@ -122,7 +164,8 @@ var ErrStop = errors.New("stop sweep")
 // Stats are the counts of one sweep of one marketplace.
 type Stats struct {
 	Market       string
-	PagesFetched int // pages handed to the Sink
+	PagesFetched int // pages handed to the Sink, NotModified ones included
+	NotModified  int // 304 replies to conditional requests
 	ListingPages int // pages with at least one listing
 	Listings     int
 	Errors       int            // sum of ErrorsByKind
@@ -141,7 +184,12 @@ type Stats struct {
 type Progress struct {
 	Market                          string
 	Pages, Queued, Listings, Errors int
+	Rate                            float64 // pages fetched per second since the sweep started
+	Final                           bool    // the last call of the sweep
 }
+
+// progressInterval is the shortest time between two Progress calls (but the last).
+const progressInterval = 200 * time.Millisecond
 
 // Skip reasons (keys of Stats.SkippedByReason), besides the trap guards.
 const (
@@ -212,7 +260,9 @@ type sweeper struct {
 	addMu sync.Mutex // serialises Frontier.Add so max_pages holds
 	known int
 
-	progressMu sync.Mutex
+	progressMu   sync.Mutex // serialises Progress calls; guards progressAt
+	progressAt   time.Time  // time of the last Progress call
+	progressSent bool
 }
 
 func newSweeper(m config.Market, sink Sink, opts Options) (*sweeper, error) {
@@ -240,6 +290,13 @@ func newSweeper(m config.Market, sink Sink, opts Options) (*sweeper, error) {
 	}
 	if s.gates == nil {
 		s.gates = DefaultGates()
+	}
+	s.gates = slices.Clip(s.gates)
+	for _, g := range m.Gates {
+		s.gates = append(s.gates, GatePattern{Name: g.Name, Text: g.Text, Selector: g.Selector})
+	}
+	if opts.Retry.MaxRetries == 0 {
+		s.retry.MaxRetries = max(m.Retries, 0)
 	}
 	if s.maxRedir <= 0 {
 		s.maxRedir = 5
@@ -279,7 +336,7 @@ func newSweeper(m config.Market, sink Sink, opts Options) (*sweeper, error) {
 // collector builds this sweep's Collector. Fields are set after NewCollector so
 // that COLLY_* environment variables cannot override them.
 func (s *sweeper) collector(ctx context.Context) (*colly.Collector, error) {
-	tr, err := newCaptureTransport(ctx, s.m.Proxy, s.m.Timeout, s.m.Concurrency, s.m.MaxBodyBytes,
+	tr, err := newCaptureTransport(ctx, s.m.Proxy, s.opts.TLSConfig, s.m.Timeout, s.m.Concurrency, s.m.MaxBodyBytes,
 		s.limiter, s.m.RequestsPerSecond, s.m.Burst, s.now)
 	if err != nil {
 		return nil, fmt.Errorf("sweep %s: %w", s.m.Name, err)
@@ -364,6 +421,7 @@ func (s *sweeper) run(parent context.Context) (Stats, error) {
 		wg.Go(func() { s.worker(ctx) })
 	}
 	wg.Wait()
+	s.progress(true)
 
 	st := s.snapshot()
 	s.log.Info("sweep finished", "pages", st.PagesFetched, "listings", st.Listings, "errors", st.Errors,
@@ -401,7 +459,7 @@ func (s *sweeper) worker(ctx context.Context) {
 		s.busy--
 		s.cond.Broadcast()
 		s.mu.Unlock()
-		s.progress()
+		s.progress(false)
 	}
 }
 
@@ -501,6 +559,15 @@ func (s *sweeper) fetch(e FrontierEntry) *result {
 		hdr.Set(k, v)
 	}
 	hdr.Set(fetchIDHeader, id)
+	if s.opts.Validators != nil {
+		etag, lastMod := s.opts.Validators(e.URL)
+		if etag != "" {
+			hdr.Set("If-None-Match", etag)
+		}
+		if lastMod != "" {
+			hdr.Set("If-Modified-Since", lastMod)
+		}
+	}
 	err := s.c.Request(http.MethodGet, e.URL, nil, cctx, hdr)
 	r := &result{caps: s.tr.take(id)}
 	if !st.started { // refused before fetching: robots.txt, or a bad URL
@@ -581,7 +648,10 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 	}
 	p := &Page{
 		Market: s.m.Name, URL: pageURL, Depth: e.Depth, Status: r.status, Header: r.header,
-		Body: body, FetchedAt: ex.FetchedAt, Exchange: ex,
+		Body: body, FetchedAt: ex.FetchedAt, Exchange: ex, NotModified: r.status == http.StatusNotModified,
+	}
+	if p.NotModified {
+		p.Body = nil
 	}
 	for _, c := range r.caps[:len(r.caps)-1] {
 		p.Redirects = append(p.Redirects, c.ex)
@@ -589,7 +659,7 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 	var doc *goquery.Document
 	var base *url.URL
 	ok2xx := r.status >= 200 && r.status < 300
-	if len(body) > 0 {
+	if len(p.Body) > 0 {
 		doc, err = goquery.NewDocumentFromReader(bytes.NewReader(body))
 		if err != nil {
 			doc = nil
@@ -610,6 +680,9 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 	}
 	s.statsMu.Lock()
 	s.stats.PagesFetched++
+	if p.NotModified {
+		s.stats.NotModified++
+	}
 	if len(p.Listings) > 0 {
 		s.stats.ListingPages++
 		s.stats.Listings += len(p.Listings)
@@ -782,18 +855,27 @@ func (s *sweeper) snapshot() Stats {
 	return st
 }
 
-func (s *sweeper) progress() {
+// progress calls Options.Progress, throttled to progressInterval unless final.
+func (s *sweeper) progress(final bool) {
 	if s.opts.Progress == nil {
 		return
 	}
+	s.progressMu.Lock()
+	defer s.progressMu.Unlock()
+	now := s.now()
+	if !final && s.progressSent && now.Sub(s.progressAt) < progressInterval {
+		return
+	}
+	s.progressSent, s.progressAt = true, now
 	s.statsMu.Lock()
-	p := Progress{Market: s.m.Name, Pages: s.stats.PagesFetched, Listings: s.stats.Listings, Errors: s.stats.Errors}
+	p := Progress{Market: s.m.Name, Pages: s.stats.PagesFetched, Listings: s.stats.Listings, Errors: s.stats.Errors, Final: final}
+	if el := now.Sub(s.stats.Started).Seconds(); el > 0 {
+		p.Rate = float64(s.stats.PagesFetched) / el
+	}
 	s.statsMu.Unlock()
 	s.mu.Lock()
 	p.Queued = s.queued
 	s.mu.Unlock()
-	s.progressMu.Lock()
-	defer s.progressMu.Unlock()
 	s.opts.Progress(p)
 }
 

@@ -174,6 +174,7 @@ func TestSweepPageMode(t *testing.T) {
 	var progress []Progress
 	opts := fastOpts()
 	opts.Progress = func(p Progress) { progress = append(progress, p) }
+	opts.Now = steppingClock(time.Second) // every page passes the throttle
 	st, err := Sweep(context.Background(), m, &sink, opts)
 	if err != nil {
 		t.Fatalf("Sweep: %v", err)
@@ -237,7 +238,7 @@ func TestSweepPageMode(t *testing.T) {
 			t.Errorf("request %s headers = %v", r.URL, r.Header)
 		}
 	}
-	if len(progress) != 10 || progress[len(progress)-1].Pages != 9 {
+	if len(progress) != 11 || progress[len(progress)-1].Pages != 9 || !progress[10].Final || progress[9].Final {
 		t.Errorf("progress = %+v", progress)
 	}
 	if home := pages[srv.URL+"/"]; home == nil || len(home.Listings) != 0 || home.Depth != 0 {
@@ -766,4 +767,202 @@ func mustTime(tb testing.TB, s string) time.Time {
 		tb.Fatal(err)
 	}
 	return tm
+}
+
+func TestSweepConditional(t *testing.T) {
+	var log requestLog
+	inner := shopHandler(t, &log, "")
+	lastMod := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/product/") {
+			// ServeContent-like validators: ETag per path, one Last-Modified for all.
+			w.Header().Set("ETag", `"v1`+r.URL.Path+`"`)
+			w.Header().Set("Last-Modified", lastMod.Format(http.TimeFormat))
+			if r.Header.Get("If-None-Match") == `"v1`+r.URL.Path+`"` {
+				w.WriteHeader(http.StatusNotModified)
+				log.add(r)
+				return
+			}
+			if ims, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !lastMod.After(ims) && r.Header.Get("If-None-Match") == "" {
+				w.WriteHeader(http.StatusNotModified)
+				log.add(r)
+				return
+			}
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	var asked sync.Map
+	opts := fastOpts()
+	opts.Validators = func(u string) (string, string) {
+		asked.Store(u, true)
+		switch strings.TrimPrefix(u, srv.URL) {
+		case "/product/1":
+			return `"v1/product/1"`, ""
+		case "/product/2":
+			return "", lastMod.Format(http.TimeFormat)
+		case "/product/3":
+			return `"stale"`, ""
+		}
+		return "", ""
+	}
+	var sink collector
+	st, err := Sweep(context.Background(), market(t, srv.URL, ""), &sink, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.NotModified != 2 || st.PagesFetched != 9 || st.Listings != 3 {
+		t.Errorf("NotModified = %d, PagesFetched = %d, Listings = %d; want 2, 9, 3", st.NotModified, st.PagesFetched, st.Listings)
+	}
+	if _, ok := asked.Load(srv.URL + "/product/1"); !ok {
+		t.Error("Validators not asked with the canonical URL")
+	}
+	pages := sink.byURL()
+	for _, path := range []string{"/product/1", "/product/2"} {
+		p := pages[srv.URL+path]
+		if p == nil || !p.NotModified || p.Status != 304 || len(p.Listings) != 0 || len(p.Body) != 0 || p.Gate != "" {
+			t.Fatalf("%s = %+v, want a NotModified page", path, p)
+		}
+		if p.Exchange == nil || !bytes.HasPrefix(p.Exchange.ResponseBytes, []byte("HTTP/1.1 304 Not Modified\r\n")) {
+			t.Errorf("%s exchange = %+v", path, p.Exchange)
+		}
+	}
+	if p := pages[srv.URL+"/product/3"]; p == nil || p.NotModified || len(p.Listings) != 1 {
+		t.Errorf("/product/3 (stale ETag) = %+v, want a full page", p)
+	}
+	reqs := map[string]*http.Request{}
+	for _, r := range log.reqs {
+		reqs[r.URL.Path] = r
+	}
+	if r := reqs["/product/1"]; r == nil || r.Header.Get("If-None-Match") != `"v1/product/1"` || r.Header.Get("If-Modified-Since") != "" {
+		t.Errorf("/product/1 request headers = %v", r.Header)
+	}
+	if r := reqs["/product/2"]; r == nil || r.Header.Get("If-Modified-Since") != lastMod.Format(http.TimeFormat) {
+		t.Errorf("/product/2 request headers = %v", r.Header)
+	}
+	if r := reqs["/"]; r == nil || r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Modified-Since") != "" {
+		t.Errorf("/ sent validators: %v", r.Header)
+	}
+}
+
+func TestSweepConfigGatesAndRetries(t *testing.T) {
+	var fails atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			fmt.Fprint(w, `<html><a href="/queue">q</a> <a href="/form">f</a> <a href="/flaky">x</a></html>`)
+		case "/queue":
+			fmt.Fprint(w, `<html><title>Wait</title><p>You are in the QUEUE, position 7</p></html>`)
+		case "/form":
+			fmt.Fprint(w, `<html><form class="gatekeeper"><input name="a"></form></html>`)
+		case "/flaky":
+			fails.Add(1)
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, "<h1>oops</h1>")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	tests := []struct {
+		retries   string
+		wantFails int64
+	}{{"0", 1}, {"2", 3}}
+	for _, tt := range tests {
+		t.Run("retries "+tt.retries, func(t *testing.T) {
+			fails.Store(0)
+			m := market(t, srv.URL, "    retries: "+tt.retries+`
+    gates:
+      - {name: queue, text: 'you are in the queue'}
+      - {name: keeper, selector: form.gatekeeper}
+`)
+			var sink collector
+			st, err := Sweep(context.Background(), m, &sink, fastOpts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages := sink.byURL()
+			if p := pages[srv.URL+"/queue"]; p == nil || p.Gate != "queue" {
+				t.Errorf("/queue = %+v, want gate queue", p)
+			}
+			if p := pages[srv.URL+"/form"]; p == nil || p.Gate != "keeper" {
+				t.Errorf("/form = %+v, want gate keeper", p)
+			}
+			if fails.Load() != tt.wantFails || st.Retries != int(tt.wantFails-1) {
+				t.Errorf("/flaky fetched %d times, Retries %d; want %d", fails.Load(), st.Retries, tt.wantFails)
+			}
+		})
+	}
+}
+
+// steppingClock returns a clock that advances by step at every call.
+func steppingClock(step time.Duration) func() time.Time {
+	var mu sync.Mutex
+	t := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t = t.Add(step)
+		return t
+	}
+}
+
+func TestSweepProgressThrottle(t *testing.T) {
+	srv := httptest.NewServer(shopHandler(t, nil, ""))
+	defer srv.Close()
+	frozen := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		now       func() time.Time
+		wantCalls int
+		wantRate  bool
+	}{
+		{"frozen clock: first and final", func() time.Time { return frozen }, 2, false},
+		{"slow clock: every URL and final", steppingClock(time.Second), 11, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls []Progress
+			opts := fastOpts()
+			opts.Now = tt.now
+			opts.Progress = func(p Progress) { calls = append(calls, p) }
+			if _, err := Sweep(context.Background(), market(t, srv.URL, ""), &collector{}, opts); err != nil {
+				t.Fatal(err)
+			}
+			if len(calls) != tt.wantCalls {
+				t.Fatalf("%d Progress calls, want %d: %+v", len(calls), tt.wantCalls, calls)
+			}
+			last := calls[len(calls)-1]
+			if !last.Final || last.Pages != 9 || last.Listings != 5 || last.Queued != 0 {
+				t.Errorf("final progress = %+v", last)
+			}
+			if (last.Rate > 0) != tt.wantRate {
+				t.Errorf("Rate = %v, want > 0: %v", last.Rate, tt.wantRate)
+			}
+		})
+	}
+}
+
+func FuzzCanonicalize(f *testing.F) {
+	for _, s := range []string{
+		"HTTP://Shop.Example:80/a/./b/../c?utm_source=x&b=2&a=1#frag",
+		"https://shop.example:8443/p;jsessionid=ABC?fbclid=1&gclid=2",
+		"http://user:pw@h/x?b=1&a=2&b=0", "http://h/%7Efoo/bar%2Fbaz", "http://[::1]:80/",
+		"http://h/a/%2e%2e/b", "http://h/./?&&a=%zz", "https://h/%41/..;jsessionid=1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, err := Canonicalize(raw)
+		if err != nil {
+			return
+		}
+		c2, err := Canonicalize(c)
+		if err != nil {
+			t.Fatalf("Canonicalize(%q) = %q, which does not canonicalize: %v", raw, c, err)
+		}
+		if c2 != c {
+			t.Fatalf("not idempotent: %q -> %q -> %q", raw, c, c2)
+		}
+	})
 }

@@ -15,12 +15,13 @@ import (
 	"time"
 )
 
-// RetryPolicy bounds retries of one URL. A zero field takes its default.
+// RetryPolicy bounds retries of one URL. A zero field takes its default; the
+// default of MaxRetries is 3, or, in Sweep, config.Settings.Retries.
 // Timeouts, connection errors, 429 and 5xx responses are retried with
 // exponential backoff and full jitter (BaseDelay * 2^attempt, capped at MaxDelay),
 // or after the response's Retry-After when it gives one.
 type RetryPolicy struct {
-	MaxRetries    int           // retries per URL after the first attempt; default 3; negative: none
+	MaxRetries    int           // retries per URL after the first attempt; 0: default (Sweep: the marketplace's retries); negative: none
 	BaseDelay     time.Duration // default 500ms
 	MaxDelay      time.Duration // cap of one backoff delay; default 30s
 	MaxRetryAfter time.Duration // a longer Retry-After gives up on the URL; default 2m

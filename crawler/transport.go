@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -35,13 +34,14 @@ type capture struct {
 
 // captureTransport sits under Colly's http.Client. It paces requests per host,
 // asks for gzip/br itself (so Go's transport leaves the body encoded), reads the
-// body as received up to maxBody bytes, records the exchange, and hands Colly the
-// decoded body (bounded by maxBody, so compression bombs stay bounded) with
-// Uncompressed set, so Colly does not decode again.
+// body up to maxBody bytes, records the exchange from the bytes that crossed the
+// connection (see recConn), and hands Colly the decoded body (bounded by maxBody,
+// so compression bombs stay bounded) with Uncompressed set, so Colly does not
+// decode again.
 type captureTransport struct {
 	base     *http.Transport
+	dial     *dialer
 	proxy    string // redacted proxy URL, "" if direct
-	wireURL  bool   // plain-http requests go to an HTTP proxy in absolute form
 	maxBody  int64
 	limiter  HostLimiter
 	rps      float64
@@ -53,34 +53,48 @@ type captureTransport struct {
 	caps map[string][]*capture
 }
 
-func newCaptureTransport(robotCtx context.Context, proxy string, timeout time.Duration, conns int, maxBody int64, lim HostLimiter, rps float64, burst int, now func() time.Time) (*captureTransport, error) {
-	base := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   timeout,
-		ResponseHeaderTimeout: timeout,
-		MaxIdleConnsPerHost:   conns,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		// HTTP/1.1 only: the request bytes recorded are then the bytes sent.
-		ForceAttemptHTTP2: false,
-		TLSNextProto:      map[string]func(string, *tls.Conn) http.RoundTripper{},
-	}
-	t := &captureTransport{base: base, maxBody: maxBody, limiter: lim, rps: rps, burst: burst, now: now,
-		robotCtx: robotCtx, caps: map[string][]*capture{}}
+// maxHeaderBytes bounds a response's status line and headers.
+const maxHeaderBytes = 1 << 20
+
+func newCaptureTransport(robotCtx context.Context, proxy string, tlsConfig *tls.Config, timeout time.Duration, conns int, maxBody int64, lim HostLimiter, rps float64, burst int, now func() time.Time) (*captureTransport, error) {
+	var proxyURL *url.URL
 	if proxy != "" {
 		u, err := url.Parse(proxy)
 		if err != nil {
 			return nil, fmt.Errorf("proxy: %w", err)
 		}
-		switch u.Scheme {
-		case "http", "https":
-			t.wireURL = true
-		case "socks5", "socks5h": // Go's transport lets the proxy resolve names (socks5h semantics)
-		default:
-			return nil, fmt.Errorf("proxy %s: unsupported scheme %q", u.Redacted(), u.Scheme)
-		}
-		base.Proxy = http.ProxyURL(u)
-		t.proxy = u.Redacted()
+		proxyURL = u
+	}
+	// A segment keeps the head, the body as framed on the wire (chunk overhead is
+	// bounded by Go's chunked reader to about twice the data) and some read-ahead.
+	limit := int64(maxHeaderBytes) + 64<<10
+	if maxBody < (1<<62-limit)/3 {
+		limit += 3 * maxBody
+	} else {
+		limit = 1 << 62
+	}
+	d, err := newDialer(proxyURL, timeout, tlsConfig, int(min(limit, int64(^uint(0)>>1))))
+	if err != nil {
+		return nil, err
+	}
+	base := &http.Transport{
+		Proxy:                  d.httpProxy,
+		DialContext:            d.dialPlain,
+		DialTLSContext:         d.dialTLS,
+		ResponseHeaderTimeout:  timeout,
+		MaxIdleConnsPerHost:    conns,
+		IdleConnTimeout:        90 * time.Second,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: maxHeaderBytes,
+		// HTTP/1.1 only: one request at a time per connection, so the bytes of
+		// a connection split into exchanges.
+		ForceAttemptHTTP2: false,
+		TLSNextProto:      map[string]func(string, *tls.Conn) http.RoundTripper{},
+	}
+	t := &captureTransport{base: base, dial: d, maxBody: maxBody, limiter: lim, rps: rps, burst: burst, now: now,
+		robotCtx: robotCtx, caps: map[string][]*capture{}}
+	if proxyURL != nil {
+		t.proxy = proxyURL.Redacted()
 	}
 	return t, nil
 }
@@ -107,6 +121,10 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	req = req.Clone(ctx)
 	req.Header.Del(fetchIDHeader)
+	if req.Response != nil { // http.Client copies headers to redirects; validators belong to the first URL
+		req.Header.Del("If-None-Match")
+		req.Header.Del("If-Modified-Since")
+	}
 	if req.Header.Get("Accept-Encoding") == "" {
 		req.Header.Set("Accept-Encoding", "gzip, br")
 	}
@@ -117,28 +135,16 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 	}
 
-	var reqBytes bytes.Buffer
-	if err := writeRequest(&reqBytes, req, t.wireURL && req.URL.Scheme == "http"); err != nil {
-		return nil, fmt.Errorf("record request: %w", err)
-	}
-	var (
-		remoteMu sync.Mutex
-		remote   string
-	)
-	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		remoteMu.Lock()
-		remote = info.Conn.RemoteAddr().String()
-		remoteMu.Unlock()
-	}}
-	req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
-
+	ct := &connTrace{}
+	req = req.WithContext(httptrace.WithClientTrace(ctx, ct.clientTrace()))
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
 	fetchedAt := t.now()
 	c := &capture{}
-	if id != "" && !isHTMLType(resp.Header.Get("Content-Type")) {
+	isRedirect := resp.StatusCode >= 300 && resp.StatusCode < 400 // incl. 304
+	if id != "" && !isRedirect && !isHTMLType(resp.Header.Get("Content-Type")) {
 		c.nonHTML = true
 	}
 	var raw []byte
@@ -152,14 +158,22 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		if int64(len(raw)) > t.maxBody {
 			raw, truncated = raw[:t.maxBody], true
 		}
+	} else if resp.Body != http.NoBody {
+		truncated = true // not read: the record keeps the head only
 	}
 	resp.Body.Close()
 
-	var rb bytes.Buffer
-	fmt.Fprintf(&rb, "HTTP/%d.%d %s\r\n", resp.ProtoMajor, resp.ProtoMinor, resp.Status)
-	resp.Header.Write(&rb)
-	rb.WriteString("\r\n")
-	rb.Write(raw)
+	conn, seg, remote := ct.get()
+	var reqBytes, respBytes []byte
+	if conn == nil || seg == nil {
+		return nil, fmt.Errorf("record %s: connection not traced", req.URL.Redacted())
+	}
+	reqBytes, wire, overflow := conn.snapshot(seg)
+	if t.dial.proxyAuth != "" {
+		reqBytes = bytes.ReplaceAll(reqBytes, []byte(t.dial.proxyAuth), []byte("[redacted]"))
+	}
+	respBytes, cut := responseBytes(wire, req.Method, t.maxBody, truncated || c.nonHTML, c.nonHTML)
+	truncated = truncated || cut || overflow
 
 	body := raw
 	if enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc != "" && enc != "identity" && len(raw) > 0 {
@@ -178,21 +192,18 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp.ContentLength = int64(len(body))
 	resp.Uncompressed = true
 
-	remoteMu.Lock()
-	ra := remote
-	remoteMu.Unlock()
 	if t.proxy != "" {
-		ra = ""
+		remote = ""
 	}
 	c.ex = &Exchange{
 		Method:        req.Method,
 		URL:           req.URL.String(),
-		RequestBytes:  reqBytes.Bytes(),
-		ResponseBytes: rb.Bytes(),
+		RequestBytes:  reqBytes,
+		ResponseBytes: respBytes,
 		Status:        resp.StatusCode,
-		RemoteAddr:    ra,
+		RemoteAddr:    remote,
 		Proxy:         t.proxy,
-		TLS:           tlsInfo(resp.TLS),
+		TLS:           tlsInfo(conn.tls),
 		FetchedAt:     fetchedAt,
 		Truncated:     truncated,
 	}
@@ -204,27 +215,29 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, nil
 }
 
-// writeRequest writes req as Go's transport sends it over HTTP/1.1, without
-// consuming req.Body.
-func writeRequest(w io.Writer, req *http.Request, proxyForm bool) error {
-	r := req
-	if req.Body != nil && req.Body != http.NoBody {
-		if req.GetBody == nil {
-			r = req.Clone(req.Context())
-			r.Body = nil // body not replayable: record headers only
+// responseBytes cuts the final response out of the bytes read for one request
+// (see Exchange). When cut is set or the message is incomplete, the body is
+// kept up to maxBody wire bytes (headOnly: none) and truncated reports true.
+func responseBytes(wire []byte, method string, maxBody int64, cut, headOnly bool) (out []byte, truncated bool) {
+	start, head, end, complete, err := frameResponse(wire, method)
+	if err != nil { // not parsable as Go parsed it: keep what was read
+		start, end = 0, len(wire)
+		if i := bytes.Index(wire, []byte("\r\n\r\n")); i >= 0 {
+			head = i + 4
 		} else {
-			b, err := req.GetBody()
-			if err != nil {
-				return err
-			}
-			r = req.Clone(req.Context())
-			r.Body = b
+			head = len(wire)
 		}
+		complete = !cut
 	}
-	if proxyForm {
-		return r.WriteProxy(w)
+	if !cut && complete {
+		return wire[start:end], false
 	}
-	return r.Write(w)
+	limit := int64(head) + maxBody
+	if headOnly {
+		limit = int64(head)
+	}
+	end = int(min(int64(len(wire)), limit))
+	return wire[start:end], true
 }
 
 // decodeBody decodes a Content-Encoding, reading at most max+1 decoded bytes.

@@ -26,12 +26,31 @@
 //	GET /product/9 HTTP/1.1 …                 (the request exactly as sent)
 //
 // followed by the matching response record (msgtype=response, its block the
-// status line, headers and body exactly as received; the body still
-// content-encoded but de-chunked) and a metadata record (Content-Type
-// application/json, see [Provenance]) with the proxy, remote address and TLS
-// version, cipher suite and server certificate chain (PEM), which WARC 1.1
-// has no fields for. Digests are sha256 in lower-case base16; the payload
-// digest covers the bytes after the HTTP header block.
+// status line, header fields and body exactly as read from the connection:
+// original case and order, chunked framing and content coding kept, cut at
+// the size limit when WARC-Truncated says so) and a metadata record
+// (Content-Type application/json, see [Provenance]) with the proxy, remote
+// address and TLS version, cipher suite and server certificate chain (PEM),
+// which WARC 1.1 has no fields for. Digests are sha256 in lower-case base16.
+//
+// The payload digest covers the entity body: the bytes after the HTTP header
+// block with the chunked transfer coding removed and the content coding
+// (gzip, br) kept, as WARC 1.1 defines the payload and as
+// internetarchive/gowarc and warcio (after warcio#74; see also heritrix3#769)
+// compute it. [ReadHTTPResponse] is the one parser of stored responses that
+// the writer, the reader, the store, the report and the web view share. Tools
+// that digest the raw bytes after the headers (nlnwa/gowarc's validator among
+// them) disagree on chunked records only.
+//
+// # Revisits
+//
+// A fetch whose payload is identical to an earlier capture of the same URL is
+// kept by the store as the status line and headers only, and written as a
+// revisit record (WARC-Profile
+// http://netpreserve.org/warc/1.1/revisit/identical-payload-digest) with
+// WARC-Refers-To, WARC-Refers-To-Target-URI and WARC-Refers-To-Date naming
+// the original response record and WARC-Payload-Digest its payload digest;
+// see [Revisit]. A package holding a revisit also holds the original.
 //
 // Record ids of requests and responses are the ones the store assigned at
 // capture, so a hit's warc_record_id points at the same record in every
@@ -58,5 +77,7 @@
 //
 // [Validate] and [Reader] are a small independent reader (standard library
 // only) used by `snoop verify`: it walks every record of a file and
-// recomputes the block and payload digests.
+// recomputes the block and payload digests (de-chunking on the way). A
+// revisit record's payload digest is the original's; package export checks
+// it against the original.
 package evidence

@@ -410,7 +410,8 @@ func TestHTTPPayload(t *testing.T) {
 			t.Errorf("httpPayload(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 		// The streaming digester must split at the same place.
-		d := &digester{payload: newDigestField("WARC-Payload-Digest", "sha256:"+hexSum([]byte(tt.want))), want: int64(len(tt.in))}
+		d := &digester{want: int64(len(tt.in))}
+		d.setPayload(newDigestField("WARC-Payload-Digest", "sha256:"+hexSum([]byte(tt.want))))
 		for i := range len(tt.in) {
 			d.Write([]byte{tt.in[i]})
 		}

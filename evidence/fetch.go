@@ -22,8 +22,12 @@ type Fetch struct {
 	// A fetch without request bytes gets no request record.
 	RequestBytes []byte
 	// ResponseBytes is the status line, headers and body exactly as
-	// received (content-encoded, de-chunked).
+	// received (see ReadHTTPResponse); for a revisit, the status line and
+	// headers only.
 	ResponseBytes []byte
+	// Revisit, if set, makes the response a revisit record of an earlier
+	// capture with an identical payload, instead of a response record.
+	Revisit *Revisit
 	// RequestRecordID and ResponseRecordID are "urn:uuid:…" ids assigned
 	// at capture. Empty ids are derived from the response bytes' digest
 	// and the URL, so they stay stable across exports.
@@ -48,6 +52,15 @@ type Fetch struct {
 	Extra map[string]any
 }
 
+// Revisit names the original capture a revisit record refers to (WARC 1.1
+// section 6.7.2, profile identical-payload-digest).
+type Revisit struct {
+	RefersTo      string    // "urn:uuid:…" of the original's response record
+	TargetURI     string    // the original's WARC-Target-URI
+	Date          time.Time // the original's WARC-Date
+	PayloadDigest string    // "sha256:<hex>", the payload digest of both
+}
+
 // Provenance is the JSON document of a fetch's metadata record.
 type Provenance struct {
 	URL        string         `json:"url"`
@@ -60,6 +73,7 @@ type Provenance struct {
 	Request    string         `json:"request_record_id,omitempty"`
 	Response   string         `json:"response_record_id"`
 	SHA256     string         `json:"response_sha256"`
+	RevisitOf  string         `json:"revisit_of,omitempty"`
 	TLS        *TLSProvenance `json:"tls,omitempty"`
 	Extra      map[string]any `json:"extra,omitempty"`
 }
@@ -105,6 +119,9 @@ func (f *Fetch) Provenance() Provenance {
 	}
 	if len(f.RequestBytes) > 0 {
 		p.Request = f.RequestRecordID
+	}
+	if f.Revisit != nil {
+		p.RevisitOf = f.Revisit.RefersTo
 	}
 	return p
 }

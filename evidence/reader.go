@@ -248,11 +248,9 @@ func truncate(s string, n int) string {
 
 // digester computes a record's block and payload digests as it is read.
 type digester struct {
-	block, payload     *digestField
-	got, want          int64
-	inPayload          bool
-	lineLen            int
-	payloadUnsupported bool
+	block, payload *digestField
+	got, want      int64
+	http           *payloadHasher // splits off and de-chunks the HTTP payload
 }
 
 // digestField is one declared digest and the hash that recomputes it.
@@ -260,6 +258,7 @@ type digestField struct {
 	name, value, alg string
 	enc              func([]byte) string
 	h                hash.Hash
+	newHash          func() hash.Hash
 	err              error // the field could not be read
 }
 
@@ -269,9 +268,17 @@ func newDigester(rec *Record) *digester {
 	ct := strings.ToLower(rec.Header.Get("Content-Type"))
 	t := strings.ToLower(rec.Type())
 	if strings.HasPrefix(ct, "application/http") && t != "revisit" {
-		d.payload = newDigestField("WARC-Payload-Digest", rec.Header.Get("WARC-Payload-Digest"))
+		d.setPayload(newDigestField("WARC-Payload-Digest", rec.Header.Get("WARC-Payload-Digest")))
 	}
 	return d
+}
+
+// setPayload makes d check f against the HTTP payload of the block.
+func (d *digester) setPayload(f *digestField) {
+	d.payload = f
+	if f != nil && f.newHash != nil {
+		d.http = &payloadHasher{newHash: f.newHash, maxHead: maxHeaderBytes}
+	}
 }
 
 func newDigestField(name, value string) *digestField {
@@ -287,15 +294,16 @@ func newDigestField(name, value string) *digestField {
 	f.alg = strings.ToLower(alg)
 	switch f.alg {
 	case "sha1", "sha-1":
-		f.h = sha1.New()
+		f.newHash = sha1.New
 	case "sha256", "sha-256":
-		f.h = sha256.New()
+		f.newHash = sha256.New
 	case "sha512", "sha-512":
-		f.h = sha512.New()
+		f.newHash = sha512.New
 	default:
 		f.err = fmt.Errorf("%s: unsupported algorithm %q", name, alg)
 		return f
 	}
+	f.h = f.newHash()
 	size := f.h.Size()
 	switch len(enc) {
 	case hex.EncodedLen(size):
@@ -321,35 +329,18 @@ func newDigestField(name, value string) *digestField {
 	return f
 }
 
-// Write feeds block bytes to the hashes, splitting off the HTTP payload at
-// the first line shorter than three bytes (the blank line after the headers).
+// Write feeds block bytes to the hashes. The payload is what follows the
+// first line shorter than three bytes (the blank line after the HTTP
+// headers), with chunked transfer coding removed when the headers declare
+// it (see ReadHTTPResponse).
 func (d *digester) Write(p []byte) (int, error) {
 	d.got += int64(len(p))
 	if d.block != nil && d.block.h != nil {
 		d.block.h.Write(p)
 	}
-	if d.payload == nil || d.payload.h == nil {
-		return len(p), nil
+	if d.http != nil {
+		d.http.Write(p)
 	}
-	rest := p
-	if !d.inPayload {
-		for i, c := range p {
-			d.lineLen++
-			if c != '\n' {
-				continue
-			}
-			if d.lineLen < 3 {
-				d.inPayload = true
-				rest = p[i+1:]
-				break
-			}
-			d.lineLen = 0
-		}
-		if !d.inPayload {
-			return len(p), nil
-		}
-	}
-	d.payload.h.Write(rest)
 	return len(p), nil
 }
 
@@ -366,11 +357,14 @@ func (d *digester) check() []error {
 			errs = append(errs, f.err)
 			continue
 		}
-		if f == d.payload && !d.inPayload {
-			errs = append(errs, fmt.Errorf("%s: HTTP headers do not end, so there is no payload", f.name))
-			continue
+		h := f.h
+		if f == d.payload {
+			if h = d.http.result(); h == nil {
+				errs = append(errs, fmt.Errorf("%s: HTTP headers do not end, so there is no payload", f.name))
+				continue
+			}
 		}
-		got := f.enc(f.h.Sum(nil))
+		got := f.enc(h.Sum(nil))
 		_, want, _ := strings.Cut(f.value, ":")
 		if !strings.EqualFold(got, want) {
 			alg, _, _ := strings.Cut(f.value, ":")

@@ -22,6 +22,10 @@ import (
 // starts a new file when WriterOptions.MaxFileSize is zero.
 const DefaultMaxFileSize = 1 << 30
 
+// ProfileIdenticalPayloadDigest is the WARC-Profile of a revisit record
+// whose payload is identical to the one of the record it refers to.
+const ProfileIdenticalPayloadDigest = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+
 // Content types of the records a Writer produces.
 const (
 	ContentTypeRequest  = "application/http;msgtype=request"
@@ -117,9 +121,11 @@ func NewWriter(opts WriterOptions) *Writer {
 // Files lists the files finished so far, in order.
 func (w *Writer) Files() []File { return w.files }
 
-// WriteFetch writes f's request (if any), response and metadata records to
-// the current file, starting a new file first if the current one has
-// reached the size limit.
+// WriteFetch writes f's request (if any), response (or revisit) and
+// metadata records to the current file, starting a new file first if the
+// current one has reached the size limit. The records of a revisit's
+// original are not written by this call: the caller writes them too (see
+// Fetch.Revisit).
 func (w *Writer) WriteFetch(f Fetch) ([]RecordRef, error) {
 	if f.URL == "" {
 		return nil, errors.New("write fetch: empty URL")
@@ -186,13 +192,34 @@ func (w *Writer) WriteFetch(f Fetch) ([]RecordRef, error) {
 		fields = append(fields, field{"WARC-Concurrent-To", angle(f.RequestRecordID)})
 	}
 	fields = append(fields, field{"WARC-Warcinfo-ID", angle(w.infoID)})
-	if f.Truncated {
+	rt := gowarc.Response
+	if rv := f.Revisit; rv != nil {
+		if rv.RefersTo == "" || rv.PayloadDigest == "" {
+			return refs, fmt.Errorf("write revisit record for %s: the original's record id and payload digest are required", f.URL)
+		}
+		rt = gowarc.Revisit
+		fields = append(fields,
+			field{"WARC-Profile", ProfileIdenticalPayloadDigest},
+			field{"WARC-Refers-To", angle(rv.RefersTo)},
+		)
+		if rv.TargetURI != "" {
+			fields = append(fields, field{"WARC-Refers-To-Target-URI", rv.TargetURI})
+		}
+		if !rv.Date.IsZero() {
+			fields = append(fields, field{"WARC-Refers-To-Date", rv.Date.UTC().Format(time.RFC3339Nano)})
+		}
+		fields = append(fields, field{"WARC-Payload-Digest", rv.PayloadDigest})
+	}
+	if f.Truncated && f.Revisit == nil {
 		fields = append(fields, field{"WARC-Truncated", "length"})
 	}
 	fields = append(fields, field{"Content-Type", ContentTypeResponse})
-	ref, err := w.write(gowarc.Response, fields, f.ResponseBytes, true)
+	ref, err := w.write(rt, fields, f.ResponseBytes, f.Revisit == nil)
 	if err != nil {
-		return refs, fmt.Errorf("write response record for %s: %w", f.URL, err)
+		return refs, fmt.Errorf("write %s record for %s: %w", rt, f.URL, err)
+	}
+	if f.Revisit != nil {
+		ref.PayloadDigest = f.Revisit.PayloadDigest
 	}
 	refs = append(refs, ref)
 
@@ -305,10 +332,20 @@ func (w *Writer) write(rt gowarc.RecordType, fields []field, block []byte, http 
 		rb.AddWarcHeader(f.name, clean(f.value))
 	}
 	rb.AddWarcHeader("WARC-Block-Digest", ref.BlockDigest)
+	// gowarc checks a payload digest against the bytes after the HTTP
+	// header block, which is right unless the body is chunked: WARC 1.1's
+	// payload is the entity body with the transfer coding removed (the
+	// reading of heritrix3#769 and warcio#74), so a chunked message's
+	// digest is added after gowarc has checked the rest.
+	lateDigest := false
 	if http {
-		if payload, ok := httpPayload(block); ok {
+		if payload, dechunked, ok := httpEntity(block); ok {
 			ref.PayloadDigest = "sha256:" + sha256Hex(payload)
-			rb.AddWarcHeader("WARC-Payload-Digest", ref.PayloadDigest)
+			if dechunked {
+				lateDigest = true
+			} else {
+				rb.AddWarcHeader("WARC-Payload-Digest", ref.PayloadDigest)
+			}
 		}
 	}
 	rb.AddWarcHeaderInt64("Content-Length", int64(len(block)))
@@ -320,6 +357,12 @@ func (w *Writer) write(rt gowarc.RecordType, fields []field, block []byte, http 
 		return ref, fmt.Errorf("build %s record: %w", rt, err)
 	}
 	defer rec.Close()
+	if lateDigest {
+		h := rec.WarcHeader()
+		h.Delete("Content-Length")
+		h.Set("WARC-Payload-Digest", ref.PayloadDigest)
+		h.SetInt64("Content-Length", int64(len(block)))
+	}
 	for _, warn := range warnings {
 		w.log.Warn("warc record kept with a format warning", "record", ref.ID, "type", ref.Type, "warning", warn)
 	}
@@ -341,22 +384,26 @@ func (w *Writer) write(rt gowarc.RecordType, fields []field, block []byte, http 
 	return ref, nil
 }
 
-// httpPayload returns the bytes after an HTTP message's header block: after
-// the first line shorter than three bytes (an empty "\r\n" or "\n" line), as
-// WARC tools split it. ok is false when the header block does not end.
+// httpPayload returns an HTTP message's payload as WARC defines it: the
+// bytes after the header block (which ends at the first line shorter than
+// three bytes, as WARC tools split it), with chunked transfer coding removed
+// when the headers declare it. ok is false when the header block does not
+// end.
 func httpPayload(b []byte) (payload []byte, ok bool) {
-	start := 0
-	for {
-		i := bytes.IndexByte(b[start:], '\n')
-		if i < 0 {
-			return nil, false
-		}
-		end := start + i + 1
-		if end-start < 3 {
-			return b[end:], true
-		}
-		start = end
+	payload, _, ok = httpEntity(b)
+	return payload, ok
+}
+
+// httpEntity is httpPayload that also tells whether chunked framing was
+// removed (the payload is then not the tail of b).
+func httpEntity(b []byte) (payload []byte, dechunked, ok bool) {
+	head, body, ok := splitHead(b)
+	if !ok {
+		return nil, false, false
 	}
+	_, fields, _ := bytes.Cut(head, []byte("\n"))
+	payload, chunked, _, bad := entityBody(parseFields(fields), body)
+	return payload, chunked && !bad, true
 }
 
 func sha256Hex(b []byte) string {

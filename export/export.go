@@ -53,7 +53,8 @@ type Options struct {
 	MaxWARCSize int64
 	// Screenshots, if set, is asked for a PNG of each hit's page; it
 	// returns nil for none. An error is logged and the hit is exported
-	// without a screenshot.
+	// without a screenshot. Nil means the latest screenshot of each hit in
+	// the store (store.DB.LatestScreenshot), if any.
 	Screenshots func(ctx context.Context, h store.Hit) ([]byte, error)
 	// TSAURL, if set, is an RFC 3161 time-stamping authority asked to
 	// stamp manifest.json; the reply is stored as manifest.json.tsr. A
@@ -125,6 +126,7 @@ type evLoc struct {
 	file, respID, reqID string
 	offset              int64
 	block, payload      string
+	refersTo            string // a revisit's original response record id
 }
 
 // builder holds the state of one export.
@@ -270,21 +272,29 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 			return err
 		}
 		for _, ev := range evs {
-			loc, err := b.writeEvidence(ww, ev, h)
+			loc, err := b.writeEvidence(ctx, ww, ev, h)
 			if err != nil {
 				return err
 			}
-			rh.Evidence = append(rh.Evidence, reportEvidence{
+			re := reportEvidence{
 				URL: ev.URL, Method: ev.Method, Status: ev.Status, FetchedAt: ev.FetchedAt, SHA256: ev.SHA256,
 				File: EvidenceDir + loc.file, Offset: loc.offset, ResponseID: loc.respID, RequestID: loc.reqID,
 				BlockDigest: loc.block, PayloadDigest: loc.payload,
-				Proxy: redactURL(ev.Proxy), RemoteAddr: ev.RemoteAddr,
-				Excerpt: pageExcerpt(ev.ResponseBytes), ExcerptLimit: excerptBytes,
-			})
+				Proxy: redactURL(ev.Proxy), RemoteAddr: ev.RemoteAddr, ExcerptLimit: excerptBytes,
+			}
+			page := ev.ResponseBytes
+			if ev.Revisit {
+				// The page is the original's; this fetch kept its headers.
+				orig, err := b.db.Evidence(ctx, ev.RefersTo)
+				if err != nil {
+					return fmt.Errorf("evidence %d: original of revisit: %w", ev.ID, err)
+				}
+				re.RevisitOf, re.RevisitOfFetched, page = loc.refersTo, orig.FetchedAt, orig.ResponseBytes
+			}
+			re.Excerpt = pageExcerpt(page)
+			rh.Evidence = append(rh.Evidence, re)
 		}
-		if b.opts.Screenshots != nil {
-			rh.Shot = b.screenshot(ctx, h)
-		}
+		rh.Shot = b.screenshot(ctx, h)
 		if err := reportTmpl.ExecuteTemplate(indexF, "index", rh); err != nil {
 			return fmt.Errorf("report hit %d: %w", h.ID, err)
 		}
@@ -422,8 +432,10 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 	return sum, nil
 }
 
-// writeEvidence writes ev's records unless an earlier hit already did.
-func (b *builder) writeEvidence(ww *evidence.Writer, ev store.Evidence, h store.Hit) (evLoc, error) {
+// writeEvidence writes ev's records unless an earlier hit already did. A
+// revisit's original is written first (once), even when it belongs to no
+// exported hit, so that the package holds what every revisit points at.
+func (b *builder) writeEvidence(ctx context.Context, ww *evidence.Writer, ev store.Evidence, h store.Hit) (evLoc, error) {
 	if loc, ok := b.written[ev.ID]; ok {
 		return loc, nil
 	}
@@ -432,21 +444,44 @@ func (b *builder) writeEvidence(ww *evidence.Writer, ev store.Evidence, h store.
 		return evLoc{}, fmt.Errorf("evidence %d (%s): stored sha256 %s does not match its response bytes (%s): the database was altered",
 			ev.ID, ev.URL, ev.SHA256, got)
 	}
-	refs, err := ww.WriteFetch(evidence.Fetch{
+	f := evidence.Fetch{
 		URL: ev.URL, Method: ev.Method, FetchedAt: ev.FetchedAt,
 		RequestBytes: ev.RequestBytes, ResponseBytes: ev.ResponseBytes,
 		RequestRecordID: ev.RequestRecordID, ResponseRecordID: ev.WARCRecordID,
 		RemoteAddr: ev.RemoteAddr, Proxy: ev.Proxy, TLS: ev.TLS, Truncated: ev.Truncated,
 		Extra: map[string]any{"evidence_id": ev.ID, "marketplace": h.Marketplace, "status": ev.Status, "case": b.opts.Case},
-	})
+	}
+	if ev.Revisit {
+		orig, err := b.db.Evidence(ctx, ev.RefersTo)
+		if err != nil {
+			return evLoc{}, fmt.Errorf("evidence %d: original of revisit: %w", ev.ID, err)
+		}
+		if orig.Revisit {
+			return evLoc{}, fmt.Errorf("evidence %d: revisit refers to evidence %d, itself a revisit", ev.ID, orig.ID)
+		}
+		origLoc, err := b.writeEvidence(ctx, ww, orig, h)
+		if err != nil {
+			return evLoc{}, err
+		}
+		if want := "sha256:" + ev.PayloadSHA256; !strings.EqualFold(origLoc.payload, want) {
+			return evLoc{}, fmt.Errorf("evidence %d (%s): stored payload sha256 %s differs from the payload of the original, evidence %d (%s): the database was altered",
+				ev.ID, ev.URL, want, orig.ID, origLoc.payload)
+		}
+		f.Revisit = &evidence.Revisit{RefersTo: origLoc.respID, TargetURI: orig.URL, Date: orig.FetchedAt, PayloadDigest: origLoc.payload}
+		f.Extra["revisit_of_evidence_id"] = orig.ID
+	}
+	refs, err := ww.WriteFetch(f)
 	if err != nil {
 		return evLoc{}, fmt.Errorf("evidence %d: %w", ev.ID, err)
 	}
 	var loc evLoc
+	if f.Revisit != nil {
+		loc.refersTo = f.Revisit.RefersTo
+	}
 	for _, r := range refs {
 		b.records++
 		switch r.Type {
-		case "response":
+		case "response", "revisit":
 			loc.file, loc.respID, loc.offset, loc.block, loc.payload = r.File, r.ID, r.Offset, r.BlockDigest, r.PayloadDigest
 		case "request":
 			loc.reqID = r.ID
@@ -456,9 +491,22 @@ func (b *builder) writeEvidence(ww *evidence.Writer, ev store.Evidence, h store.
 	return loc, nil
 }
 
-// screenshot fetches, spools and describes a hit's screenshot.
+// screenshot fetches, spools and describes a hit's screenshot: from
+// Options.Screenshots when set, else the latest one in the store.
 func (b *builder) screenshot(ctx context.Context, h store.Hit) *reportShot {
-	png, err := b.opts.Screenshots(ctx, h)
+	var (
+		png []byte
+		err error
+	)
+	switch {
+	case b.opts.Screenshots != nil:
+		png, err = b.opts.Screenshots(ctx, h)
+	case h.Screenshot != nil:
+		var s store.Screenshot
+		if s, err = b.db.LatestScreenshot(ctx, h.ID); err == nil {
+			png = s.PNG
+		}
+	}
 	if err != nil {
 		b.opts.Logger.Warn("screenshot skipped", "hit", h.ID, "err", err)
 		return nil

@@ -2,17 +2,16 @@ package export
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
 	"encoding/base64"
+	"errors"
 	"html/template"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"snoop/evidence"
 	"snoop/store"
 )
 
@@ -117,7 +116,8 @@ section.hit{margin-top:2em}.note{color:#555}img.shot{max-width:100%;border:1px s
 <tr><th>URL</th><td class="mono">{{.URL}}</td></tr>
 <tr><th>Response sha256</th><td class="mono">{{.SHA256}}</td></tr>
 <tr><th>WARC file</th><td class="mono">{{.File}} (response record at offset {{.Offset}})</td></tr>
-<tr><th>Response record</th><td class="mono">{{.ResponseID}}</td></tr>
+<tr><th>{{if .RevisitOf}}Revisit record{{else}}Response record{{end}}</th><td class="mono">{{.ResponseID}}</td></tr>
+{{if .RevisitOf}}<tr><th>Revisit of</th><td class="mono">{{.RevisitOf}} (fetched {{time .RevisitOfFetched}}): the payload was identical, so only this fetch's status line and headers were kept; the page below is the original's</td></tr>{{end}}
 {{if .RequestID}}<tr><th>Request record</th><td class="mono">{{.RequestID}}</td></tr>{{end}}
 <tr><th>Block digest</th><td class="mono">{{.BlockDigest}}</td></tr>
 <tr><th>Payload digest</th><td class="mono">{{.PayloadDigest}}</td></tr>
@@ -166,6 +166,11 @@ type reportEvidence struct {
 	Proxy, RemoteAddr          string
 	Excerpt                    string
 	ExcerptLimit               int
+	// RevisitOf is the original's response record id when this fetch is a
+	// revisit (payload identical, headers kept); the excerpt is the
+	// original's page.
+	RevisitOf        string
+	RevisitOfFetched time.Time
 }
 
 // segment is a run of listing text: plain, a match, or an elided gap.
@@ -255,37 +260,18 @@ func backUTF8(s string, n int) int {
 	return len(s) - i
 }
 
-// pageExcerpt returns the start of a response's body, decoded from gzip or
-// deflate when so encoded, as text for the report (the template escapes
-// it).
+// pageExcerpt returns the start of a response's body, its transfer and
+// content coding removed (evidence.DecodeHTTPResponse), as text for the
+// report (the template escapes it).
 func pageExcerpt(resp []byte) string {
-	head, body, ok := bytes.Cut(resp, []byte("\r\n\r\n"))
-	if !ok {
-		return string(truncBytes(resp, excerptBytes))
+	d, err := evidence.DecodeHTTPResponse(resp, excerptBytes)
+	switch {
+	case errors.Is(err, evidence.ErrNotHTTP):
+		return strings.ToValidUTF8(string(truncBytes(resp, excerptBytes)), "\uFFFD")
+	case err != nil && (d == nil || len(d.Body) == 0):
+		return "(body could not be decoded: " + err.Error() + "; see the WARC record)"
 	}
-	enc := ""
-	for _, line := range strings.Split(string(head), "\r\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Content-Encoding") {
-			enc = strings.ToLower(strings.TrimSpace(v))
-		}
-	}
-	var r io.Reader
-	switch enc {
-	case "", "identity":
-		return strings.ToValidUTF8(string(truncBytes(body, excerptBytes)), "\uFFFD")
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return "(gzip body could not be decoded: " + err.Error() + "; see the WARC record)"
-		}
-		r = zr
-	case "deflate":
-		r = flate.NewReader(bytes.NewReader(body))
-	default:
-		return "(body is " + enc + "-encoded; see the WARC record)"
-	}
-	b, _ := io.ReadAll(io.LimitReader(r, excerptBytes))
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	return strings.ToValidUTF8(string(d.Body), "\uFFFD")
 }
 
 func truncBytes(b []byte, n int) []byte {

@@ -125,8 +125,9 @@ const (
 // Verify checks a case package: a zip file, or the directory it was
 // unzipped into. It recomputes every file's sha256 against SHA256SUMS and
 // manifest.json and reports changed, missing and extra files; recomputes the
-// digests of every WARC record under evidence/; checks that each hit's
-// warc_record_id is in the evidence, that custody.log's hashes are intact,
+// digests of every WARC record under evidence/; checks that every revisit
+// record's original is in the package with the same payload digest, that
+// each hit's warc_record_id is in the evidence, that custody.log's hashes are intact,
 // and the signature and time stamp if present. With pub non-nil the package
 // must be signed by that key; with pub nil a signature is checked against
 // the key manifest.json names (which proves integrity, not who signed).
@@ -185,12 +186,12 @@ func Verify(pkgPath string, pub ed25519.PublicKey) (*Report, error) {
 	derived := map[string]bool{ManifestFile: true, SumsFile: true, SignatureFile: true, TimestampFile: true}
 
 	// Hash every file once, checking WARC records on the way.
-	responseIDs := map[string]bool{}
+	idx := &warcIndex{responses: map[string]string{}, revisits: map[string]string{}}
 	for _, name := range names {
 		if name == SumsFile {
 			continue
 		}
-		got, size, err := hashFile(fsys, name, r, responseIDs)
+		got, size, err := hashFile(fsys, name, r, idx)
 		r.Files++
 		if err != nil {
 			r.add(Problem{File: name, Kind: "damaged", Detail: "cannot be read: " + err.Error()})
@@ -255,8 +256,9 @@ func Verify(pkgPath string, pub ed25519.PublicKey) (*Report, error) {
 			}
 		}
 	}
+	idx.checkRevisits(r)
 	if present[HitsJSONLFile] {
-		checkHits(fsys, responseIDs, haveManifest, &m, r)
+		checkHits(fsys, idx, haveManifest, &m, r)
 	}
 	if present[CustodyFile] {
 		checkCustody(fsys, r)
@@ -345,7 +347,7 @@ func readSmall(fsys fs.FS, name string, limit int64, present map[string]bool, r 
 
 // hashFile returns a file's sha256 and size; WARC files under evidence/
 // have their records checked in the same read.
-func hashFile(fsys fs.FS, name string, r *Report, responseIDs map[string]bool) (string, int64, error) {
+func hashFile(fsys fs.FS, name string, r *Report, idx *warcIndex) (string, int64, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return "", 0, err
@@ -355,7 +357,7 @@ func hashFile(fsys fs.FS, name string, r *Report, responseIDs map[string]bool) (
 	cr := &countWriter{w: h}
 	src := io.TeeReader(f, cr)
 	if strings.HasPrefix(name, EvidenceDir) && (strings.HasSuffix(name, ".warc.gz") || strings.HasSuffix(name, ".warc")) {
-		checkWARC(name, src, r, responseIDs)
+		checkWARC(name, src, r, idx)
 	}
 	if _, err := io.Copy(io.Discard, src); err != nil {
 		return "", 0, err
@@ -363,7 +365,39 @@ func hashFile(fsys fs.FS, name string, r *Report, responseIDs map[string]bool) (
 	return hex.EncodeToString(h.Sum(nil)), cr.n, nil
 }
 
-func checkWARC(name string, src io.Reader, r *Report, responseIDs map[string]bool) {
+// warcIndex collects what the response and revisit records of a package
+// say, to check revisits and hits against once every file is read.
+type warcIndex struct {
+	responses map[string]string // record id -> payload digest
+	revisits  map[string]string // record id -> payload digest
+	refs      []revisitRef
+}
+
+// revisitRef is one revisit record's reference to its original.
+type revisitRef struct {
+	file, id, refersTo, payloadDigest string
+	offset                            int64
+}
+
+// checkRevisits reports revisit records whose original is not in the
+// package or has another payload digest.
+func (idx *warcIndex) checkRevisits(r *Report) {
+	for _, v := range idx.refs {
+		where := fmt.Sprintf("revisit record %s at offset %d", v.id, v.offset)
+		orig, ok := idx.responses[v.refersTo]
+		switch {
+		case v.refersTo == "":
+			r.add(Problem{File: v.file, Kind: "warc", Detail: where + " has no WARC-Refers-To"})
+		case !ok:
+			r.add(Problem{File: v.file, Kind: "warc", Detail: where + " refers to " + v.refersTo + ", which is not a response record in evidence/"})
+		case !strings.EqualFold(orig, v.payloadDigest):
+			r.add(Problem{File: v.file, Kind: "warc", Detail: where + ": WARC-Payload-Digest differs from the one of the record it refers to (" + v.refersTo + ")",
+				Expected: orig, Got: v.payloadDigest})
+		}
+	}
+}
+
+func checkWARC(name string, src io.Reader, r *Report, idx *warcIndex) {
 	rd, err := evidence.NewReader(src)
 	if err != nil {
 		r.add(Problem{File: name, Kind: "warc", Detail: err.Error()})
@@ -379,8 +413,14 @@ func checkWARC(name string, src io.Reader, r *Report, responseIDs map[string]boo
 			return
 		}
 		r.WARCRecords++
-		if rec.Type() == "response" {
-			responseIDs[rec.ID()] = true
+		switch rec.Type() {
+		case "response":
+			idx.responses[rec.ID()] = rec.Header.Get("WARC-Payload-Digest")
+		case "revisit":
+			pd := rec.Header.Get("WARC-Payload-Digest")
+			idx.revisits[rec.ID()] = pd
+			idx.refs = append(idx.refs, revisitRef{file: name, id: rec.ID(), offset: rec.Offset,
+				refersTo: strings.Trim(rec.Header.Get("WARC-Refers-To"), "<>"), payloadDigest: pd})
 		}
 		for _, e := range rec.Check() {
 			p := Problem{File: name, Kind: "warc", Detail: fmt.Sprintf("%s record %s at offset %d: %v", rec.Type(), rec.ID(), rec.Offset, e)}
@@ -436,7 +476,7 @@ func checkSignature(fsys fs.FS, present map[string]bool, manifestJSON []byte, ha
 }
 
 // checkHits checks each hit's evidence reference and the hit count.
-func checkHits(fsys fs.FS, responseIDs map[string]bool, haveManifest bool, m *Manifest, r *Report) {
+func checkHits(fsys fs.FS, idx *warcIndex, haveManifest bool, m *Manifest, r *Report) {
 	f, err := fsys.Open(HitsJSONLFile)
 	if err != nil {
 		return // reported by hashing
@@ -458,8 +498,11 @@ func checkHits(fsys fs.FS, responseIDs map[string]bool, haveManifest bool, m *Ma
 			continue
 		}
 		r.Hits++
-		if id := h.Evidence.WARCRecordID; !responseIDs[id] {
-			r.add(Problem{File: HitsJSONLFile, Kind: "hits", Detail: fmt.Sprintf("line %d: hit %d's warc_record_id %s is not a response record in evidence/", line, h.ID, orNone(id))})
+		id := h.Evidence.WARCRecordID
+		_, isResponse := idx.responses[id]
+		_, isRevisit := idx.revisits[id]
+		if !isResponse && !isRevisit {
+			r.add(Problem{File: HitsJSONLFile, Kind: "hits", Detail: fmt.Sprintf("line %d: hit %d's warc_record_id %s is not a response or revisit record in evidence/", line, h.ID, orNone(id))})
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -48,7 +48,7 @@ func termKey(s string) string {
 		switch {
 		case unicode.Is(unicode.Mn, r):
 			continue
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.So, r):
 			if space && b.Len() > 0 {
 				b.WriteByte(' ')
 			}
@@ -188,9 +188,11 @@ func (p *parser) check() {
 	}
 }
 
+// hasLetter reports whether s has a letter or a symbol such as an emoji
+// (the "🔌" plug of the DEA emoji drug code).
 func hasLetter(s string) bool {
 	for _, r := range s {
-		if unicode.IsLetter(r) {
+		if unicode.IsLetter(r) || unicode.Is(unicode.So, r) {
 			return true
 		}
 	}

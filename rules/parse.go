@@ -337,6 +337,7 @@ func (p *parser) parseFamily(n *yaml.Node) {
 		"lookup":  func(_, v *yaml.Node) { f.Lookup = p.str(v, "family: lookup") },
 		"exclude": func(_, v *yaml.Node) { f.Exclude = values(p.list(v, "family: exclude")) },
 		"weight":  func(_, v *yaml.Node) { f.Weight = p.weight(v, "family: weight") },
+		"generic": func(_, v *yaml.Node) { f.Generic = p.boolean(v, "family: generic") },
 	})
 	if f.Name == "" {
 		p.errorf(n.Line, "family: missing name")
@@ -371,6 +372,7 @@ func (p *parser) parseContext(n *yaml.Node) {
 		"name":   func(_, v *yaml.Node) { c.Name = p.str(v, "context: name") },
 		"kind":   func(_, v *yaml.Node) { c.Kind = p.str(v, "context: kind") },
 		"weight": func(_, v *yaml.Node) { c.Weight = p.weight(v, "context: weight") },
+		"side":   func(_, v *yaml.Node) { c.Side = p.str(v, "context: side") },
 		"terms": func(_, v *yaml.Node) {
 			for _, t := range p.list(v, "context: terms") {
 				c.Terms = append(c.Terms, Term{Text: t.Value, Kind: TermContext, Pos: p.pos(t)})
@@ -404,14 +406,25 @@ func (p *parser) parseContext(n *yaml.Node) {
 		p.errorf(n.Line, "context: missing name")
 	}
 	switch c.Kind {
-	case KindSales, KindExclude, KindSupport:
+	case KindSales, KindExclude, KindSupport, KindNegate:
 	case "":
 		p.errorf(n.Line, "context %s: missing kind", c.Name)
 	default:
-		p.errorf(n.Line, "context %s: unknown kind %q (want sales, exclude or support)", c.Name, c.Kind)
+		p.errorf(n.Line, "context %s: unknown kind %q (want sales, exclude, support or negate)", c.Name, c.Kind)
+	}
+	switch {
+	case c.Kind == KindNegate && c.Side == "":
+		c.Side = SideBefore
+	case c.Kind == KindNegate && c.Side != SideBefore && c.Side != SideAfter:
+		p.errorf(n.Line, "context %s: bad side %q (want before or after)", c.Name, c.Side)
+	case c.Kind != KindNegate && c.Side != "":
+		p.errorf(n.Line, "context %s: side is only for negate contexts", c.Name)
+	}
+	if c.Kind == KindNegate && (len(c.Detect) > 0 || len(c.Patterns) > 0) {
+		p.errorf(n.Line, "context %s: negate contexts take terms only", c.Name)
 	}
 	if c.Weight == unset {
-		if c.Kind == KindSupport {
+		if c.Kind == KindSupport || c.Kind == KindNegate {
 			c.Weight = 0
 		} else {
 			p.errorf(n.Line, "context %s: missing weight", c.Name)
@@ -425,6 +438,19 @@ func (p *parser) parseContext(n *yaml.Node) {
 		c.Terms[i].Weight = c.Weight
 	}
 	p.rs.Contexts = append(p.rs.Contexts, c)
+}
+
+func (p *parser) boolean(n *yaml.Node, what string) bool {
+	if n.Kind == yaml.ScalarNode {
+		switch n.Value {
+		case "true":
+			return true
+		case "false":
+			return false
+		}
+	}
+	p.errorf(n.Line, "%s: want true or false", what)
+	return false
 }
 
 func contains(list []string, s string) bool {

@@ -48,15 +48,22 @@
 //	    lookup: '${1}nitazene'       # canonical spelling looked up among the listed terms
 //	    report: '$0'                 # name reported when the lookup finds nothing; $n are groups
 //	    exclude: [nitazenes]         # reported names that are not substances
-//	    weight: 0.55
+//	    weight: 0.45
+//	    generic: false               # true: a class word ("nitazene"); reported only
+//	                                 # when no specific substance of the class is found
 //
 //	contexts:
 //	  - name: shipping
 //	    kind: sales                  # sales (raises) | exclude (lowers) | support (only for requires/unless)
+//	                                 # | negate (cancels the substance right next to a term)
 //	    weight: 0.15
 //	    terms: [stealth, discreet shipping, ships worldwide]
 //	    detect: [quantity]           # built-in detectors: price, quantity, percent, handle
 //	    patterns: ['\bmoq\b']        # RE2 over the normalised text
+//	  - name: negation
+//	    kind: negate
+//	    side: before                 # before: "no fentanyl"; after: "fentanyl-free"
+//	    terms: [no, without, tested for]
 //
 // Terms are matched on the normalised text (see package classify): lower
 // case, accents stripped, homoglyphs and leetspeak folded, zero-width
@@ -67,7 +74,17 @@
 //
 // Each distinct context adds (sales) or subtracts (exclude) its weight once.
 // The score is the weight of the strongest substance match plus the capped
-// sales sum minus the capped exclusion sum, clamped to [0, 1].
+// sales sum minus the capped exclusion sum, clamped to [0, 1]. With the
+// shipped weights a name (0.45) is below the threshold (0.5) on its own: a
+// hit needs one sales signal (a price, a quantity, a product form such as
+// "powder" or "patch", shipping, payment, a contact handle), so that news,
+// encyclopaedia and forum pages that merely name a substance do not fire.
+//
+// A negate context cancels a substance match whose first word directly
+// follows one of its terms (side before: "no fentanyl", "tested for
+// fentanyl") or whose last word is directly followed by one (side after:
+// "fentanyl-free"); the match is then reported as "negated" and does not
+// count.
 //
 // Every problem names file and line: Parse and Load report all of them, and
 // Lint is the same check for "snoop rules lint".
@@ -94,6 +111,14 @@ const (
 	KindSales   = "sales"   // raises the score
 	KindExclude = "exclude" // lowers the score
 	KindSupport = "support" // only for requires/unless
+	KindNegate  = "negate"  // cancels a substance written right next to it
+)
+
+// Sides of a negate context: where its terms stand relative to the
+// substance they cancel.
+const (
+	SideBefore = "before" // "no fentanyl", "tested for fentanyl", "sin fentanilo"
+	SideAfter  = "after"  // "fentanyl-free", "fentanyl frei"
 )
 
 // Detectors lists the built-in context detectors a context may name.
@@ -157,6 +182,10 @@ type Family struct {
 	Report  string // template: the name reported when the lookup finds nothing
 	Exclude []string
 	Weight  float64
+	// Generic marks a family that names a whole class ("nitazene",
+	// "nitazenes"): its match counts towards the score, but it is not
+	// reported when a specific substance of the same class is found.
+	Generic bool
 	Pos     Pos
 }
 
@@ -169,6 +198,7 @@ type Context struct {
 	Terms    []Term
 	Detect   []string
 	Patterns []*regexp.Regexp
+	Side     string // negate contexts: SideBefore (default) or SideAfter
 	Pos      Pos
 }
 

@@ -65,6 +65,10 @@ func TestParseErrors(t *testing.T) {
 		{"unquoted comma", "substances:\n  - name: foo\n    class: precursor\n    synonyms: [4,4-piperidinediol]\n", 4, "has no letters"},
 		{"yaml syntax", "substances:\n  - name: [\n", 2, "yaml:"},
 		{"unknown detector", "contexts:\n  - name: c\n    kind: sales\n    weight: 0.1\n    detect: [phone]\n", 5, `unknown detector "phone"`},
+		{"bad negate side", "contexts:\n  - name: c\n    kind: negate\n    side: around\n    terms: [no]\n", 2, `bad side "around"`},
+		{"side on a sales context", "contexts:\n  - name: c\n    kind: sales\n    weight: 0.1\n    side: after\n    terms: [x]\n", 2, "side is only for negate"},
+		{"negate with detectors", "contexts:\n  - name: c\n    kind: negate\n    detect: [price]\n", 2, "negate contexts take terms only"},
+		{"bad generic", "families:\n  - name: f\n    class: nitazene\n    stem: nitaz\n    pattern: 'nitaz'\n    generic: maybe\n", 6, "want true or false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,5 +124,30 @@ func TestDemotedName(t *testing.T) {
 	}
 	if n := len(rs.Substances[0].Terms); n != 1 || !rs.Substances[0].Terms[0].Weak() {
 		t.Errorf("terms = %+v, want the name only as a street term", rs.Substances[0].Terms)
+	}
+}
+
+func TestNegateAndGeneric(t *testing.T) {
+	src := "contexts:\n  - name: n\n    kind: negate\n    terms: [no]\n  - name: a\n    kind: negate\n    side: after\n    terms: [free]\n" +
+		"families:\n  - name: g\n    class: nitazene\n    stem: nitazen\n    pattern: 'nitazenes?'\n    report: nitazene\n    generic: true\n"
+	rs, err := Parse("r.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rs.Contexts[0].Side; got != SideBefore {
+		t.Errorf("default side = %q, want %q", got, SideBefore)
+	}
+	if got := rs.Contexts[1].Side; got != SideAfter {
+		t.Errorf("side = %q, want %q", got, SideAfter)
+	}
+	if !rs.Families[0].Generic {
+		t.Error("family not generic")
+	}
+}
+
+func TestEmojiTerm(t *testing.T) {
+	src := "contexts:\n  - name: c\n    kind: sales\n    weight: 0.1\n    terms: [\"🔌\", \"💊\"]\n"
+	if _, err := Parse("r.yaml", []byte(src)); err != nil {
+		t.Errorf("emoji terms rejected: %v", err)
 	}
 }

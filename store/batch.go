@@ -44,11 +44,13 @@ type PageOp struct {
 // prefix of the sweep's writes: a page's frontier URL is never done before
 // the page and the links found on it are stored.
 func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
+	rcs := make([]revisitCandidate, len(ops))
 	for i := range ops {
 		op := &ops[i]
 		switch {
 		case op.Page != nil:
-			if err := preparePage(&op.Page.Page); err != nil {
+			var err error
+			if rcs[i], err = preparePage(&op.Page.Page); err != nil {
 				return fmt.Errorf("save page %s: %w", op.Page.Page.URL, err)
 			}
 			for j := range op.Page.Listings {
@@ -84,7 +86,7 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
 			var err error
 			switch {
 			case op.Page != nil:
-				op.Page.Result, err = db.savePage(ctx, tx, op.Page.Page, op.Page.Listings)
+				op.Page.Result, err = db.savePage(ctx, tx, op.Page.Page, rcs[i], op.Page.Listings)
 				if err != nil {
 					return fmt.Errorf("save page %s: %w", op.Page.Page.URL, err)
 				}

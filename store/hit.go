@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"snoop/evidence"
 )
 
 // Hit review statuses.
@@ -56,6 +58,8 @@ type Hit struct {
 	FirstSeen   time.Time   `json:"first_seen"`
 	LastSeen    time.Time   `json:"last_seen"`
 	Evidence    HitEvidence `json:"evidence"` // the latest evidence
+	// Screenshot is the latest screenshot of the hit's page, nil if none.
+	Screenshot *HitScreenshot `json:"screenshot,omitempty"`
 
 	ListingID   int64  `json:"-"`
 	Text        string `json:"-"`
@@ -152,22 +156,29 @@ func (db *DB) Hit(ctx context.Context, id int64) (Hit, error) {
 
 const hitSelect = `SELECT h.id, l.market, l.url, l.title, l.price, l.vendor, h.score, h.status, h.substances,
 		h.rule_version, h.sweep_id, l.first_seen, l.last_seen, e.id, e.sha256, e.warc_record_id,
-		l.id, l.text, l.description
+		l.id, l.text, l.description, s.sha256, s.taken_at
 	FROM hits h
 	JOIN listings l ON l.id = h.listing_id
-	JOIN evidence e ON e.id = h.last_evidence_id`
+	JOIN evidence e ON e.id = h.last_evidence_id
+	LEFT JOIN screenshots s ON s.id = (SELECT id FROM screenshots WHERE hit_id = h.id ORDER BY taken_at DESC, id DESC LIMIT 1)`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanHit(s scanner) (Hit, error) {
 	var h Hit
 	var subs string
-	var first, last sql.NullString
+	var first, last, shotSum, shotAt sql.NullString
 	err := s.Scan(&h.ID, &h.Marketplace, &h.URL, &h.Title, &h.Price, &h.Vendor, &h.Score, &h.Status, &subs,
 		&h.RuleVersion, &h.SweepID, &first, &last, &h.Evidence.ID, &h.Evidence.SHA256, &h.Evidence.WARCRecordID,
-		&h.ListingID, &h.Text, &h.Description)
+		&h.ListingID, &h.Text, &h.Description, &shotSum, &shotAt)
 	if err != nil {
 		return Hit{}, err
+	}
+	if shotSum.Valid {
+		h.Screenshot = &HitScreenshot{SHA256: shotSum.String}
+		if h.Screenshot.TakenAt, err = parseTime(shotAt); err != nil {
+			return Hit{}, err
+		}
 	}
 	if err := json.Unmarshal([]byte(subs), &h.Substances); err != nil {
 		return Hit{}, fmt.Errorf("hit %d substances: %w", h.ID, err)
@@ -232,16 +243,21 @@ func (db *DB) Evidence(ctx context.Context, id int64) (Evidence, error) {
 }
 
 const evidenceSelect = `SELECT e.id, e.url, e.method, e.status, e.fetched_at, e.request_bytes, e.response_bytes,
-		e.sha256, e.remote_addr, e.proxy, e.tls, e.truncated, e.warc_record_id, e.request_record_id
+		e.sha256, e.remote_addr, e.proxy, e.tls, e.truncated, e.warc_record_id, e.request_record_id,
+		e.payload_sha256, e.revisit, COALESCE(e.refers_to, 0)
 	FROM evidence e`
 
 func scanEvidence(s scanner) (Evidence, error) {
 	var e Evidence
 	var fetched, tls sql.NullString
 	err := s.Scan(&e.ID, &e.URL, &e.Method, &e.Status, &fetched, &e.RequestBytes, &e.ResponseBytes,
-		&e.SHA256, &e.RemoteAddr, &e.Proxy, &tls, &e.Truncated, &e.WARCRecordID, &e.RequestRecordID)
+		&e.SHA256, &e.RemoteAddr, &e.Proxy, &tls, &e.Truncated, &e.WARCRecordID, &e.RequestRecordID,
+		&e.PayloadSHA256, &e.Revisit, &e.RefersTo)
 	if err != nil {
 		return Evidence{}, err
+	}
+	if e.PayloadSHA256 == "" && !e.Revisit { // stored before payload digests were kept
+		e.PayloadSHA256, _ = evidence.PayloadSHA256(e.ResponseBytes)
 	}
 	if e.FetchedAt, err = parseTime(fetched); err != nil {
 		return Evidence{}, err

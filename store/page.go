@@ -12,6 +12,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"snoop/evidence"
 )
 
 // Substance is one substance a hit names, as the classifier found it.
@@ -37,8 +39,21 @@ type Evidence struct {
 	TLS               json.RawMessage // TLS details as JSON; nil for plain http
 	Truncated         bool            // body cut at max_body_bytes
 
-	WARCRecordID    string // "urn:uuid:..." of the response record; assigned by SavePage if empty
+	WARCRecordID    string // "urn:uuid:..." of the response (or revisit) record; assigned by SavePage if empty
 	RequestRecordID string // "urn:uuid:..." of the request record; assigned by SavePage if empty
+
+	// PayloadSHA256 is the hex SHA-256 of the response's payload: the body
+	// with chunked framing removed and content coding kept (see
+	// evidence.ReadHTTPResponse), the WARC-Payload-Digest of its record;
+	// "" when ResponseBytes are not an HTTP response. SavePage computes
+	// it (a value given must match). For a revisit it is the original's.
+	PayloadSHA256 string
+	// Revisit reports that the payload was identical to the one of the
+	// latest earlier capture of the same URL (evidence RefersTo), so only
+	// the status line and headers were kept in ResponseBytes. SavePage
+	// decides; values given to it are ignored.
+	Revisit  bool
+	RefersTo int64 // the original's evidence id; 0 unless Revisit
 }
 
 // PageRecord is one fetched page and its evidence.
@@ -73,7 +88,12 @@ type HitRecord struct {
 // SaveResult tells what SavePage wrote.
 type SaveResult struct {
 	PageID, EvidenceID int64
-	Listings           []ListingResult // in the order given
+	// Revisit reports that the evidence was stored as a revisit of an
+	// earlier capture (headers only); EvidenceBytes is the size of the
+	// request and response bytes stored.
+	Revisit       bool
+	EvidenceBytes int
+	Listings      []ListingResult // in the order given
 }
 
 // ListingResult tells what happened to one listing in SavePage.
@@ -135,6 +155,12 @@ func (l *ListingRecord) hashFields() map[string]string {
 // SavePage writes a fetched page, its evidence, its listings and their hits
 // in one transaction: either all of it is stored or none.
 //
+// A response whose payload digest equals the one of the latest non-revisit
+// evidence of the same URL and method is stored as a revisit: only its
+// status line and headers are kept, with RefersTo naming that evidence, so
+// that repeated sweeps of unchanged pages stay small. Truncated or badly
+// framed captures, empty payloads and non-HTTP bytes are always kept whole.
+//
 // Listings are upserted on (market, url): first_seen is kept, last_seen and
 // the evidence pointer are updated, gone_at is cleared, and when the content
 // hash differs the new content is stored and a listing_versions row added (a
@@ -144,7 +170,8 @@ func (l *ListingRecord) hashFields() map[string]string {
 // linked in hit_evidence. A listing that is no longer a hit keeps its old
 // hit row.
 func (db *DB) SavePage(ctx context.Context, p PageRecord, listings []ListingRecord) (SaveResult, error) {
-	if err := preparePage(&p); err != nil {
+	rc, err := preparePage(&p)
+	if err != nil {
 		return SaveResult{}, fmt.Errorf("save page %s: %w", p.URL, err)
 	}
 	prepared := make([]ListingRecord, len(listings))
@@ -155,9 +182,9 @@ func (db *DB) SavePage(ctx context.Context, p PageRecord, listings []ListingReco
 		prepared[i] = l
 	}
 	var res SaveResult
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		res, err = db.savePage(ctx, tx, p, prepared)
+		res, err = db.savePage(ctx, tx, p, rc, prepared)
 		return err
 	})
 	if err != nil {
@@ -166,14 +193,21 @@ func (db *DB) SavePage(ctx context.Context, p PageRecord, listings []ListingReco
 	return res, nil
 }
 
+// revisitCandidate says whether a page's response may become a revisit.
+type revisitCandidate struct {
+	ok      bool
+	headLen int // length of the status line and headers in ResponseBytes
+}
+
 // preparePage validates p and fills its defaults.
-func preparePage(p *PageRecord) error {
+func preparePage(p *PageRecord) (revisitCandidate, error) {
+	var rc revisitCandidate
 	e := &p.Evidence
 	if p.SweepID == 0 {
-		return errors.New("no sweep id")
+		return rc, errors.New("no sweep id")
 	}
 	if p.Market == "" || p.URL == "" {
-		return errors.New("market and url are required")
+		return rc, errors.New("market and url are required")
 	}
 	if e.URL == "" {
 		e.URL = p.URL
@@ -194,26 +228,36 @@ func preparePage(p *PageRecord) error {
 		e.FetchedAt = p.FetchedAt
 	}
 	if p.FetchedAt.IsZero() {
-		return errors.New("no fetch time")
+		return rc, errors.New("no fetch time")
 	}
-	sum := sha256.Sum256(e.ResponseBytes)
-	if got := hex.EncodeToString(sum[:]); e.SHA256 == "" {
+	if got := sha256Hex(e.ResponseBytes); e.SHA256 == "" {
 		e.SHA256 = got
 	} else if e.SHA256 != got {
-		return fmt.Errorf("evidence sha256 %s does not match the response bytes (%s)", e.SHA256, got)
+		return rc, fmt.Errorf("evidence sha256 %s does not match the response bytes (%s)", e.SHA256, got)
 	}
+	e.Revisit, e.RefersTo = false, 0
+	payload := ""
+	if r, err := evidence.ReadHTTPResponse(e.ResponseBytes); err == nil {
+		payload = sha256Hex(r.Payload)
+		rc.ok = !e.Truncated && !r.Incomplete && !r.BadFraming && len(r.Payload) > 0
+		rc.headLen = len(r.Head)
+	}
+	if e.PayloadSHA256 != "" && e.PayloadSHA256 != payload {
+		return rc, fmt.Errorf("evidence payload sha256 %s does not match the response payload (%q)", e.PayloadSHA256, payload)
+	}
+	e.PayloadSHA256 = payload
 	if len(e.TLS) > 0 && !json.Valid(e.TLS) {
-		return errors.New("evidence TLS is not valid JSON")
+		return rc, errors.New("evidence TLS is not valid JSON")
 	}
 	var err error
 	if e.WARCRecordID == "" {
 		if e.WARCRecordID, err = newRecordID(); err != nil {
-			return err
+			return rc, err
 		}
 	}
 	if e.RequestRecordID == "" {
 		if e.RequestRecordID, err = newRecordID(); err != nil {
-			return err
+			return rc, err
 		}
 	}
 	if e.RequestBytes == nil {
@@ -222,6 +266,49 @@ func preparePage(p *PageRecord) error {
 	if e.ResponseBytes == nil {
 		e.ResponseBytes = []byte{}
 	}
+	return rc, nil
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// asRevisit turns e into a revisit when its payload equals the one of the
+// latest non-revisit capture of the same URL and method.
+func asRevisit(ctx context.Context, tx *sql.Tx, e *Evidence, rc revisitCandidate) error {
+	if !rc.ok {
+		return nil
+	}
+	var (
+		origID    int64
+		origSum   string
+		truncated bool
+	)
+	err := tx.QueryRowContext(ctx, `SELECT id, payload_sha256, truncated FROM evidence
+		WHERE url = ? AND method = ? AND revisit = 0 ORDER BY id DESC LIMIT 1`, e.URL, e.Method).Scan(&origID, &origSum, &truncated)
+	if errors.Is(err, sql.ErrNoRows) || truncated {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find original: %w", err)
+	}
+	if origSum == "" { // stored before payload digests were kept
+		var raw []byte
+		if err := tx.QueryRowContext(ctx, `SELECT response_bytes FROM evidence WHERE id = ?`, origID).Scan(&raw); err != nil {
+			return fmt.Errorf("find original: %w", err)
+		}
+		var complete bool
+		if origSum, complete = evidence.PayloadSHA256(raw); !complete {
+			return nil
+		}
+	}
+	if origSum != e.PayloadSHA256 {
+		return nil
+	}
+	e.ResponseBytes = e.ResponseBytes[:rc.headLen:rc.headLen]
+	e.SHA256 = sha256Hex(e.ResponseBytes)
+	e.Revisit, e.RefersTo = true, origID
 	return nil
 }
 
@@ -249,7 +336,7 @@ func prepareListing(l *ListingRecord) error {
 	return nil
 }
 
-func (db *DB) savePage(ctx context.Context, tx *sql.Tx, p PageRecord, listings []ListingRecord) (SaveResult, error) {
+func (db *DB) savePage(ctx context.Context, tx *sql.Tx, p PageRecord, rc revisitCandidate, listings []ListingRecord) (SaveResult, error) {
 	var res SaveResult
 	r, err := tx.ExecContext(ctx, `INSERT INTO pages (sweep_id, market, url, depth, status, fetched_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.SweepID, p.Market, p.URL, p.Depth, p.Status, formatTime(p.FetchedAt))
@@ -260,18 +347,26 @@ func (db *DB) savePage(ctx context.Context, tx *sql.Tx, p PageRecord, listings [
 		return res, err
 	}
 	e := p.Evidence
-	var tlsJSON any
+	if err := asRevisit(ctx, tx, &e, rc); err != nil {
+		return res, err
+	}
+	var tlsJSON, refersTo any
 	if len(e.TLS) > 0 {
 		tlsJSON = string(e.TLS)
 	}
+	if e.Revisit {
+		refersTo = e.RefersTo
+	}
 	r, err = tx.ExecContext(ctx, `INSERT INTO evidence (page_id, url, method, status, fetched_at, request_bytes, response_bytes,
-			sha256, remote_addr, proxy, tls, truncated, warc_record_id, request_record_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sha256, remote_addr, proxy, tls, truncated, warc_record_id, request_record_id, payload_sha256, revisit, refers_to)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		res.PageID, e.URL, e.Method, e.Status, formatTime(e.FetchedAt), e.RequestBytes, e.ResponseBytes,
-		e.SHA256, e.RemoteAddr, e.Proxy, tlsJSON, e.Truncated, e.WARCRecordID, e.RequestRecordID)
+		e.SHA256, e.RemoteAddr, e.Proxy, tlsJSON, e.Truncated, e.WARCRecordID, e.RequestRecordID,
+		e.PayloadSHA256, e.Revisit, refersTo)
 	if err != nil {
 		return res, fmt.Errorf("insert evidence: %w", err)
 	}
+	res.Revisit, res.EvidenceBytes = e.Revisit, len(e.RequestBytes)+len(e.ResponseBytes)
 	if res.EvidenceID, err = r.LastInsertId(); err != nil {
 		return res, err
 	}
