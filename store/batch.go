@@ -14,6 +14,8 @@ type BatchOp struct {
 	Done *FrontierDoneOp
 	// Page saves a page with its evidence and listings, as SavePage does.
 	Page *PageOp
+	// Touch records a 304 Not Modified answer for a listing page.
+	Touch *TouchOp
 }
 
 // FrontierPushOp queues Items in the frontier of a sweep's marketplace.
@@ -65,7 +67,7 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
 			default:
 				return fmt.Errorf("frontier %s: invalid state %q", op.Done.URL, op.Done.State)
 			}
-		case op.Push != nil:
+		case op.Push != nil, op.Touch != nil:
 		default:
 			return fmt.Errorf("batch op %d: nothing to do", i)
 		}
@@ -101,6 +103,10 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
 					if _, err := push.ExecContext(ctx, op.Push.SweepID, op.Push.Market, it.URL, it.Depth, now); err != nil {
 						return fmt.Errorf("frontier push %s: %w", it.URL, err)
 					}
+				}
+			case op.Touch != nil:
+				if err := touch(ctx, tx, op.Touch); err != nil {
+					return err
 				}
 			case op.Done != nil:
 				if done == nil {

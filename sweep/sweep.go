@@ -146,11 +146,12 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 		go func() {
 			defer wg.Done()
 			results[i] = r.sweepMarket(ctx, w, m, crawler.Options{
-				Logger:   log.With("market", m.Name),
-				Progress: r.Progress,
-				Now:      r.Now,
-				Limiter:  limiter,
-				Frontier: newJournalFrontier(r.DB, w.journal, id, m.Name),
+				Logger:     log.With("market", m.Name),
+				Progress:   r.Progress,
+				Now:        r.Now,
+				Limiter:    limiter,
+				Frontier:   newJournalFrontier(r.DB, w.journal, id, m.Name),
+				Validators: r.validators(bg, m, log),
 			})
 		}()
 	}
@@ -236,6 +237,25 @@ func (r *Runner) begin(ctx context.Context, markets []string, now time.Time) (id
 		return 0, false, nil, fmt.Errorf("sweep %d: locked by another process", id)
 	}
 	return id, false, l, nil
+}
+
+// validators returns the ETag and Last-Modified stored for a listing page
+// of m, so that an unchanged page is answered 304 and not stored again.
+// Only page-mode listing pages get them: a 304 page has no links to follow.
+func (r *Runner) validators(ctx context.Context, m config.Market, log *slog.Logger) func(string) (string, string) {
+	if m.Listing.URLPattern == nil {
+		return nil
+	}
+	return func(u string) (string, string) {
+		if !m.Listing.URLPattern.MatchString(u) {
+			return "", ""
+		}
+		etag, lastModified, err := r.DB.Validators(ctx, u)
+		if err != nil {
+			log.Warn("conditional request skipped", "url", u, "err", err)
+		}
+		return etag, lastModified
+	}
 }
 
 func (r *Runner) sweepMarket(ctx context.Context, w *writer, m config.Market, opts crawler.Options) MarketResult {

@@ -206,3 +206,51 @@ func countEvidence(t *testing.T, db *store.DB) int {
 	}
 	return n
 }
+
+func TestConditionalRequestsTouchUnchangedListings(t *testing.T) {
+	var mu sync.Mutex
+	notModified := 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body><a href="/p/1">1</a></body></html>`)
+	})
+	mux.HandleFunc("/p/1", func(w http.ResponseWriter, r *http.Request) {
+		const etag = `"v1"`
+		if r.Header.Get("If-None-Match") == etag {
+			mu.Lock()
+			notModified++
+			mu.Unlock()
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", etag)
+		fmt.Fprint(w, `<html><body><h1>Protonitazene 10 g</h1><div class="d">Protonitazene in stock, escrow, worldwide shipping.</div></body></html>`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	r, db := testRunner(t)
+	ctx := context.Background()
+	markets := shopMarkets(t, srv.URL, "")
+	if _, err := r.Run(ctx, markets); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := db.Hits(ctx, store.HitFilter{})
+	evidenceBefore := countEvidence(t, db)
+	res, err := r.Run(ctx, markets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notModified != 1 || res.Markets[0].Crawl.NotModified != 1 {
+		t.Fatalf("304 answers = %d (crawler counted %d), want 1", notModified, res.Markets[0].Crawl.NotModified)
+	}
+	if got := countEvidence(t, db); got != evidenceBefore {
+		t.Errorf("evidence records %d -> %d; a 304 must not store the page again", evidenceBefore, got)
+	}
+	again, _ := db.Hits(ctx, store.HitFilter{})
+	if len(first) != 1 || len(again) != 1 || !again[0].LastSeen.After(first[0].LastSeen) {
+		t.Errorf("hit last_seen not moved by the 304: %v -> %v", first, again)
+	}
+	if res.Status != store.SweepCompleted || res.Markets[0].GoneListings != 0 {
+		t.Errorf("status %s, gone %d; want completed with nothing gone", res.Status, res.Markets[0].GoneListings)
+	}
+}

@@ -54,6 +54,13 @@ func (w *writer) HandlePage(ctx context.Context, p *crawler.Page) error {
 		w.log.Warn("gate page not stored as evidence", "market", p.Market, "url", p.URL, "reason", p.Gate)
 		return nil
 	}
+	if p.NotModified {
+		u := p.URL
+		if p.Exchange != nil {
+			u = p.Exchange.URL
+		}
+		return w.journal.submit(store.BatchOp{Touch: &store.TouchOp{SweepID: w.sweepID, Market: p.Market, URL: u, SeenAt: p.FetchedAt}})
+	}
 	if len(p.Listings) == 0 && !w.archiveAll[p.Market] {
 		return nil // only listing pages are evidence unless the marketplace archives all pages
 	}
