@@ -11,9 +11,8 @@ import (
 	"time"
 )
 
-// TouchOp records that a listing page answered 304 Not Modified in a sweep:
-// the listings whose latest evidence came from that URL were seen again
-// unchanged.
+// TouchOp records that a page-mode listing page answered 304 Not Modified
+// in a sweep: its listing was seen again, unchanged.
 type TouchOp struct {
 	SweepID     int64
 	Market, URL string
@@ -23,11 +22,10 @@ type TouchOp struct {
 	Touched int
 }
 
-// touch marks the listings last proven by evidence from op.URL as seen in
-// op's sweep.
+// touch marks the listing at op.URL as seen in op's sweep.
 func touch(ctx context.Context, tx *sql.Tx, op *TouchOp) error {
 	r, err := tx.ExecContext(ctx, `UPDATE listings SET last_seen = max(last_seen, ?), last_sweep_id = ?, gone_at = NULL
-		WHERE market = ? AND last_evidence_id IN (SELECT id FROM evidence WHERE url = ?)`,
+		WHERE market = ? AND url = ?`,
 		formatTime(op.SeenAt), op.SweepID, op.Market, op.URL)
 	if err != nil {
 		return fmt.Errorf("touch listings of %s: %w", op.URL, err)
@@ -42,7 +40,7 @@ func touch(ctx context.Context, tx *sql.Tx, op *TouchOp) error {
 func (db *DB) Validators(ctx context.Context, url string) (etag, lastModified string, err error) {
 	var raw []byte
 	err = db.db.QueryRowContext(ctx, `SELECT response_bytes FROM evidence
-		WHERE url = ? AND method = 'GET' AND status = 200 AND truncated = 0 ORDER BY id DESC LIMIT 1`, url).Scan(&raw)
+		WHERE url = ? AND method = 'GET' AND revisit = 0 AND status = 200 AND truncated = 0 ORDER BY id DESC LIMIT 1`, url).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", nil
 	}
