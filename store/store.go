@@ -51,7 +51,7 @@ const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 // committed SavePage, review or audit row is what snoop tells an analyst (and
 // later a court) was recorded, so it must survive; FULL syncs the WAL on
 // every commit and costs one fsync per transaction.
-const dsnParams = "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_txlock=immediate"
+const dsnParams = "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_txlock=immediate&_stmt_cache_size=64"
 
 // DB is a snoop database. It is safe for concurrent use.
 type DB struct {
