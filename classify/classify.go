@@ -528,10 +528,16 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	}
 	// A class word ("nitazenes") is not reported next to a specific
 	// substance of its class; its weight still counts.
-	specific := map[string]bool{}
+	var specific map[string]bool
 	for _, cd := range chosen {
-		if !c.generic(cd) {
-			specific[cd.class] = true
+		if c.generic(cd) {
+			specific = map[string]bool{}
+			for _, x := range chosen {
+				if !c.generic(x) {
+					specific[x.class] = true
+				}
+			}
+			break
 		}
 	}
 	var names []string

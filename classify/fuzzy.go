@@ -79,15 +79,20 @@ func deletions(w string, d int) []string {
 	return out
 }
 
-// best returns the closest entry to w within budget, or -1.
+// best returns the closest entry to w within budget, or -1. The deletion
+// variants of w are built in a stack buffer and looked up without
+// allocating (the map index converts the bytes in place).
 func (fx *fuzzyIndex) best(w string, class string, budget int) int {
 	d := min(maxEdits(len(w)), budget)
-	if d == 0 || !fx.sharesGram(w) {
+	if d == 0 || len(w) > 64 || !fx.sharesGram(w) {
 		return -1
 	}
 	bestID, bestDist := -1, d+1
-	for _, v := range deletions(w, d) {
-		for _, id := range fx.dels[v] {
+	try := func(v []byte) {
+		for _, id := range fx.dels[string(v)] {
+			if int(id) == bestID {
+				continue
+			}
 			e := fx.entries[id]
 			if class != "" && e.class != class {
 				continue
@@ -96,6 +101,26 @@ func (fx *fuzzyIndex) best(w string, class string, budget int) int {
 			if dist := osaDistance(w, e.key, limit); dist <= limit && dist < bestDist {
 				bestID, bestDist = int(id), dist
 			}
+		}
+	}
+	var buf [64]byte
+	try([]byte(w))
+	n := len(w)
+	for i := 0; i < n; i++ {
+		if i > 0 && w[i] == w[i-1] {
+			continue // same variant as deleting w[i-1]
+		}
+		v := append(append(buf[:0], w[:i]...), w[i+1:]...)
+		try(v)
+		if d < 2 {
+			continue
+		}
+		for j := i; j < n-1; j++ {
+			if j > i && v[j] == v[j-1] {
+				continue
+			}
+			var buf2 [64]byte
+			try(append(append(buf2[:0], v[:j]...), v[j+1:]...))
 		}
 	}
 	return bestID
@@ -158,9 +183,13 @@ func osaDistance(a, b string, limit int) int {
 	if d := len(a) - len(b); d > limit || -d > limit {
 		return limit + 1
 	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	var rows [3][65]int
+	var prev2, prev, cur []int
+	if len(b) < 65 {
+		prev2, prev, cur = rows[0][:len(b)+1], rows[1][:len(b)+1], rows[2][:len(b)+1]
+	} else {
+		prev2, prev, cur = make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+	}
 	for j := range prev {
 		prev[j] = j
 	}

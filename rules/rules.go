@@ -17,10 +17,10 @@
 //	  sales_cap: 0.4         # the sales contexts together add at most this much
 //	  exclude_cap: 1.0       # the exclusion contexts together subtract at most this much
 //	  weights:               # default weight of each term kind
-//	    name: 0.6            # canonical name, synonyms and other-language names
-//	    cas: 0.6             # a CAS number with a valid check digit
+//	    name: 0.45           # canonical name, synonyms and other-language names
+//	    cas: 0.45            # a CAS number with a valid check digit
 //	    street: 0.35         # street names and slang (need supporting context)
-//	    family: 0.55         # a name-family match (an analogue not in the lists)
+//	    family: 0.45         # a name-family match (an analogue not in the lists)
 //	    fuzzy: 0.45          # a misspelt long name (one or two edits away)
 //
 //	substances:
