@@ -31,8 +31,8 @@ type Runner struct {
 	Logger      *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
-	// Progress, if set, receives running counts from the crawler.
-	Progress func(crawler.Progress)
+	// Progress, if set, receives running counts of each marketplace.
+	Progress func(Progress)
 	// Limiter paces requests per host across every marketplace this runner
 	// sweeps, in this and concurrent runs; nil means one limiter per run.
 	Limiter crawler.HostLimiter
@@ -45,6 +45,13 @@ type Runner struct {
 	Screenshots NewShooterFunc
 	// AllScreenshots takes screenshots on every marketplace (sweep --screenshots).
 	AllScreenshots bool
+}
+
+// Progress is the running state of one marketplace in a sweep: the
+// crawler's counts and the hits stored so far.
+type Progress struct {
+	crawler.Progress
+	Hits int
 }
 
 // MarketResult is the outcome of one marketplace within a sweep.
@@ -147,7 +154,7 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 			defer wg.Done()
 			results[i] = r.sweepMarket(ctx, w, m, crawler.Options{
 				Logger:     log.With("market", m.Name),
-				Progress:   r.Progress,
+				Progress:   r.progress(w),
 				Now:        r.Now,
 				Limiter:    limiter,
 				Frontier:   newJournalFrontier(r.DB, w.journal, id, m.Name),
@@ -237,6 +244,16 @@ func (r *Runner) begin(ctx context.Context, markets []string, now time.Time) (id
 		return 0, false, nil, fmt.Errorf("sweep %d: locked by another process", id)
 	}
 	return id, false, l, nil
+}
+
+// progress adds the hits stored so far to the crawler's counts.
+func (r *Runner) progress(w *writer) func(crawler.Progress) {
+	if r.Progress == nil {
+		return nil
+	}
+	return func(p crawler.Progress) {
+		r.Progress(Progress{Progress: p, Hits: w.hits(p.Market)})
+	}
 }
 
 // validators returns the ETag and Last-Modified stored for a listing page

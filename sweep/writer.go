@@ -171,6 +171,13 @@ func (w *writer) market(name string) *MarketResult {
 	return m
 }
 
+// hits returns the number of hits stored so far on a marketplace.
+func (w *writer) hits(market string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.market(market).Hits
+}
+
 // fill copies the writer's counts for r.Market into r.
 func (w *writer) fill(r *MarketResult) {
 	w.mu.Lock()

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"snoop/config"
-	"snoop/crawler"
 	"snoop/screenshot"
 	"snoop/sweep"
 )
@@ -181,13 +180,13 @@ type progressLine struct {
 	terminal bool
 
 	mu      sync.Mutex
-	markets map[string]crawler.Progress
+	markets map[string]sweep.Progress
 	last    time.Time
 	shown   bool
 }
 
 func newProgressLine(w io.Writer) *progressLine {
-	return &progressLine{w: w, terminal: isTerminal(w), markets: map[string]crawler.Progress{}}
+	return &progressLine{w: w, terminal: isTerminal(w), markets: map[string]sweep.Progress{}}
 }
 
 // Write lets the progress line act as the log's writer.
@@ -198,7 +197,7 @@ func (p *progressLine) Write(b []byte) (int, error) {
 	return p.w.Write(b)
 }
 
-func (p *progressLine) update(pr crawler.Progress) {
+func (p *progressLine) update(pr sweep.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.markets[pr.Market] = pr
@@ -209,7 +208,8 @@ func (p *progressLine) update(pr crawler.Progress) {
 	var parts []string
 	for _, name := range sortedKeys(p.markets) {
 		m := p.markets[name]
-		parts = append(parts, fmt.Sprintf("%s: %d pages, %d queued, %d listings, %d errors", name, m.Pages, m.Queued, m.Listings, m.Errors))
+		parts = append(parts, fmt.Sprintf("%s: %d pages (%.1f/s), %d queued, %d listings, %d hits, %d errors",
+			name, m.Pages, m.Rate, m.Queued, m.Listings, m.Hits, m.Errors))
 	}
 	line := strings.Join(parts, " | ")
 	if len(line) > 200 {
