@@ -211,9 +211,11 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 }
 
 // coveredFully reports whether a crawl saw the whole marketplace, so that
-// listings it did not see can be marked gone.
+// listings it did not see can be marked gone: no page was left out by the
+// page cap, and no fetch failed for a reason that may pass (a 404 or 410
+// is an answer; a timeout is not).
 func coveredFully(s crawler.Stats) bool {
-	return s.SkippedByReason["max_pages"] == 0 && s.Errors == 0
+	return s.SkippedByReason[crawler.SkipMaxPages] == 0 && s.Errors-s.ErrorsByKind[crawler.ErrKindHTTP4xx] == 0
 }
 
 // begin starts a new sweep, or resumes the newest unfinished sweep of the

@@ -254,3 +254,67 @@ func TestConditionalRequestsTouchUnchangedListings(t *testing.T) {
 		t.Errorf("status %s, gone %d; want completed with nothing gone", res.Status, res.Markets[0].GoneListings)
 	}
 }
+
+func TestSecondSweepRecordsChangedAndGoneListings(t *testing.T) {
+	var mu sync.Mutex
+	round := 1
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if round == 1 {
+			fmt.Fprint(w, `<a href="/p/1">1</a> <a href="/p/2">2</a> <a href="/p/3">3</a>`)
+			return
+		}
+		fmt.Fprint(w, `<a href="/p/1">1</a> <a href="/p/2">2</a>`) // product 3 sold out and delisted
+	})
+	mux.HandleFunc("/p/{id}", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		price := "$100"
+		if r.PathValue("id") == "2" && round == 2 {
+			price = "$80"
+		}
+		if r.PathValue("id") == "3" && round == 2 {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `<h1>Desk lamp %s</h1><div class="d">Brass desk lamp, %s.</div>`, r.PathValue("id"), price)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	r, db := testRunner(t)
+	ctx := context.Background()
+	markets := shopMarkets(t, srv.URL, "")
+	first, err := r.Run(ctx, markets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := first.Markets[0]; m.NewListings != 3 || m.ChangedListings != 0 || m.GoneListings != 0 {
+		t.Fatalf("first sweep: new %d changed %d gone %d; want 3 0 0", m.NewListings, m.ChangedListings, m.GoneListings)
+	}
+	mu.Lock()
+	round = 2
+	mu.Unlock()
+	second, err := r.Run(ctx, markets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := second.Markets[0]; m.NewListings != 0 || m.ChangedListings != 1 || m.GoneListings != 1 {
+		t.Errorf("second sweep: new %d changed %d gone %d; want 0 1 1", m.NewListings, m.ChangedListings, m.GoneListings)
+	}
+	var lamp2 int64
+	db.ListingsEach(ctx, func(l store.StoredListing) error {
+		if strings.HasSuffix(l.URL, "/p/2") {
+			lamp2 = l.ID
+		}
+		return nil
+	})
+	history, err := db.ListingHistory(ctx, lamp2)
+	if err != nil || len(history) != 2 {
+		t.Fatalf("history of the changed listing: %d versions, %v; want 2", len(history), err)
+	}
+	if !strings.Contains(history[0].Text+history[1].Text, "$80") {
+		t.Errorf("price history lacks the new price: %+v", history)
+	}
+}
