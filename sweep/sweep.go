@@ -213,9 +213,14 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 // coveredFully reports whether a crawl saw the whole marketplace, so that
 // listings it did not see can be marked gone: no page was left out by the
 // page cap, and no fetch failed for a reason that may pass (a 404 or 410
-// is an answer; a timeout is not).
+// is an answer; a timeout is not), and no gate page (CAPTCHA, login wall)
+// hid part of the site.
 func coveredFully(s crawler.Stats) bool {
-	return s.SkippedByReason[crawler.SkipMaxPages] == 0 && s.Errors-s.ErrorsByKind[crawler.ErrKindHTTP4xx] == 0
+	gates := 0
+	for _, n := range s.Gates {
+		gates += n
+	}
+	return s.SkippedByReason[crawler.SkipMaxPages] == 0 && s.Errors-s.ErrorsByKind[crawler.ErrKindHTTP4xx] == 0 && gates == 0
 }
 
 // begin starts a new sweep, or resumes the newest unfinished sweep of the

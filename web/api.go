@@ -78,6 +78,9 @@ type evidenceJSON struct {
 	RemoteAddr      string    `json:"remote_addr,omitempty"`
 	Proxy           string    `json:"proxy,omitempty"`
 	Truncated       bool      `json:"truncated,omitempty"`
+	PayloadSHA256   string    `json:"payload_sha256,omitempty"` // WARC-Payload-Digest (sha256, hex) of the page
+	Revisit         bool      `json:"revisit,omitempty"`        // payload identical to evidence RefersTo; headers only kept
+	RefersTo        int64     `json:"refers_to,omitempty"`
 	Bytes           int       `json:"bytes"`
 	ViewURL         string    `json:"view_url"` // the page, sandboxed
 	RawURL          string    `json:"raw_url"`  // the exact response bytes
@@ -88,6 +91,7 @@ func toEvidenceJSON(e store.Evidence) evidenceJSON {
 		ID: e.ID, URL: e.URL, Status: e.Status, FetchedAt: e.FetchedAt, SHA256: e.SHA256,
 		WARCRecordID: e.WARCRecordID, RequestRecordID: e.RequestRecordID,
 		RemoteAddr: e.RemoteAddr, Proxy: redactProxy(e.Proxy), Truncated: e.Truncated, Bytes: len(e.ResponseBytes),
+		PayloadSHA256: e.PayloadSHA256, Revisit: e.Revisit, RefersTo: e.RefersTo,
 		ViewURL: fmt.Sprintf("/evidence/%d", e.ID), RawURL: fmt.Sprintf("/evidence/%d/raw", e.ID),
 	}
 }

@@ -1,21 +1,14 @@
 package web
 
 import (
-	"bufio"
-	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
+	"context"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/andybalholm/brotli"
-
+	"snoop/evidence"
 	"snoop/store"
 )
 
@@ -27,69 +20,37 @@ const maxDecoded = 32 << 20
 type decodedBody struct {
 	ContentType string // media type as the server declared it ("" if none)
 	Charset     string
-	Body        []byte // content-decoded (gzip, deflate, br)
-	Truncated   bool   // cut at maxDecoded
+	Body        []byte // de-chunked and content-decoded (gzip, deflate, br)
+	Truncated   bool   // cut at maxDecoded, or the capture itself was cut
 }
 
 // decodeResponse parses the exact response bytes of an evidence record
-// (status line, headers, de-chunked body still content-encoded) and
-// returns its decoded body.
+// (status line, headers and body as on the wire) with the parser the WARC
+// writer uses, and returns its body with transfer and content coding
+// removed.
 func decodeResponse(raw []byte) (decodedBody, error) {
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-	if err != nil {
+	d, err := evidence.DecodeHTTPResponse(raw, maxDecoded)
+	if d == nil {
 		return decodedBody{}, fmt.Errorf("parse archived response: %w", err)
 	}
-	defer resp.Body.Close()
-	// The stored body is de-chunked; read to the end regardless of what the
-	// headers say about its length.
-	resp.Body.Close()
-	body := raw
-	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
-		body = raw[i+4:]
-	} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		body = raw[i+2:]
-	} else {
-		body = nil
+	out := decodedBody{ContentType: d.ContentType, Charset: d.Charset, Body: d.Body, Truncated: d.Cut}
+	if err != nil {
+		return out, fmt.Errorf("archived body: %w", err)
 	}
-	var d decodedBody
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		mt, params, err := mime.ParseMediaType(ct)
-		if err == nil {
-			d.ContentType, d.Charset = mt, params["charset"]
-		}
+	return out, nil
+}
+
+// pageBytes returns the response bytes that hold ev's page: its own, or
+// for a revisit (headers only) the original's.
+func (s *Server) pageBytes(ctx context.Context, ev store.Evidence) ([]byte, error) {
+	if !ev.Revisit {
+		return ev.ResponseBytes, nil
 	}
-	var r io.Reader = bytes.NewReader(body)
-	for _, enc := range strings.Split(resp.Header.Get("Content-Encoding"), ",") {
-		switch strings.ToLower(strings.TrimSpace(enc)) {
-		case "", "identity":
-		case "gzip", "x-gzip":
-			zr, err := gzip.NewReader(r)
-			if err != nil {
-				return d, fmt.Errorf("archived body: gzip: %w", err)
-			}
-			r = zr
-		case "deflate":
-			// "deflate" is zlib-wrapped per RFC 9110, raw in some servers.
-			if zr, err := zlib.NewReader(bytes.NewReader(body)); err == nil {
-				r = zr
-			} else {
-				r = flate.NewReader(bytes.NewReader(body))
-			}
-		case "br":
-			r = brotli.NewReader(r)
-		default:
-			return d, fmt.Errorf("archived body: unknown content encoding %q", enc)
-		}
+	orig, err := s.opts.DB.Evidence(ctx, ev.RefersTo)
+	if err != nil {
+		return nil, fmt.Errorf("original of revisit %d: %w", ev.ID, err)
 	}
-	b, err := io.ReadAll(io.LimitReader(r, maxDecoded+1))
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return d, fmt.Errorf("archived body: %w", err)
-	}
-	if len(b) > maxDecoded {
-		b, d.Truncated = b[:maxDecoded], true
-	}
-	d.Body = b
-	return d, nil
+	return orig.ResponseBytes, nil
 }
 
 // evidenceFromPath loads the evidence named by {id}.
@@ -130,16 +91,22 @@ func sandboxError(w http.ResponseWriter, code int, msg string) {
 }
 
 // evidenceView serves an archived page's body for the sandboxed iframe of
-// the hit page. HTML is served as HTML (under the sandbox CSP nothing in it
-// runs or loads); other text is served as plain text; anything else is
-// offered as a download.
+// the hit page (for a revisit, the original's body). HTML is served as HTML
+// (under the sandbox CSP nothing in it runs or loads); other text is served
+// as plain text; anything else is offered as a download.
 func (s *Server) evidenceView(w http.ResponseWriter, r *http.Request) {
 	ev, ok := s.evidenceFromPath(w, r)
 	if !ok {
 		return
 	}
 	setEvidenceHeaders(w.Header())
-	d, err := decodeResponse(ev.ResponseBytes)
+	raw, err := s.pageBytes(r.Context(), ev)
+	if err != nil {
+		s.log.Error("load evidence", "id", ev.ID, "err", err)
+		sandboxError(w, http.StatusInternalServerError, "internal error (see the server log)")
+		return
+	}
+	d, err := decodeResponse(raw)
 	if err != nil {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "the archived response cannot be shown: %v\n(download the exact bytes from /evidence/%d/raw)\n", err, ev.ID)
@@ -163,7 +130,8 @@ func (s *Server) evidenceView(w http.ResponseWriter, r *http.Request) {
 }
 
 // evidenceRaw sends the exact stored response bytes (status line, headers
-// and body as received), whose sha256 is the evidence digest.
+// and body as received; a revisit's status line and headers only), whose
+// sha256 is the evidence digest.
 func (s *Server) evidenceRaw(w http.ResponseWriter, r *http.Request) {
 	ev, ok := s.evidenceFromPath(w, r)
 	if !ok {
@@ -174,25 +142,47 @@ func (s *Server) evidenceRaw(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"evidence-%d.http\"", ev.ID))
 	w.Header().Set("Content-Length", strconv.Itoa(len(ev.ResponseBytes)))
 	w.Header().Set("X-Snoop-SHA256", ev.SHA256)
+	if ev.Revisit {
+		w.Header().Set("X-Snoop-Revisit-Of", fmt.Sprintf("/evidence/%d/raw", ev.RefersTo))
+	}
 	w.Write(ev.ResponseBytes)
 }
 
-// screenshot serves a PNG of the hit's page, when a screenshot source is
-// configured.
+// screenshot serves a PNG of the hit's page, for /hits/{id}/screenshot and
+// /screenshots/{id}.png: from Options.Screenshot when set, else the latest
+// screenshot in the store.
 func (s *Server) screenshot(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Screenshot == nil {
-		sandboxError(w, http.StatusNotFound, "no screenshots in this server")
-		return
+	if name := r.PathValue("name"); name != "" {
+		id, ok := strings.CutSuffix(name, ".png")
+		if !ok {
+			sandboxError(w, http.StatusNotFound, "screenshots are named {hit id}.png")
+			return
+		}
+		r.SetPathValue("id", id)
 	}
 	h, ok := s.hitFromPath(w, r)
 	if !ok {
 		return
 	}
-	png, err := s.opts.Screenshot(r.Context(), h)
-	if err != nil {
-		s.log.Error("screenshot", "hit", h.ID, "err", err)
-		sandboxError(w, http.StatusInternalServerError, "screenshot failed (see the server log)")
-		return
+	var png []byte
+	if s.opts.Screenshot != nil {
+		var err error
+		if png, err = s.opts.Screenshot(r.Context(), h); err != nil {
+			s.log.Error("screenshot", "hit", h.ID, "err", err)
+			sandboxError(w, http.StatusInternalServerError, "screenshot failed (see the server log)")
+			return
+		}
+	} else {
+		shot, err := s.opts.DB.LatestScreenshot(r.Context(), h.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("screenshot", "hit", h.ID, "err", err)
+			sandboxError(w, http.StatusInternalServerError, "internal error (see the server log)")
+			return
+		}
+		png = shot.PNG
+		if shot.SHA256 != "" {
+			w.Header().Set("X-Snoop-SHA256", shot.SHA256)
+		}
 	}
 	if png == nil {
 		sandboxError(w, http.StatusNotFound, "no screenshot of this hit")
@@ -200,6 +190,7 @@ func (s *Server) screenshot(w http.ResponseWriter, r *http.Request) {
 	}
 	setEvidenceHeaders(w.Header())
 	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Length", strconv.Itoa(len(png)))
 	w.Write(png)
 }
 

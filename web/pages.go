@@ -327,7 +327,7 @@ func (s *Server) hitPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	d := hitPageData{hitDetailJSON: det, SubRules: map[int]string{}, Screenshot: s.opts.Screenshot != nil,
+	d := hitPageData{hitDetailJSON: det, SubRules: map[int]string{}, Screenshot: s.opts.Screenshot != nil || h.Screenshot != nil,
 		SameRules: h.RuleVersion == s.opts.RuleVersion}
 	if n, ok := notices[r.URL.Query().Get("notice")]; ok {
 		d.Notice = n
@@ -344,8 +344,16 @@ func (s *Server) hitPage(w http.ResponseWriter, r *http.Request) {
 	d.Segments = highlight(h.Text, hitSpans(det.Explain, stored))
 	if n := len(det.Evidence); n > 0 {
 		d.Latest = &det.Evidence[n-1]
-		if ev, err := s.opts.DB.Evidence(r.Context(), d.Latest.ID); err == nil {
-			if body, err := decodeResponse(ev.ResponseBytes); err == nil {
+		ev, err := s.opts.DB.Evidence(r.Context(), d.Latest.ID)
+		var raw []byte
+		if err == nil {
+			raw, err = s.pageBytes(r.Context(), ev)
+		}
+		if err != nil {
+			d.SourceNote = "the archived page cannot be loaded (see the server log)"
+			s.log.Error("load evidence", "id", d.Latest.ID, "err", err)
+		} else {
+			if body, err := decodeResponse(raw); err == nil {
 				const maxSource = 512 << 10
 				src := body.Body
 				if len(src) > maxSource {

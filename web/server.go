@@ -76,7 +76,8 @@ type Options struct {
 	ToolVersion string
 	// SignKey, if set, signs exported case packages.
 	SignKey ed25519.PrivateKey
-	// Screenshot, if set, returns a PNG of a hit's page (nil for none).
+	// Screenshot, if set, returns a PNG of a hit's page (nil for none);
+	// nil means the latest screenshot of the hit in DB.
 	Screenshot func(ctx context.Context, h store.Hit) ([]byte, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -161,6 +162,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /hits/{id}", s.hitPage)
 	m.HandleFunc("POST /hits/{id}/review", s.reviewForm)
 	m.HandleFunc("GET /hits/{id}/screenshot", s.screenshot)
+	m.HandleFunc("GET /screenshots/{name}", s.screenshot)
 	m.HandleFunc("GET /evidence/{id}", s.evidenceView)
 	m.HandleFunc("GET /evidence/{id}/raw", s.evidenceRaw)
 	m.HandleFunc("GET /rules", s.rulesPage)
