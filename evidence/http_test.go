@@ -18,6 +18,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 	iawarc "github.com/internetarchive/gowarc"
+	nlnwa "github.com/nlnwa/gowarc/v3"
 )
 
 // chunk frames parts as a chunked body, with the last chunk and an empty
@@ -366,3 +367,66 @@ func FuzzReadHTTPResponse(f *testing.F) {
 }
 
 func newSHA256() hash.Hash { return sha256.New() }
+
+// TestNlnwaReadsWireRecords reads the wire fixtures and a revisit with
+// nlnwa/gowarc in strict mode: every record is valid, and the only
+// digest it disputes is the payload digest of chunked bodies, which it
+// computes over the chunked framing (see the package documentation).
+func TestNlnwaReadsWireRecords(t *testing.T) {
+	dir := t.TempDir()
+	fixtures := wireFixtures()
+	var fetches []Fetch
+	for i, fx := range fixtures {
+		f := testFetch(t, i, "x", false)
+		f.ResponseBytes = fx.raw
+		f.Truncated = fx.truncated
+		fetches = append(fetches, f)
+	}
+	orig := testFetch(t, len(fixtures), page, true)
+	payload, _ := httpPayload(orig.ResponseBytes)
+	head, _, _ := splitHead(orig.ResponseBytes)
+	rv := testFetch(t, len(fixtures)+1, page, true)
+	rv.ResponseBytes = head
+	rv.Revisit = &Revisit{RefersTo: orig.ResponseRecordID, TargetURI: orig.URL, Date: orig.FetchedAt, PayloadDigest: "sha256:" + hexSum(payload)}
+	w, _ := writeDir(t, dir, 0, append(fetches, orig, rv))
+	// Strict checks, reported as warnings so that every one is seen.
+	r, err := nlnwa.NewWarcFileReader(filepath.Join(dir, w.Files()[0].Name), 0,
+		nlnwa.WithStrictValidation(), nlnwa.WithSpecViolationPolicy(nlnwa.ErrWarn), nlnwa.WithSyntaxErrorPolicy(nlnwa.ErrWarn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	byURL := map[string]int{}
+	for i, f := range fetches {
+		byURL[f.URL] = i
+	}
+	revisits := 0
+	for rec, err := range r.Records() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		wr := rec.WarcRecord
+		if wr.Type() == nlnwa.Revisit {
+			revisits++
+		}
+		digestErrs, err := wr.ValidateDigest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		i, isFixture := byURL[wr.WarcHeader().Get("WARC-Target-URI")]
+		chunked := wr.Type() == nlnwa.Response && isFixture && fixtures[i].chunked && !fixtures[i].bad
+		var problems []error
+		for _, p := range append(rec.Validation, digestErrs...) {
+			if !(chunked && strings.HasPrefix(p.Error(), "payload: wrong digest")) {
+				problems = append(problems, p)
+			}
+		}
+		if len(problems) > 0 {
+			t.Errorf("%s %s: %v", wr.Type(), wr.WarcHeader().Get("WARC-Target-URI"), problems)
+		}
+		rec.Close()
+	}
+	if revisits != 1 {
+		t.Errorf("read %d revisit records, want 1", revisits)
+	}
+}

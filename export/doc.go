@@ -10,11 +10,14 @@
 //	hits.jsonl           one hit a line, as `snoop hits --format jsonl`
 //	hits.csv             the same hits, as `snoop hits --format csv`
 //	evidence/snoop-00001.warc.gz …
-//	                     WARC 1.1 request, response and metadata records of every
-//	                     fetch linked to an exported hit (see package evidence);
-//	                     rotated at Options.MaxWARCSize
+//	                     WARC 1.1 request, response (or revisit) and metadata
+//	                     records of every fetch linked to an exported hit, plus
+//	                     the originals their revisit records refer to, and nothing
+//	                     else (see package evidence); rotated at Options.MaxWARCSize
 //	screenshots/hit-17.png …
-//	                     a PNG per hit, when a screenshot source is given
+//	                     the latest stored screenshot of each hit that has one
+//	                     (or what Options.Screenshots returns), also embedded in
+//	                     report.html as a data: URI
 //	report.html          one offline HTML file: summary, hits, matched terms
 //	                     highlighted in the listing text, digests, WARC record ids
 //	custody.log          the audit-log rows about the exported hits and their sweeps,

@@ -32,7 +32,7 @@ type Evidence struct {
 	Status        int
 	FetchedAt     time.Time
 	RequestBytes  []byte // request line, headers and body as sent
-	ResponseBytes []byte // status line, headers and body as received
+	ResponseBytes []byte // status line, headers and body as read from the connection (a revisit: status line and headers only)
 	SHA256        string // hex SHA-256 of ResponseBytes; SavePage computes it if empty
 
 	RemoteAddr, Proxy string
