@@ -380,6 +380,22 @@ func (t *Taker) render(pageURL, allowed string, blocked *blockLog) chromedp.Acti
 		// missed; the goroutine ends with ctx (the tab).
 		paused := cdp.Events(ctx, tgt, fetch.RequestPaused)
 		go t.gate(ctx, tgt, paused, allowed, blocked)
+		// A hostile page's alert() or confirm() would hold the load event
+		// until the deadline: dismiss every dialog at once.
+		dialogs := cdp.Events(ctx, tgt, page.JavascriptDialogOpening)
+		go func() {
+			for _, err := range dialogs {
+				if err != nil {
+					return
+				}
+				if _, err := cdp.Call(ctx, tgt, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}); err != nil && ctx.Err() == nil {
+					t.log.Debug("screenshot: dismiss dialog", "err", err)
+				}
+			}
+		}()
+		if _, err := cdp.Call(ctx, tgt, page.Enable, page.EnableParams{}); err != nil {
+			return nil, fmt.Errorf("enable page events: %w", err)
+		}
 		if _, err := cdp.Call(ctx, tgt, fetch.Enable, fetch.EnableParams{
 			Patterns: []*fetch.RequestPattern{{URLPattern: "*", RequestStage: fetch.RequestStageRequest}},
 		}); err != nil {

@@ -484,3 +484,20 @@ func TestCaptureRedirectOffHost(t *testing.T) {
 		t.Errorf("other server got requests %q, want none", got)
 	}
 }
+
+// TestCaptureDismissesDialogs renders a hostile page whose scripts open
+// dialogs: they must not hold the page until the timeout.
+func TestCaptureDismissesDialogs(t *testing.T) {
+	tk := newTaker(t, 15*time.Second)
+	srv := newWatchedServer(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(rw, `<!DOCTYPE html><h1>Offer</h1><script>alert(1)</script><script>confirm("x"); prompt("y")</script><img src=x onerror=alert(2)><p>end</p>`)
+	}))
+	shot, err := tk.Capture(t.Context(), srv.URL+"/hostile")
+	if err != nil {
+		t.Fatalf("Capture of a page that opens dialogs: %v", err)
+	}
+	if len(shot.PNG) == 0 || shot.Width == 0 {
+		t.Errorf("empty screenshot: %+v", shot)
+	}
+}
