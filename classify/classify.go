@@ -18,6 +18,7 @@
 package classify
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"sort"
@@ -33,7 +34,21 @@ type Result struct {
 	Score       float64     // 0..1
 	Substances  []Substance // deduplicated by Name, in order of first appearance
 	Matches     []Match     // every matched term, context terms included, by position
+	Parts       Parts       // how Score was made (zero when no substance matched)
 	RuleVersion string      // the rule set's version
+}
+
+// Parts is the breakdown of a score, for explain:
+// Score = Base + Sales − Exclude, clamped to [0, 1], with
+// Exclude = min(Strong + max(0, Weak − Shield), exclude_cap).
+type Parts struct {
+	Base       float64 // weight of the strongest substance match
+	Sales      float64 // capped sum of the distinct sales contexts
+	SalesKinds int     // distinct sales contexts matched
+	Strong     float64 // sum of the distinct strong exclude contexts
+	Weak       float64 // sum over the distinct terms of weak exclude contexts
+	Shield     float64 // weak exclusion cancelled by sales diversity
+	Exclude    float64 // what was subtracted
 }
 
 // Substance is one substance found in the text.
@@ -269,6 +284,11 @@ func (c *Classifier) Classify(text string) Result {
 	}
 	for i := range c.ctxs {
 		for _, re := range c.ctxs[i].Patterns {
+			// A pattern that starts with a literal cannot match where the
+			// literal does not occur: skip the regexp scan.
+			if lit, _ := re.LiteralPrefix(); lit != "" && !bytes.Contains(sc.n.b, []byte(lit)) {
+				continue
+			}
 			for _, loc := range re.FindAllIndex(sc.n.b, -1) {
 				if loc[1] > loc[0] {
 					c.addCtx(sc, &sc.n, i, loc[0], loc[1], re.String())
@@ -436,6 +456,9 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	var subs, negs []cand
 	type seenKey struct{ start, end, ctx int }
 	var seen []seenKey
+	var weakTerms []string
+	weak := 0.0
+	markup := markupSpans(text)
 	for _, cd := range sc.cands {
 		if cd.ctx >= 0 {
 			key := seenKey{cd.start, cd.end, cd.ctx}
@@ -443,6 +466,26 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 				continue
 			}
 			seen = append(seen, key)
+			if (cd.kind == rules.KindSales || cd.kind == rules.KindExclude) && inSpans(markup, cd.start, cd.end) {
+				// Words inside HTML or script remnants ("onerror=alert(1)")
+				// were not written for readers: shown, not counted.
+				res.Matches = append(res.Matches, Match{Rule: c.ctxRule[cd.ctx], Term: cd.term + " (in markup, ignored)",
+					Kind: cd.kind, Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
+				continue
+			}
+			if cd.kind == rules.KindExclude && c.ctxs[cd.ctx].Weak {
+				kindHit[cd.kind] = true
+				w := 0.0
+				if !slices.Contains(weakTerms, cd.term) {
+					weakTerms = append(weakTerms, cd.term)
+					w = cd.weight
+					weak += w
+				}
+				res.Matches = append(res.Matches, Match{Rule: c.ctxRule[cd.ctx], Term: cd.term + " (weak)",
+					Kind: cd.kind, Weight: -w, Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
+				ctxHit[cd.ctx] = true
+				continue
+			}
 			if cd.kind == rules.KindNegate {
 				negs = append(negs, cd)
 				res.Matches = append(res.Matches, Match{Rule: c.ctxRule[cd.ctx], Term: cd.term,
@@ -561,20 +604,24 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	if len(res.Substances) == 0 {
 		return res
 	}
-	sales, excl := 0.0, 0.0
+	sales, strong, kinds := 0.0, 0.0, 0
 	for i, hit := range ctxHit {
 		if !hit {
 			continue
 		}
-		switch c.ctxs[i].Kind {
-		case rules.KindSales:
-			sales += c.ctxs[i].Weight
-		case rules.KindExclude:
-			excl += c.ctxs[i].Weight
+		switch x := c.ctxs[i]; {
+		case x.Kind == rules.KindSales:
+			sales += x.Weight
+			kinds++
+		case x.Kind == rules.KindExclude && !x.Weak:
+			strong += x.Weight
 		}
 	}
 	sales = min(sales, c.sc.SalesCap)
-	excl = min(excl, c.sc.ExcludeCap)
+	shield := c.sc.WeakShield * float64(max(0, kinds-c.sc.ShieldFrom))
+	excl := min(strong+max(0, weak-shield), c.sc.ExcludeCap)
+	res.Parts = Parts{Base: base, Sales: sales, SalesKinds: kinds, Strong: strong, Weak: weak,
+		Shield: min(shield, weak), Exclude: excl}
 	score := max(0, min(1, base+sales-excl))
 	res.Score = float64(int(score*1000+0.5)) / 1000
 	res.Hit = res.Score >= c.sc.Threshold

@@ -73,7 +73,9 @@ func TestExternalCorpus(t *testing.T) {
 // tricks.jsonl (one case per normalisation trick), heldout.jsonl (other
 // sites, languages, unseen analogues, disguises and hard negatives, written
 // apart from the dev corpus) and validation.jsonl (written after the rules
-// were tuned on heldout.jsonl, as a check on over-fitting).
+// were tuned on heldout.jsonl, as a check on over-fitting) and
+// robustness.jsonl (offers that contain a weak exclusion word, and news,
+// harm-reduction, test-strip and job texts full of sales words).
 func TestLabelledQuality(t *testing.T) {
 	tests := []struct {
 		file     string
@@ -84,6 +86,7 @@ func TestLabelledQuality(t *testing.T) {
 		{"tricks.jsonl", 0.95, 0.95, 50},
 		{"heldout.jsonl", 0.95, 0.95, 150},
 		{"validation.jsonl", 0.95, 0.95, 50},
+		{"robustness.jsonl", 0.95, 0.95, 60},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -46,6 +46,14 @@ func TestMechanisms(t *testing.T) {
 		{"m30 bolts", "M30 bolts, pressed steel, 100 pcs, free shipping", false, nil},
 		{"street news", "Police seize 5 kg of fentanyl powder in Marseille", false, nil},
 		{"book for sale", "'Fentanyl, Inc.' paperback, like new, $8", false, nil},
+		{"script remnant is noise", "Etonitazene 5g <img src=x onerror=alert(1)>", true, []string{"etonitazene"}},
+		{"script block is noise", "<script>alert('police')</script>Carfentanil 1g", true, []string{"carfentanil"}},
+		{"a less-than sign is not markup", "Carfentanil 1g < 2g, police alert", false, nil},
+		{"one weak word does not veto", "Carfentanil 1g, raid-proof packaging, escrow", true, []string{"carfentanil"}},
+		{"weak words add up", "Police seize fentanyl powder, 5 kg", false, nil},
+		{"sales diversity shields weak words", "Fentanyl 10g, police seized your pack? we reship free. stealth, BTC", true, []string{"fentanyl"}},
+		{"agency seizes an amount", "Police seized 5 kg of fentanyl shipped from Mexico, BTC", false, nil},
+		{"strong exclusion still vetoes", "Fentanyl test strips in stock, 10 for $15, free shipping, BTC", false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -178,6 +178,15 @@ func (p *parser) parseScoring(k, n *yaml.Node) {
 		},
 		"sales_cap":   set(&sc.SalesCap, "scoring: sales_cap"),
 		"exclude_cap": set(&sc.ExcludeCap, "scoring: exclude_cap"),
+		"weak_shield": set(&sc.WeakShield, "scoring: weak_shield"),
+		"shield_from": func(_, v *yaml.Node) {
+			n, err := strconv.Atoi(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil || n < 0 || n > 20 {
+				p.errorf(v.Line, "scoring: shield_from: bad count %q: want a whole number from 0 to 20", v.Value)
+				return
+			}
+			sc.ShieldFrom = n
+		},
 		"weights": func(_, v *yaml.Node) {
 			p.fields(v, "scoring: weights", map[string]func(k, v *yaml.Node){
 				"name":   set(&sc.Weights.Name, "scoring: weights: name"),
@@ -373,6 +382,7 @@ func (p *parser) parseContext(n *yaml.Node) {
 		"kind":   func(_, v *yaml.Node) { c.Kind = p.str(v, "context: kind") },
 		"weight": func(_, v *yaml.Node) { c.Weight = p.weight(v, "context: weight") },
 		"side":   func(_, v *yaml.Node) { c.Side = p.str(v, "context: side") },
+		"weak":   func(_, v *yaml.Node) { c.Weak = p.boolean(v, "context: weak") },
 		"terms": func(_, v *yaml.Node) {
 			for _, t := range p.list(v, "context: terms") {
 				c.Terms = append(c.Terms, Term{Text: t.Value, Kind: TermContext, Pos: p.pos(t)})
@@ -419,6 +429,9 @@ func (p *parser) parseContext(n *yaml.Node) {
 		p.errorf(n.Line, "context %s: bad side %q (want before or after)", c.Name, c.Side)
 	case c.Kind != KindNegate && c.Side != "":
 		p.errorf(n.Line, "context %s: side is only for negate contexts", c.Name)
+	}
+	if c.Weak && c.Kind != KindExclude {
+		p.errorf(n.Line, "context %s: weak is only for exclude contexts", c.Name)
 	}
 	if c.Kind == KindNegate && (len(c.Detect) > 0 || len(c.Patterns) > 0) {
 		p.errorf(n.Line, "context %s: negate contexts take terms only", c.Name)

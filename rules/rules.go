@@ -16,6 +16,8 @@
 //	  threshold: 0.5         # a listing is a hit when a substance matched and score >= threshold
 //	  sales_cap: 0.4         # the sales contexts together add at most this much
 //	  exclude_cap: 1.0       # the exclusion contexts together subtract at most this much
+//	  weak_shield: 0.1       # weak exclusion cancelled per distinct sales context ...
+//	  shield_from: 2         # ... beyond this many
 //	  weights:               # default weight of each term kind
 //	    name: 0.45           # canonical name, synonyms and other-language names
 //	    cas: 0.45            # a CAS number with a valid check digit
@@ -60,6 +62,11 @@
 //	    terms: [stealth, discreet shipping, ships worldwide]
 //	    detect: [quantity]           # built-in detectors: price, quantity, percent, handle
 //	    patterns: ['\bmoq\b']        # RE2 over the normalised text
+//	  - name: news-word
+//	    kind: exclude
+//	    weak: true                   # exclude only: single words sellers write too
+//	    weight: 0.2                  # counted per distinct term, not once
+//	    terms: [alert, police, customs]
 //	  - name: negation
 //	    kind: negate
 //	    side: before                 # before: "no fentanyl"; after: "fentanyl-free"
@@ -72,13 +79,42 @@
 // boundaries; a Latin term also matches with a plural "s", a Cyrillic one with
 // up to three inflection letters, and Chinese terms match anywhere.
 //
-// Each distinct context adds (sales) or subtracts (exclude) its weight once.
-// The score is the weight of the strongest substance match plus the capped
-// sales sum minus the capped exclusion sum, clamped to [0, 1]. With the
-// shipped weights a name (0.45) is below the threshold (0.5) on its own: a
-// hit needs one sales signal (a price, a quantity, a product form such as
-// "powder" or "patch", shipping, payment, a contact handle), so that news,
-// encyclopaedia and forum pages that merely name a substance do not fire.
+// # Score
+//
+// Each distinct sales context adds its weight once, and so does each
+// distinct strong (not weak) exclude context. A weak exclude context holds
+// single words that news, harm-reduction, medical and job texts use but that
+// sellers write too ("reship if seized", "customs-safe", "police-proof
+// stealth", "lab alert", "job lot"): each distinct term of it found counts
+// its weight. Breadth of sales evidence shields against weak words, never
+// against strong contexts:
+//
+//	base    = weight of the strongest substance match
+//	sales   = min(Σ distinct sales contexts, sales_cap)
+//	kinds   = number of distinct sales contexts matched (price, quantity,
+//	          payment, shipping, contact, moq-purity, offer, product form)
+//	strong  = Σ distinct strong exclude contexts
+//	weak    = Σ distinct terms of weak exclude contexts
+//	shield  = weak_shield × max(0, kinds − shield_from)
+//	exclude = min(strong + max(0, weak − shield), exclude_cap)
+//	score   = clamp(base + sales − exclude, 0, 1); hit when a substance
+//	          matched and score ≥ threshold
+//
+// With the shipped weights a name (0.45) is below the threshold (0.5) on its
+// own: a hit needs one sales signal (a price, a quantity, a product form
+// such as "powder" or "patch", shipping, payment, a contact handle), so that
+// news, encyclopaedia and forum pages that merely name a substance do not
+// fire. One strong exclusion (0.45–0.6: test strips, naloxone, "arrested",
+// "prosecutors", "police said", a job ad) outweighs any sales evidence. One
+// weak word (0.2) does not sink a name with 0.25 of sales evidence ("1g,
+// raid-proof packaging, escrow"); two weak words do ("Police seize
+// fentanyl powder, 5 kg"), unless the listing shows three or more kinds of
+// sales evidence, each of which beyond the second cancels 0.1 of weak
+// exclusion.
+//
+// Context words inside HTML or script remnants ("<img src=x
+// onerror=alert(1)>", "<script>…</script>") are not prose: they are
+// reported with weight 0 and do not count.
 //
 // A negate context cancels a substance match whose first word directly
 // follows one of its terms (side before: "no fentanyl", "tested for
@@ -199,7 +235,12 @@ type Context struct {
 	Detect   []string
 	Patterns []*regexp.Regexp
 	Side     string // negate contexts: SideBefore (default) or SideAfter
-	Pos      Pos
+	// Weak marks an exclude context of single words that sellers also
+	// write ("alert", "police", "customs", "research"): each distinct term
+	// found weighs Weight, and distinct sales contexts shield against them
+	// (see Scoring.WeakShield).
+	Weak bool
+	Pos  Pos
 }
 
 // Weights are the default weights of each term kind.
@@ -212,6 +253,10 @@ type Scoring struct {
 	Threshold  float64
 	SalesCap   float64
 	ExcludeCap float64
+	// WeakShield is how much weak exclusion each distinct sales context
+	// beyond the first ShieldFrom cancels.
+	WeakShield float64
+	ShieldFrom int
 	Weights    Weights
 	Pos        Pos
 }

@@ -67,6 +67,10 @@ func TestParseErrors(t *testing.T) {
 		{"unknown detector", "contexts:\n  - name: c\n    kind: sales\n    weight: 0.1\n    detect: [phone]\n", 5, `unknown detector "phone"`},
 		{"bad negate side", "contexts:\n  - name: c\n    kind: negate\n    side: around\n    terms: [no]\n", 2, `bad side "around"`},
 		{"side on a sales context", "contexts:\n  - name: c\n    kind: sales\n    weight: 0.1\n    side: after\n    terms: [x]\n", 2, "side is only for negate"},
+		{"weak on a sales context", "contexts:\n  - name: c\n    kind: sales\n    weak: true\n    weight: 0.1\n    terms: [x]\n", 2, "weak is only for exclude"},
+		{"weak not a boolean", "contexts:\n  - name: c\n    kind: exclude\n    weak: maybe\n    weight: 0.1\n    terms: [x]\n", 4, "context: weak: want true or false"},
+		{"bad shield_from", "scoring:\n  shield_from: two\n", 2, "shield_from: bad count"},
+		{"bad weak_shield", "scoring:\n  weak_shield: 2\n", 2, "weak_shield: bad weight"},
 		{"negate with detectors", "contexts:\n  - name: c\n    kind: negate\n    detect: [price]\n", 2, "negate contexts take terms only"},
 		{"bad generic", "families:\n  - name: f\n    class: nitazene\n    stem: nitaz\n    pattern: 'nitaz'\n    generic: maybe\n", 6, "want true or false"},
 	}
@@ -142,6 +146,21 @@ func TestNegateAndGeneric(t *testing.T) {
 	}
 	if !rs.Families[0].Generic {
 		t.Error("family not generic")
+	}
+}
+
+func TestWeakContext(t *testing.T) {
+	src := "scoring:\n  threshold: 0.5\n  weak_shield: 0.1\n  shield_from: 2\n" +
+		"contexts:\n  - name: w\n    kind: exclude\n    weak: true\n    weight: 0.2\n    terms: [alert]\n"
+	rs, err := Parse("r.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rs.Contexts[0].Weak {
+		t.Error("context not weak")
+	}
+	if sc := rs.Scoring; sc.WeakShield != 0.1 || sc.ShieldFrom != 2 {
+		t.Errorf("scoring = %+v, want weak_shield 0.1 and shield_from 2", sc)
 	}
 }
 
