@@ -319,6 +319,13 @@ marketplaces:
 			"15: marketplaces[0].retries: must be an integer",
 			"16: marketplaces[0].gates: must be a list",
 		}},
+		{"gate unknown key with a list value", `defaults:
+  gates:
+    - name: q
+      text: queue
+      pattern: [a, b]
+marketplaces: [{name: a, start_urls: ['http://a/']}]
+`, []string{"5: defaults.gates[0].pattern: unknown key"}},
 		{"headers", `marketplaces:
   - name: a
     start_urls: ["http://a.test/"]

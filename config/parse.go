@@ -182,7 +182,6 @@ func (p *parser) market(n *yaml.Node, path string, defaults Settings) (Market, *
 				m.StartURLs = append(m.StartURLs, s)
 			}
 		case "allow":
-
 			m.Allow = p.regexps(v, kpath)
 		case "deny":
 			m.Deny = p.regexps(v, kpath)
@@ -462,6 +461,11 @@ func (p *parser) gates(v *yaml.Node, path string) []Gate {
 		var nameNode, textNode, selNode *yaml.Node
 		ok := true
 		p.mapping(item, ipath, func(key, kpath string, k, kv *yaml.Node) {
+			if key != "name" && key != "text" && key != "selector" {
+				p.errorf(k, kpath, "unknown key (want name, text or selector)")
+				ok = false
+				return
+			}
 			str, isStr := p.str(kv, kpath)
 			if !isStr {
 				ok = false
@@ -498,9 +502,6 @@ func (p *parser) gates(v *yaml.Node, path string) []Gate {
 					return
 				}
 				g.Selector = str
-			default:
-				p.errorf(k, kpath, "unknown key")
-				ok = false
 			}
 		})
 		if nameNode == nil {

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -511,7 +512,15 @@ func (s *sweeper) process(ctx context.Context, e FrontierEntry) {
 	var r *result
 	for attempt := 0; ; attempt++ {
 		if err := s.limiter.Wait(ctx, host, s.m.RequestsPerSecond, s.m.Burst); err != nil {
-			return // cancelled: leave the URL claimed
+			// Leave the URL claimed for a resumed sweep. When ctx has not ended
+			// (the limiter saw the next slot fall after ctx's deadline), the
+			// URL is lost to this run: count it, or the sweep would look
+			// complete.
+			if ctx.Err() == nil {
+				s.countErr(ErrKindTimeout)
+				s.log.Warn("not fetched: the rate limit's next slot is after the sweep's deadline", "url", e.URL, "err", err)
+			}
+			return
 		}
 		r = s.fetch(e)
 		if ctx.Err() != nil {
@@ -848,9 +857,9 @@ func (s *sweeper) snapshot() Stats {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
 	st := s.stats
-	st.ErrorsByKind = cloneMap(s.stats.ErrorsByKind)
-	st.SkippedByReason = cloneMap(s.stats.SkippedByReason)
-	st.Gates = cloneMap(s.stats.Gates)
+	st.ErrorsByKind = maps.Clone(s.stats.ErrorsByKind)
+	st.SkippedByReason = maps.Clone(s.stats.SkippedByReason)
+	st.Gates = maps.Clone(s.stats.Gates)
 	st.Finished = s.now()
 	return st
 }
@@ -877,14 +886,6 @@ func (s *sweeper) progress(final bool) {
 	p.Queued = s.queued
 	s.mu.Unlock()
 	s.opts.Progress(p)
-}
-
-func cloneMap(m map[string]int) map[string]int {
-	out := make(map[string]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 func hostOf(u string) string {

@@ -966,3 +966,25 @@ func FuzzCanonicalize(f *testing.F) {
 		}
 	})
 }
+
+// A URL the rate limit cannot serve before ctx's deadline is not fetched; it
+// must be counted as an error, or the sweep looks complete (and listings it
+// did not see would be marked gone).
+func TestSweepRateLimitPastDeadlineCounted(t *testing.T) {
+	srv := httptest.NewServer(shopHandler(t, nil, ""))
+	defer srv.Close()
+	m := market(t, srv.URL, "    requests_per_second: 0.01\n    burst: 1\n    robots: ignore\n")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var c collector
+	st, err := Sweep(ctx, m, &c, fastOpts())
+	if err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	if st.PagesFetched != 1 {
+		t.Errorf("PagesFetched = %d, want 1 (the start page; the next slot is after the deadline)", st.PagesFetched)
+	}
+	if got := st.ErrorsByKind[ErrKindTimeout]; got == 0 || st.Errors == 0 {
+		t.Errorf("ErrorsByKind[timeout] = %d, Errors = %d; want the URLs not fetched counted", got, st.Errors)
+	}
+}

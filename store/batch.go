@@ -94,8 +94,7 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
 				}
 			case op.Push != nil:
 				if push == nil {
-					if push, err = tx.PrepareContext(ctx, `INSERT INTO frontier (sweep_id, market, url, depth, state, updated_at)
-						VALUES (?, ?, ?, ?, 'queued', ?) ON CONFLICT (sweep_id, market, url) DO NOTHING`); err != nil {
+					if push, err = tx.PrepareContext(ctx, frontierPushSQL); err != nil {
 						return err
 					}
 				}
@@ -110,9 +109,7 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
 				}
 			case op.Done != nil:
 				if done == nil {
-					if done, err = tx.PrepareContext(ctx, `INSERT INTO frontier (sweep_id, market, url, depth, state, updated_at)
-						VALUES (?, ?, ?, 0, ?, ?)
-						ON CONFLICT (sweep_id, market, url) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`); err != nil {
+					if done, err = tx.PrepareContext(ctx, frontierSetSQL); err != nil {
 						return err
 					}
 				}

@@ -17,6 +17,17 @@ const (
 	FrontierFailed  = "failed"
 )
 
+// The statements that queue a frontier URL (keeping one already known in any
+// state) and that set a URL's state (adding it at depth 0 if unknown), shared
+// by the Frontier* methods and ApplyBatch.
+const (
+	frontierPushSQL = `INSERT INTO frontier (sweep_id, market, url, depth, state, updated_at)
+		VALUES (?, ?, ?, ?, 'queued', ?) ON CONFLICT (sweep_id, market, url) DO NOTHING`
+	frontierSetSQL = `INSERT INTO frontier (sweep_id, market, url, depth, state, updated_at)
+		VALUES (?, ?, ?, 0, ?, ?)
+		ON CONFLICT (sweep_id, market, url) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`
+)
+
 // FrontierItem is a URL to crawl and its link depth from the start URLs.
 type FrontierItem struct {
 	URL   string
@@ -34,8 +45,7 @@ func (db *DB) FrontierPush(ctx context.Context, sweepID int64, market string, it
 	now := formatTime(db.Now())
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		added, dropped = 0, 0
-		insert, err := tx.PrepareContext(ctx, `INSERT INTO frontier (sweep_id, market, url, depth, state, updated_at)
-			VALUES (?, ?, ?, ?, 'queued', ?) ON CONFLICT (sweep_id, market, url) DO NOTHING`)
+		insert, err := tx.PrepareContext(ctx, frontierPushSQL)
 		if err != nil {
 			return err
 		}
@@ -132,10 +142,7 @@ func (db *DB) FrontierDone(ctx context.Context, sweepID int64, market, url, stat
 		return fmt.Errorf("frontier %s: invalid state %q (want done, failed or queued)", url, state)
 	}
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO frontier (sweep_id, market, url, depth, state, updated_at)
-			VALUES (?, ?, ?, 0, ?, ?)
-			ON CONFLICT (sweep_id, market, url) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-			sweepID, market, url, state, formatTime(db.Now()))
+		_, err := tx.ExecContext(ctx, frontierSetSQL, sweepID, market, url, state, formatTime(db.Now()))
 		return err
 	})
 	if err != nil {

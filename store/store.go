@@ -234,14 +234,6 @@ func parseTime(s sql.NullString) (time.Time, error) {
 	return t, nil
 }
 
-// nullTime is formatTime that stores the zero time as NULL.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return formatTime(t)
-}
-
 // limitOffset returns LIMIT and OFFSET arguments; SQLite's LIMIT -1 means
 // no limit.
 func limitOffset(limit, offset int) (int, int) {

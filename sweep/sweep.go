@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -115,6 +116,9 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	}
 	names := make([]string, len(markets))
 	for i, m := range markets {
+		if slices.Contains(names[:i], m.Name) {
+			return Result{}, fmt.Errorf("sweep: marketplace %s given twice", m.Name)
+		}
 		names[i] = m.Name
 	}
 	started := r.now()

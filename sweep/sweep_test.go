@@ -318,3 +318,19 @@ func TestSecondSweepRecordsChangedAndGoneListings(t *testing.T) {
 		t.Errorf("price history lacks the new price: %+v", history)
 	}
 }
+
+// A marketplace given twice must be refused before a sweep is begun: two
+// crawls of one marketplace in one sweep would share its frontier rows, and
+// the store refuses the second sweep_markets row with a bare SQL error.
+func TestRunRefusesRepeatedMarketplace(t *testing.T) {
+	shop := newShop(t)
+	r, db := testRunner(t)
+	m := shopMarkets(t, shop.URL, "")[0]
+	_, err := r.Run(context.Background(), []config.Market{m, m})
+	if err == nil || !strings.Contains(err.Error(), "marketplace shop given twice") {
+		t.Fatalf("Run(shop, shop) err = %v, want marketplace shop given twice", err)
+	}
+	if ss, _ := db.Sweeps(context.Background()); len(ss) != 0 {
+		t.Errorf("%d sweeps recorded, want none", len(ss))
+	}
+}

@@ -48,15 +48,7 @@ func openDB(ctx context.Context, path string) (*store.DB, error) {
 // loadRules loads the rule set from dir, or the embedded default when dir
 // is empty, and builds its classifier.
 func loadRules(dir string) (*rules.RuleSet, *classify.Classifier, error) {
-	var (
-		rs  *rules.RuleSet
-		err error
-	)
-	if dir == "" {
-		rs, err = rules.Default()
-	} else {
-		rs, err = rules.LoadDir(dir)
-	}
+	rs, err := rulesFor(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load rules: %w", err)
 	}

@@ -424,3 +424,19 @@ func flipZipEntryByte(t *testing.T, src, dst, name string) {
 		t.Fatal(err)
 	}
 }
+
+// --market NAME given twice sweeps NAME once.
+func TestSweepRepeatedMarketFlag(t *testing.T) {
+	ctx := context.Background()
+	m := newTestMarket(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, m.URL)
+	db := filepath.Join(dir, "snoop.db")
+	out, errOut, code := runCmd(t, ctx, "sweep", "--db", db, "--config", cfg, "--market", "test-shop", "--market", "test-shop")
+	if code != 0 {
+		t.Fatalf("sweep exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if n := strings.Count(out, "test-shop"); n != 1 {
+		t.Errorf("summary names test-shop %d times, want once:\n%s", n, out)
+	}
+}

@@ -38,7 +38,7 @@ func (h *hitFilterFlags) filter() (store.HitFilter, error) {
 	if err != nil {
 		return store.HitFilter{}, err
 	}
-	if h.status != "" && !validStatus(h.status) {
+	if h.status != "" && !store.ValidStatus(h.status) {
 		return store.HitFilter{}, usagef("--status %q: want new, confirmed or false_positive", h.status)
 	}
 	return store.HitFilter{
@@ -49,10 +49,6 @@ func (h *hitFilterFlags) filter() (store.HitFilter, error) {
 		Substance: strings.ToLower(h.substance),
 		Status:    h.status,
 	}, nil
-}
-
-func validStatus(s string) bool {
-	return s == "new" || s == "confirmed" || s == "false_positive"
 }
 
 func runHits(ctx context.Context, e env, args []string) error {

@@ -28,7 +28,7 @@ func runReview(ctx context.Context, e env, args []string) error {
 	if err != nil || id <= 0 {
 		return usagef("review: HIT_ID %q is not a positive number", pos[0])
 	}
-	if !validStatus(*status) {
+	if !store.ValidStatus(*status) {
 		return usagef("review: --status %q: want confirmed, false_positive or new", *status)
 	}
 	db, err := openDB(ctx, *dbPath)

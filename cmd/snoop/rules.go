@@ -95,6 +95,8 @@ func runRulesLint(_ context.Context, e env, args []string) error {
 	return nil
 }
 
+// rulesFor loads the rule set from dir, or the embedded default when dir is
+// empty.
 func rulesFor(dir string) (*rules.RuleSet, error) {
 	if dir == "" {
 		return rules.Default()

@@ -90,13 +90,18 @@ func startScreenshots(ctx context.Context, proxy string) (sweep.Shooter, error) 
 	return screenshot.New(ctx, screenshot.Options{Proxy: proxy})
 }
 
-// selectMarkets returns the marketplaces named, or all of them.
+// selectMarkets returns the marketplaces named, each once, or all of them.
 func selectMarkets(cfg *config.Config, names []string) ([]config.Market, error) {
 	if len(names) == 0 {
 		return cfg.Marketplaces, nil
 	}
 	var out []config.Market
+	seen := map[string]bool{}
 	for _, n := range names {
+		if seen[n] {
+			continue // --market x --market x sweeps x once
+		}
+		seen[n] = true
 		m, ok := cfg.Market(n)
 		if !ok {
 			known := make([]string, len(cfg.Marketplaces))

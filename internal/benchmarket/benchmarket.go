@@ -80,7 +80,8 @@ func isOffer(id int) bool { return id%50 == 7 }
 
 func title(id int) string {
 	if isOffer(id) {
-		return fmt.Sprintf("%s, lot %d", offers[id%len(offers)], id)
+		// Offers are 50 apart, so id%len(offers) would pick one name for all.
+		return fmt.Sprintf("%s, lot %d", offers[(id/50)%len(offers)], id)
 	}
 	return fmt.Sprintf("%s #%d", goods[id%len(goods)], id)
 }
