@@ -109,7 +109,7 @@ func (f *Fetch) Provenance() Provenance {
 		Method:     f.Method,
 		FetchedAt:  f.FetchedAt.UTC(),
 		RemoteAddr: f.RemoteAddr,
-		Proxy:      redactProxy(f.Proxy),
+		Proxy:      RedactProxy(f.Proxy),
 		Direct:     f.Proxy == "",
 		Truncated:  f.Truncated,
 		Response:   f.ResponseRecordID,
@@ -188,16 +188,31 @@ func describeCert(der []byte) Certificate {
 	return c
 }
 
-// redactProxy hides a proxy URL's password.
-func redactProxy(p string) string {
+// RedactProxy returns a proxy URL fit to show or archive: its user
+// information (user name and password, either of which may be the secret,
+// e.g. a proxy service's API key given as the user name) is replaced by
+// "xxxxx". The WARC metadata records, case reports, the web UI and its API
+// all show proxies through it.
+func RedactProxy(p string) string {
 	if p == "" {
 		return ""
 	}
-	u, err := url.Parse(p)
-	if err != nil {
-		return "(unparseable proxy URL)"
+	if u, err := url.Parse(p); err == nil && u.Opaque == "" {
+		if u.User != nil {
+			u.User = url.User("xxxxx")
+		}
+		return u.String()
 	}
-	return u.Redacted()
+	// Not a hierarchical URL ("user:pass@host:port" parses as scheme
+	// "user"), but it may still carry credentials before an "@".
+	if at := strings.LastIndex(p, "@"); at >= 0 {
+		prefix := ""
+		if i := strings.Index(p, "://"); i >= 0 && i < at {
+			prefix = p[:i+3]
+		}
+		return prefix + "xxxxx@" + p[at+1:]
+	}
+	return p
 }
 
 // remoteIP returns the IP of an "ip:port" (or bare IP) address, or "".

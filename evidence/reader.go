@@ -82,6 +82,7 @@ type DigestError struct {
 	Got   string // computed, same algorithm and encoding
 }
 
+// Error names the field and both values.
 func (e *DigestError) Error() string {
 	return fmt.Sprintf("%s mismatch: header says %s, content gives %s", e.Field, e.Want, e.Got)
 }
@@ -382,6 +383,7 @@ type Problem struct {
 	Err      error
 }
 
+// String describes the problem with the record it is about, if any.
 func (p Problem) String() string {
 	if p.RecordID == "" && p.Offset < 0 {
 		return p.Err.Error()

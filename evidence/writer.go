@@ -90,7 +90,7 @@ type RecordRef struct {
 type Writer struct {
 	opts   WriterOptions
 	seq    int
-	cur    *countWriter // nil when no file is open
+	cur    *CountingWriter // nil when no file is open
 	closer io.Closer
 	name   string
 	infoID string
@@ -139,7 +139,7 @@ func (w *Writer) WriteFetch(f Fetch) ([]RecordRef, error) {
 	if f.RequestRecordID == "" && len(f.RequestBytes) > 0 {
 		f.RequestRecordID = deriveID("request", f.ResponseRecordID)
 	}
-	if w.cur != nil && w.cur.n >= w.opts.MaxFileSize {
+	if w.cur != nil && w.cur.N >= w.opts.MaxFileSize {
 		if err := w.finishFile(); err != nil {
 			return nil, err
 		}
@@ -260,7 +260,7 @@ func (w *Writer) startFile() error {
 	if err != nil {
 		return fmt.Errorf("create warc file %s: %w", name, err)
 	}
-	w.cur = &countWriter{w: wc}
+	w.cur = &CountingWriter{W: wc}
 	w.closer = wc
 	w.name = name
 	w.recs = 0
@@ -302,7 +302,7 @@ func (w *Writer) startFile() error {
 }
 
 func (w *Writer) finishFile() error {
-	f := File{Name: w.name, Records: w.recs, Bytes: w.cur.n}
+	f := File{Name: w.name, Records: w.recs, Bytes: w.cur.N}
 	w.cur = nil
 	if err := w.closer.Close(); err != nil {
 		return fmt.Errorf("close warc file %s: %w", f.Name, err)
@@ -367,7 +367,7 @@ func (w *Writer) write(rt gowarc.RecordType, fields []field, block []byte, http 
 		w.log.Warn("warc record kept with a format warning", "record", ref.ID, "type", ref.Type, "warning", warn)
 	}
 
-	ref.Offset = w.cur.n
+	ref.Offset = w.cur.N
 	if w.gz == nil {
 		w.gz = gzip.NewWriter(w.cur)
 	} else {
@@ -379,7 +379,7 @@ func (w *Writer) write(rt gowarc.RecordType, fields []field, block []byte, http 
 	if err := w.gz.Close(); err != nil {
 		return ref, fmt.Errorf("write %s record: %w", rt, err)
 	}
-	ref.Length = w.cur.n - ref.Offset
+	ref.Length = w.cur.N - ref.Offset
 	w.recs++
 	return ref, nil
 }
@@ -434,14 +434,16 @@ func clean(s string) string {
 	}, s)
 }
 
-// countWriter counts the bytes written through it.
-type countWriter struct {
-	w io.Writer
-	n int64
+// CountingWriter passes writes on to W and counts in N the bytes W
+// accepted. Package export uses it too, to size what it writes.
+type CountingWriter struct {
+	W io.Writer
+	N int64
 }
 
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
+// Write writes p to W and adds the bytes written to N.
+func (c *CountingWriter) Write(p []byte) (int, error) {
+	n, err := c.W.Write(p)
+	c.N += int64(n)
 	return n, err
 }

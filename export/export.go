@@ -280,7 +280,7 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 				URL: ev.URL, Method: ev.Method, Status: ev.Status, FetchedAt: ev.FetchedAt, SHA256: ev.SHA256,
 				File: EvidenceDir + loc.file, Offset: loc.offset, ResponseID: loc.respID, RequestID: loc.reqID,
 				BlockDigest: loc.block, PayloadDigest: loc.payload,
-				Proxy: redactURL(ev.Proxy), RemoteAddr: ev.RemoteAddr, ExcerptLimit: excerptBytes,
+				Proxy: evidence.RedactProxy(ev.Proxy), RemoteAddr: ev.RemoteAddr, ExcerptLimit: excerptBytes,
 			}
 			page := ev.ResponseBytes
 			if ev.Revisit {
@@ -348,7 +348,7 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 	}
 	defer out.Close()
 	zipHash := sha256.New()
-	counter := &countWriter{w: io.MultiWriter(out, zipHash)}
+	counter := &evidence.CountingWriter{W: io.MultiWriter(out, zipHash)}
 	z := &zipper{zw: zip.NewWriter(counter), modified: b.now} // zip.Writer buffers and flushes on Close
 	for _, name := range names {
 		if err := z.addFile(name, filepath.Join(b.tmp, filepath.FromSlash(name))); err != nil {
@@ -412,7 +412,7 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 	mSum := sha256.Sum256(manifestJSON)
 	sum := Summary{
 		Path: path, Hits: len(b.hitIDs), Evidence: len(b.written), Files: len(z.all),
-		Bytes: counter.n, ManifestSHA256: hex.EncodeToString(mSum[:]),
+		Bytes: counter.N, ManifestSHA256: hex.EncodeToString(mSum[:]),
 	}
 	details := map[string]any{
 		"case": b.opts.Case, "file": filepath.Base(path), "hits": sum.Hits, "hit_ids": b.hitIDs,
@@ -748,33 +748,4 @@ func sortedKeys[K int64 | string](m map[K]bool) []K {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// redactURL hides a URL's password.
-func redactURL(s string) string {
-	if s == "" {
-		return ""
-	}
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			user := rest[:at]
-			if u, _, ok := strings.Cut(user, ":"); ok {
-				return s[:i+3] + u + ":xxxxx@" + rest[at+1:]
-			}
-		}
-	}
-	return s
-}
-
-// countWriter counts the bytes written through it.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

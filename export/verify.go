@@ -36,6 +36,8 @@ type Problem struct {
 	Got      string // what the content gives, if any
 }
 
+// String gives the problem as "file: kind: detail (expected …, got …)",
+// the line `snoop verify` prints after FAIL.
 func (p Problem) String() string {
 	var b strings.Builder
 	if p.File != "" {
@@ -299,10 +301,15 @@ func openPackage(p string, r *Report) (fs.FS, []string, func() error, error) {
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, nil, nil, err
 	}
+	overlaps := overlappingEntries(zr.File)
 	seen := map[string]bool{}
 	var names []string
 	for _, f := range zr.File {
 		name := f.Name
+		if overlaps[f] {
+			r.add(Problem{File: name, Kind: "damaged", Detail: "its data overlaps another file's in the zip, as in a zip bomb; not read"})
+			continue
+		}
 		if strings.HasSuffix(name, "/") && f.UncompressedSize64 == 0 {
 			continue // directory entry
 		}
@@ -319,6 +326,38 @@ func openPackage(p string, r *Report) (fs.FS, []string, func() error, error) {
 	}
 	sort.Strings(names)
 	return zr, names, zr.Close, nil
+}
+
+// overlappingEntries returns the zip entries whose compressed data starts
+// inside an earlier entry's, or whose local header cannot be read. snoop
+// never writes such entries; a crafted zip uses them to make a small file
+// expand to terabytes (a non-recursive zip bomb), which Verify would
+// otherwise spend hours reading.
+func overlappingEntries(files []*zip.File) map[*zip.File]bool {
+	type span struct {
+		f          *zip.File
+		start, end int64
+	}
+	bad := map[*zip.File]bool{}
+	var spans []span
+	for _, f := range files {
+		off, err := f.DataOffset()
+		if err != nil {
+			bad[f] = true
+			continue
+		}
+		spans = append(spans, span{f, off, off + int64(f.CompressedSize64)})
+	}
+	sort.SliceStable(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	var end int64
+	for _, s := range spans {
+		if s.start < end {
+			bad[s.f] = true
+			continue
+		}
+		end = s.end
+	}
+	return bad
 }
 
 // readSmall reads a file whole, reporting it missing or too large.
@@ -354,7 +393,7 @@ func hashFile(fsys fs.FS, name string, r *Report, idx *warcIndex) (string, int64
 	}
 	defer f.Close()
 	h := sha256.New()
-	cr := &countWriter{w: h}
+	cr := &evidence.CountingWriter{W: h}
 	src := io.TeeReader(f, cr)
 	if strings.HasPrefix(name, EvidenceDir) && (strings.HasSuffix(name, ".warc.gz") || strings.HasSuffix(name, ".warc")) {
 		checkWARC(name, src, r, idx)
@@ -362,7 +401,7 @@ func hashFile(fsys fs.FS, name string, r *Report, idx *warcIndex) (string, int64
 	if _, err := io.Copy(io.Discard, src); err != nil {
 		return "", 0, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), cr.n, nil
+	return hex.EncodeToString(h.Sum(nil)), cr.N, nil
 }
 
 // warcIndex collects what the response and revisit records of a package

@@ -23,18 +23,27 @@ func lockSweep(dbPath string, id int64) (l *sweepLock, ok bool, err error) {
 		return &sweepLock{}, true, nil
 	}
 	name := fmt.Sprintf("%s.sweep-%d.lock", dbPath, id)
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, false, fmt.Errorf("sweep lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if err == syscall.EWOULDBLOCK {
-			return nil, false, nil
+	for {
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return nil, false, fmt.Errorf("sweep lock: %w", err)
 		}
-		return nil, false, fmt.Errorf("sweep lock %s: %w", name, err)
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			if err == syscall.EWOULDBLOCK {
+				return nil, false, nil
+			}
+			return nil, false, fmt.Errorf("sweep lock %s: %w", name, err)
+		}
+		// The holder removes the file when it releases the lock: a lock
+		// taken on a file no longer at name guards nothing, so try again.
+		held, err1 := f.Stat()
+		now, err2 := os.Stat(name)
+		if err1 == nil && err2 == nil && os.SameFile(held, now) {
+			return &sweepLock{f: f}, true, nil
+		}
+		f.Close()
 	}
-	return &sweepLock{f: f}, true, nil
 }
 
 // release drops the lock and removes its file.

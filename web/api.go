@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"snoop/backtest"
 	"snoop/classify"
+	"snoop/evidence"
 	"snoop/export"
 	"snoop/schedule"
 	"snoop/store"
@@ -90,20 +92,10 @@ func toEvidenceJSON(e store.Evidence) evidenceJSON {
 	return evidenceJSON{
 		ID: e.ID, URL: e.URL, Status: e.Status, FetchedAt: e.FetchedAt, SHA256: e.SHA256,
 		WARCRecordID: e.WARCRecordID, RequestRecordID: e.RequestRecordID,
-		RemoteAddr: e.RemoteAddr, Proxy: redactProxy(e.Proxy), Truncated: e.Truncated, Bytes: len(e.ResponseBytes),
+		RemoteAddr: e.RemoteAddr, Proxy: evidence.RedactProxy(e.Proxy), Truncated: e.Truncated, Bytes: len(e.ResponseBytes),
 		PayloadSHA256: e.PayloadSHA256, Revisit: e.Revisit, RefersTo: e.RefersTo,
 		ViewURL: fmt.Sprintf("/evidence/%d", e.ID), RawURL: fmt.Sprintf("/evidence/%d/raw", e.ID),
 	}
-}
-
-// redactProxy drops credentials from a proxy URL.
-func redactProxy(p string) string {
-	if i := strings.Index(p, "@"); i >= 0 {
-		if j := strings.Index(p, "://"); j >= 0 && j < i {
-			return p[:j+3] + "…@" + p[i+1:]
-		}
-	}
-	return p
 }
 
 // versionJSON is one distinct content of a listing.
@@ -370,7 +362,7 @@ func toLastRun(run store.MarketRun) *lastRun {
 	}
 	if len(run.Stats) > 0 {
 		var res sweep.Result
-		if err := jsonUnmarshal(run.Stats, &res); err == nil {
+		if err := json.Unmarshal(run.Stats, &res); err == nil {
 			for _, m := range res.Markets {
 				if m.Market == run.Market {
 					lr.Pages, lr.Listings = m.Crawl.PagesFetched, m.Crawl.Listings

@@ -165,3 +165,11 @@ func sha256hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+func TestEvidenceJSONHidesProxyCredentials(t *testing.T) {
+	// A proxy written without a scheme used to be shown as it was stored.
+	got := toEvidenceJSON(store.Evidence{ID: 1, Proxy: "analyst:hunter2@proxy.example:3128"}).Proxy
+	if strings.Contains(got, "hunter2") || strings.Contains(got, "analyst") {
+		t.Errorf("proxy shown as %q, want its credentials hidden", got)
+	}
+}

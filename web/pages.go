@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -492,8 +491,6 @@ func sortSweepsDesc(sw []store.Sweep) {
 		return 0
 	})
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // loadRulesDir loads candidate rules from dir.
 func loadRulesDir(dir string) (*classify.Classifier, string, error) {

@@ -215,6 +215,9 @@ func (s *Server) secure(next http.Handler) http.Handler {
 			s.deny(w, r, http.StatusInternalServerError, "authentication failed")
 			return
 		}
+		// The refusal pages below render with the caller's identity too, so
+		// that they keep its CSRF token and show who is signed in.
+		r = r.WithContext(withIdentity(r.Context(), id))
 		if !id.authenticated && id.authRequired && !publicPath(r.URL.Path) {
 			if isAPI(r) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="snoop"`)
@@ -232,7 +235,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 			s.deny(w, r, http.StatusForbidden, "missing or wrong CSRF token; reload the page and try again")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(withIdentity(r.Context(), id)))
+		next.ServeHTTP(w, r)
 	})
 	protected := cop.Handler(inner)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

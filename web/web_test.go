@@ -891,3 +891,26 @@ func (m *multipartBody) file(field, name string, data []byte) {
 
 func (m *multipartBody) close()              { m.w.Close() }
 func (m *multipartBody) contentType() string { return m.w.FormDataContentType() }
+
+// A refused POST used to render its error page without the caller's
+// identity: it set a fresh snoop_csrf cookie (breaking the caller's other
+// open pages) and, for a signed-in analyst, showed no user and a sign-out
+// form whose token no session has.
+func TestRefusalKeepsCSRFToken(t *testing.T) {
+	f := newFixture(t, nil)
+	cookies, tok := f.csrf(t)
+	w := f.do(t, req{method: "POST", path: "/seen", body: form("csrf", "forged"), ctype: formType, cookies: cookies})
+	if w.Code != http.StatusForbidden {
+		t.Fatalf("status = %d, want 403", w.Code)
+	}
+	for _, c := range w.Result().Cookies() {
+		if c.Name == csrfCookie {
+			t.Errorf("refusal replaced the CSRF cookie with %q", c.Value)
+		}
+	}
+	// The token still works afterwards.
+	w = f.do(t, req{method: "POST", path: "/seen", body: form("csrf", tok), ctype: formType, cookies: cookies})
+	if w.Code != http.StatusSeeOther {
+		t.Errorf("POST with the caller's token after a refusal = %d, want 303", w.Code)
+	}
+}

@@ -40,7 +40,7 @@ func dbFlag(fs *flag.FlagSet, def string) *string {
 func openDB(ctx context.Context, path string) (*store.DB, error) {
 	db, err := store.Open(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, fmt.Errorf("database: %w", err)
 	}
 	return db, nil
 }

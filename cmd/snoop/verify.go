@@ -32,7 +32,7 @@ func runVerify(ctx context.Context, e env, args []string) error {
 		fmt.Fprint(e.stdout, rep.String())
 	}
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", pos[0], err)
+		return err // names the package and its first problem; the report above lists them all
 	}
 	return nil
 }
