@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"snoop/config"
+	"snoop/crawler"
 	"snoop/demo"
 	"snoop/export"
 	"snoop/store"
@@ -90,5 +91,6 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "\nserving the workbench on http://%s/ (Ctrl-C to stop); the demo marketplaces are swept again on their schedules\n", *addr)
 	runner.Logger = newLogger(e.stderr, slog.LevelInfo)
 	runner.Progress = nil
+	runner.Limiter = &crawler.Limiters{}
 	return serveDemo(ctx, e, db, cfg, runner, *addr)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"snoop/config"
+	"snoop/crawler"
 	"snoop/export"
 	"snoop/schedule"
 	"snoop/store"
@@ -82,10 +83,16 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	log := newLogger(e.stderr, level)
 	return serve(ctx, e, serveParams{
-		db:             db,
-		cfgPath:        *cfgPath,
-		cfg:            cfg,
-		runner:         &sweep.Runner{DB: db, Classifier: c, RuleVersion: rs.Version(), Logger: log},
+		db:      db,
+		cfgPath: *cfgPath,
+		cfg:     cfg,
+		runner: &sweep.Runner{
+			DB: db, Classifier: c, RuleVersion: rs.Version(), Logger: log,
+			// One limiter for every sweep of the server: marketplaces on one
+			// host share its rate limit even when swept at the same time.
+			Limiter:     &crawler.Limiters{},
+			Screenshots: startScreenshots,
+		},
 		addr:           *addr,
 		token:          token,
 		tlsCert:        *tlsCert,
