@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
+	"time"
 
 	"snoop/crawler"
 	"snoop/store"
@@ -12,6 +13,11 @@ import (
 
 // maxBatch bounds the writes committed in one transaction.
 const maxBatch = 512
+
+// batchLinger is how long the journal waits for more writes before it
+// commits a small batch: a commit costs a disk sync, so gathering the
+// writes of a few more pages is cheaper than syncing for each.
+const batchLinger = 20 * time.Millisecond
 
 // journal funnels every write of a sweep — frontier changes and pages — to
 // one goroutine that applies them in order, many per transaction. Writers
@@ -40,8 +46,11 @@ func newJournal(db *store.DB, onCommit func([]store.BatchOp)) *journal {
 func (j *journal) run(ctx context.Context) {
 	defer close(j.done)
 	batch := make([]store.BatchOp, 0, maxBatch)
+	linger := time.NewTimer(batchLinger)
+	defer linger.Stop()
 	for op := range j.ops {
 		batch = append(batch[:0], op)
+		linger.Reset(batchLinger)
 	fill:
 		for len(batch) < maxBatch {
 			select {
@@ -50,7 +59,7 @@ func (j *journal) run(ctx context.Context) {
 					break fill
 				}
 				batch = append(batch, op)
-			default:
+			case <-linger.C:
 				break fill
 			}
 		}

@@ -274,6 +274,9 @@ func (r *Runner) validators(ctx context.Context, m config.Market, log *slog.Logg
 	if m.Listing.URLPattern == nil {
 		return nil
 	}
+	if seen, err := r.DB.HasListings(ctx, m.Name); err == nil && !seen {
+		return nil // nothing stored yet: no page of this marketplace can be unchanged
+	}
 	return func(u string) (string, string) {
 		if !m.Listing.URLPattern.MatchString(u) {
 			return "", ""
