@@ -59,6 +59,10 @@ type Revisit struct {
 	TargetURI     string    // the original's WARC-Target-URI
 	Date          time.Time // the original's WARC-Date
 	PayloadDigest string    // "sha256:<hex>", the payload digest of both
+	// Profile is the WARC-Profile: ProfileIdenticalPayloadDigest (the
+	// default, when empty) or ProfileServerNotModified for a 304 answer to a
+	// conditional request.
+	Profile string
 }
 
 // Provenance is the JSON document of a fetch's metadata record.

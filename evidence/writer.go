@@ -26,6 +26,11 @@ const DefaultMaxFileSize = 1 << 30
 // whose payload is identical to the one of the record it refers to.
 const ProfileIdenticalPayloadDigest = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 
+// ProfileServerNotModified is the WARC-Profile of a revisit record for a
+// 304 Not Modified answer to a conditional request: the server said the
+// page is the one the record refers to.
+const ProfileServerNotModified = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
 // Content types of the records a Writer produces.
 const (
 	ContentTypeRequest  = "application/http;msgtype=request"
@@ -198,8 +203,12 @@ func (w *Writer) WriteFetch(f Fetch) ([]RecordRef, error) {
 			return refs, fmt.Errorf("write revisit record for %s: the original's record id and payload digest are required", f.URL)
 		}
 		rt = gowarc.Revisit
+		profile := rv.Profile
+		if profile == "" {
+			profile = ProfileIdenticalPayloadDigest
+		}
 		fields = append(fields,
-			field{"WARC-Profile", ProfileIdenticalPayloadDigest},
+			field{"WARC-Profile", profile},
 			field{"WARC-Refers-To", angle(rv.RefersTo)},
 		)
 		if rv.TargetURI != "" {

@@ -468,6 +468,9 @@ func (b *builder) writeEvidence(ctx context.Context, ww *evidence.Writer, ev sto
 				ev.ID, ev.URL, want, orig.ID, origLoc.payload)
 		}
 		f.Revisit = &evidence.Revisit{RefersTo: origLoc.respID, TargetURI: orig.URL, Date: orig.FetchedAt, PayloadDigest: origLoc.payload}
+		if ev.Status == http.StatusNotModified {
+			f.Revisit.Profile = evidence.ProfileServerNotModified
+		}
 		f.Extra["revisit_of_evidence_id"] = orig.ID
 	}
 	refs, err := ww.WriteFetch(f)

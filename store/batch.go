@@ -104,7 +104,7 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
 					}
 				}
 			case op.Touch != nil:
-				if err := touch(ctx, tx, op.Touch); err != nil {
+				if err := db.touch(ctx, tx, op.Touch); err != nil {
 					return err
 				}
 			case op.Done != nil:

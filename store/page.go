@@ -336,19 +336,15 @@ func prepareListing(l *ListingRecord) error {
 	return nil
 }
 
-func (db *DB) savePage(ctx context.Context, tx *sql.Tx, p PageRecord, rc revisitCandidate, listings []ListingRecord) (SaveResult, error) {
-	var res SaveResult
+// insertPage inserts the page row of p and its evidence e.
+func insertPage(ctx context.Context, tx *sql.Tx, p PageRecord, e Evidence) (pageID, evidenceID int64, err error) {
 	r, err := tx.ExecContext(ctx, `INSERT INTO pages (sweep_id, market, url, depth, status, fetched_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.SweepID, p.Market, p.URL, p.Depth, p.Status, formatTime(p.FetchedAt))
 	if err != nil {
-		return res, fmt.Errorf("insert page: %w", err)
+		return 0, 0, fmt.Errorf("insert page: %w", err)
 	}
-	if res.PageID, err = r.LastInsertId(); err != nil {
-		return res, err
-	}
-	e := p.Evidence
-	if err := asRevisit(ctx, tx, &e, rc); err != nil {
-		return res, err
+	if pageID, err = r.LastInsertId(); err != nil {
+		return 0, 0, err
 	}
 	var tlsJSON, refersTo any
 	if len(e.TLS) > 0 {
@@ -360,16 +356,29 @@ func (db *DB) savePage(ctx context.Context, tx *sql.Tx, p PageRecord, rc revisit
 	r, err = tx.ExecContext(ctx, `INSERT INTO evidence (page_id, url, method, status, fetched_at, request_bytes, response_bytes,
 			sha256, remote_addr, proxy, tls, truncated, warc_record_id, request_record_id, payload_sha256, revisit, refers_to)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		res.PageID, e.URL, e.Method, e.Status, formatTime(e.FetchedAt), e.RequestBytes, e.ResponseBytes,
+		pageID, e.URL, e.Method, e.Status, formatTime(e.FetchedAt), e.RequestBytes, e.ResponseBytes,
 		e.SHA256, e.RemoteAddr, e.Proxy, tlsJSON, e.Truncated, e.WARCRecordID, e.RequestRecordID,
 		e.PayloadSHA256, e.Revisit, refersTo)
 	if err != nil {
-		return res, fmt.Errorf("insert evidence: %w", err)
+		return 0, 0, fmt.Errorf("insert evidence: %w", err)
 	}
-	res.Revisit, res.EvidenceBytes = e.Revisit, len(e.RequestBytes)+len(e.ResponseBytes)
-	if res.EvidenceID, err = r.LastInsertId(); err != nil {
+	if evidenceID, err = r.LastInsertId(); err != nil {
+		return 0, 0, err
+	}
+	return pageID, evidenceID, nil
+}
+
+func (db *DB) savePage(ctx context.Context, tx *sql.Tx, p PageRecord, rc revisitCandidate, listings []ListingRecord) (SaveResult, error) {
+	var res SaveResult
+	e := p.Evidence
+	if err := asRevisit(ctx, tx, &e, rc); err != nil {
 		return res, err
 	}
+	var err error
+	if res.PageID, res.EvidenceID, err = insertPage(ctx, tx, p, e); err != nil {
+		return res, err
+	}
+	res.Revisit, res.EvidenceBytes = e.Revisit, len(e.RequestBytes)+len(e.ResponseBytes)
 	for _, l := range listings {
 		lr, err := db.saveListing(ctx, tx, p, res.EvidenceID, l)
 		if err != nil {

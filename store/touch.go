@@ -7,32 +7,92 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/textproto"
 	"time"
+
+	"snoop/evidence"
 )
 
 // TouchOp records that a page-mode listing page answered 304 Not Modified
-// in a sweep: its listing was seen again, unchanged.
+// to a conditional request in a sweep: its listing was seen again,
+// unchanged. The 304 exchange is kept as evidence, a revisit of the latest
+// full capture of the URL, so the sighting is proven like any other.
 type TouchOp struct {
 	SweepID     int64
 	Market, URL string
 	SeenAt      time.Time
-	// Touched receives the number of listings touched once the batch is
-	// committed.
+	// Evidence is the 304 exchange (request and response bytes as sent and
+	// received).
+	Evidence Evidence
+	// Touched receives the number of listings touched (0 or 1) once the
+	// batch is committed.
 	Touched int
 }
 
-// touch marks the listing at op.URL as seen in op's sweep.
-func touch(ctx context.Context, tx *sql.Tx, op *TouchOp) error {
-	r, err := tx.ExecContext(ctx, `UPDATE listings SET last_seen = max(last_seen, ?), last_sweep_id = ?, gone_at = NULL
-		WHERE market = ? AND url = ?`,
-		formatTime(op.SeenAt), op.SweepID, op.Market, op.URL)
-	if err != nil {
-		return fmt.Errorf("touch listings of %s: %w", op.URL, err)
+// touch keeps op's 304 exchange as a revisit of the URL's latest full
+// capture and marks the listing at op.URL, and its hit, as seen in op's
+// sweep. Without a stored listing or capture to refer to there is nothing
+// to touch.
+func (db *DB) touch(ctx context.Context, tx *sql.Tx, op *TouchOp) error {
+	var listingID int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM listings WHERE market = ? AND url = ?`, op.Market, op.URL).Scan(&listingID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
 	}
-	n, err := r.RowsAffected()
-	op.Touched = int(n)
-	return err
+	if err != nil {
+		return fmt.Errorf("touch %s: %w", op.URL, err)
+	}
+	p := PageRecord{SweepID: op.SweepID, Market: op.Market, URL: op.URL, Status: http.StatusNotModified, FetchedAt: op.SeenAt, Evidence: op.Evidence}
+	if _, err := preparePage(&p); err != nil {
+		return fmt.Errorf("touch %s: %w", op.URL, err)
+	}
+	e := p.Evidence
+	var origID int64
+	var origSum string
+	err = tx.QueryRowContext(ctx, `SELECT id, payload_sha256 FROM evidence
+		WHERE url = ? AND method = ? AND revisit = 0 AND status = 200 AND truncated = 0 ORDER BY id DESC LIMIT 1`,
+		e.URL, e.Method).Scan(&origID, &origSum)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("touch %s: find original: %w", op.URL, err)
+	}
+	if origSum == "" { // stored before payload digests were kept
+		var raw []byte
+		if err := tx.QueryRowContext(ctx, `SELECT response_bytes FROM evidence WHERE id = ?`, origID).Scan(&raw); err != nil {
+			return fmt.Errorf("touch %s: find original: %w", op.URL, err)
+		}
+		origSum, _ = evidence.PayloadSHA256(raw)
+	}
+	e.Revisit, e.RefersTo, e.PayloadSHA256 = true, origID, origSum
+	_, evidenceID, err := insertPage(ctx, tx, p, e)
+	if err != nil {
+		return fmt.Errorf("touch %s: %w", op.URL, err)
+	}
+	seen := formatTime(p.FetchedAt)
+	if _, err := tx.ExecContext(ctx, `UPDATE listings SET last_seen = max(last_seen, ?), last_sweep_id = ?, last_evidence_id = ?,
+			gone_at = NULL WHERE id = ?`, seen, op.SweepID, evidenceID, listingID); err != nil {
+		return fmt.Errorf("touch %s: %w", op.URL, err)
+	}
+	var hitID int64
+	switch err := tx.QueryRowContext(ctx, `SELECT id FROM hits WHERE listing_id = ?`, listingID).Scan(&hitID); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("touch %s: %w", op.URL, err)
+	default:
+		if _, err := tx.ExecContext(ctx, `UPDATE hits SET sweep_id = ?, last_detected = max(last_detected, ?), last_evidence_id = ?
+				WHERE id = ?`, op.SweepID, seen, evidenceID, hitID); err != nil {
+			return fmt.Errorf("touch %s: %w", op.URL, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO hit_evidence (hit_id, evidence_id, sweep_id) VALUES (?, ?, ?)`,
+			hitID, evidenceID, op.SweepID); err != nil {
+			return fmt.Errorf("touch %s: link evidence: %w", op.URL, err)
+		}
+	}
+	op.Touched = 1
+	return nil
 }
 
 // Validators returns the ETag and Last-Modified of the latest complete 200

@@ -1,7 +1,9 @@
 package sweep
 
 import (
+	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +12,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +24,8 @@ import (
 
 	"snoop/classify"
 	"snoop/config"
+	"snoop/evidence"
+	"snoop/export"
 	"snoop/rules"
 	"snoop/screenshot"
 	"snoop/store"
@@ -243,16 +248,73 @@ func TestConditionalRequestsTouchUnchangedListings(t *testing.T) {
 	if notModified != 1 || res.Markets[0].Crawl.NotModified != 1 {
 		t.Fatalf("304 answers = %d (crawler counted %d), want 1", notModified, res.Markets[0].Crawl.NotModified)
 	}
-	if got := countEvidence(t, db); got != evidenceBefore {
-		t.Errorf("evidence records %d -> %d; a 304 must not store the page again", evidenceBefore, got)
+	if got := countEvidence(t, db); got != evidenceBefore+1 {
+		t.Fatalf("evidence records %d -> %d; want the 304 kept as one more record", evidenceBefore, got)
 	}
 	again, _ := db.Hits(ctx, store.HitFilter{})
+	evs, err := db.HitEvidence(ctx, again[0].ID)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("hit evidence = %d records, %v; want the first capture and the 304", len(evs), err)
+	}
+	if nm := evs[1]; nm.Status != http.StatusNotModified || !nm.Revisit || nm.RefersTo != evs[0].ID ||
+		nm.PayloadSHA256 != evs[0].PayloadSHA256 || len(nm.ResponseBytes) == 0 || strings.Contains(string(nm.ResponseBytes), "Protonitazene") {
+		t.Errorf("304 evidence = status %d revisit %v refers to %d (want %d); payload %s (want %s)",
+			nm.Status, nm.Revisit, nm.RefersTo, evs[0].ID, nm.PayloadSHA256, evs[0].PayloadSHA256)
+	}
+	if again[0].Evidence.WARCRecordID != evs[1].WARCRecordID {
+		t.Errorf("hit's evidence is %s, want the latest sighting %s", again[0].Evidence.WARCRecordID, evs[1].WARCRecordID)
+	}
 	if len(first) != 1 || len(again) != 1 || !again[0].LastSeen.After(first[0].LastSeen) {
 		t.Errorf("hit last_seen not moved by the 304: %v -> %v", first, again)
 	}
 	if res.Status != store.SweepCompleted || res.Markets[0].GoneListings != 0 {
 		t.Errorf("status %s, gone %d; want completed with nothing gone", res.Status, res.Markets[0].GoneListings)
 	}
+
+	// The case package holds the 304 as a server-not-modified revisit of the
+	// first capture, and verifies.
+	pkg := filepath.Join(t.TempDir(), "case.zip")
+	if _, err := export.Write(ctx, db, pkg, export.Options{Case: "304"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := export.Verify(pkg, nil); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if warc := readWARCs(t, pkg); !strings.Contains(warc, "WARC-Profile: "+evidence.ProfileServerNotModified) ||
+		strings.Count(warc, "WARC-Type: response") != 1 || strings.Count(warc, "WARC-Type: revisit") != 1 {
+		t.Errorf("package WARC lacks one response and one server-not-modified revisit:\n%.2000s", warc)
+	}
+}
+
+// readWARCs returns the decompressed WARC files of a case package.
+func readWARCs(t *testing.T, pkg string) string {
+	t.Helper()
+	zr, err := zip.OpenReader(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var out strings.Builder
+	for _, f := range zr.File {
+		if !strings.HasSuffix(f.Name, ".warc.gz") {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gz, err := gzip.NewReader(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(gz) // concatenated members: one record each
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Write(b)
+		rc.Close()
+	}
+	return out.String()
 }
 
 func TestSecondSweepRecordsChangedAndGoneListings(t *testing.T) {

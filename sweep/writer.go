@@ -55,11 +55,10 @@ func (w *writer) HandlePage(ctx context.Context, p *crawler.Page) error {
 		return nil
 	}
 	if p.NotModified {
-		u := p.URL
-		if p.Exchange != nil {
-			u = p.Exchange.URL
-		}
-		return w.journal.submit(store.BatchOp{Touch: &store.TouchOp{SweepID: w.sweepID, Market: p.Market, URL: u, SeenAt: p.FetchedAt}})
+		rec := w.pageRecord(p)
+		return w.journal.submit(store.BatchOp{Touch: &store.TouchOp{
+			SweepID: w.sweepID, Market: p.Market, URL: p.URL, SeenAt: p.FetchedAt, Evidence: rec.Evidence,
+		}})
 	}
 	if len(p.Listings) == 0 && !w.archiveAll[p.Market] {
 		return nil // only listing pages are evidence unless the marketplace archives all pages
