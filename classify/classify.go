@@ -40,7 +40,8 @@ type Result struct {
 
 // Parts is the breakdown of a score, for explain:
 // Score = Base + Sales − Exclude, clamped to [0, 1], with
-// Exclude = min(Strong + max(0, Weak − Shield), exclude_cap).
+// Exclude = min(Strong + max(0, Weak − Shield) + Far, exclude_cap), for
+// the best-scoring substance mention.
 type Parts struct {
 	Base       float64 // weight of the strongest substance match
 	Sales      float64 // capped sum of the distinct sales contexts
@@ -48,6 +49,7 @@ type Parts struct {
 	Strong     float64 // sum of the distinct strong exclude contexts
 	Weak       float64 // sum over the distinct terms of weak exclude contexts
 	Shield     float64 // weak exclusion cancelled by sales diversity
+	Far        float64 // exclusion outside the mention's window, capped at far_cap
 	Exclude    float64 // what was subtracted
 }
 
@@ -226,12 +228,15 @@ func squeezable(k string) bool {
 func newPattern(key string) pattern {
 	p := pattern{key: key}
 	first, last := firstRune(key), lastRune(key)
-	// Chinese and Japanese have no spaces; Arabic glues articles and
-	// prepositions to nouns ("الفنتانيل"): terms in these scripts match
-	// inside words.
-	p.cjkL = isCJK(first) || isArabic(first)
-	p.cjkR = isCJK(last) || isArabic(last)
-	p.cyrR = last >= 0x0400 && last <= 0x04FF
+	// Chinese, Japanese and Thai have no spaces; Arabic, Persian and
+	// Hebrew glue articles and prepositions to nouns ("الفنتانيل",
+	// "הפנטניל"), Korean glues particles ("펜타닐을"): terms in these
+	// scripts match inside words.
+	p.cjkL = isCJK(first) || isArabic(first) || isGlued(first)
+	p.cjkR = isCJK(last) || isArabic(last) || isGlued(last)
+	// Cyrillic and Greek terms take case endings ("фентанила",
+	// "φαιντανύλης").
+	p.cyrR = last >= 0x0400 && last <= 0x04FF || last >= 0x0370 && last <= 0x03FF
 	return p
 }
 
@@ -366,7 +371,7 @@ func rightBoundary(b []byte, end int, p *pattern) (int, bool) {
 	}
 	if p.cyrR {
 		e := end
-		for k := 0; k < 3 && e+1 < len(b) && (b[e] == 0xD0 || b[e] == 0xD1); k++ {
+		for k := 0; k < 3 && e+1 < len(b) && b[e] >= 0xCE && b[e] <= 0xD1; k++ {
 			e += 2
 		}
 		if e >= len(b) || !isWordByte(b[e]) {
@@ -456,8 +461,7 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	var subs, negs []cand
 	type seenKey struct{ start, end, ctx int }
 	var seen []seenKey
-	var weakTerms []string
-	weak := 0.0
+	var counted []hitCtx
 	markup := markupSpans(text)
 	for _, cd := range sc.cands {
 		if cd.ctx >= 0 {
@@ -475,14 +479,9 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 			}
 			if cd.kind == rules.KindExclude && c.ctxs[cd.ctx].Weak {
 				kindHit[cd.kind] = true
-				w := 0.0
-				if !slices.Contains(weakTerms, cd.term) {
-					weakTerms = append(weakTerms, cd.term)
-					w = cd.weight
-					weak += w
-				}
+				counted = append(counted, hitCtx{ctx: cd.ctx, term: cd.term, weak: true, ns: cd.ns, ne: cd.ne})
 				res.Matches = append(res.Matches, Match{Rule: c.ctxRule[cd.ctx], Term: cd.term + " (weak)",
-					Kind: cd.kind, Weight: -w, Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
+					Kind: cd.kind, Weight: -cd.weight, Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
 				ctxHit[cd.ctx] = true
 				continue
 			}
@@ -494,6 +493,9 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 			}
 			ctxHit[cd.ctx] = true
 			kindHit[cd.kind] = true
+			if cd.kind == rules.KindSales || cd.kind == rules.KindExclude {
+				counted = append(counted, hitCtx{ctx: cd.ctx, term: cd.term, ns: cd.ns, ne: cd.ne})
+			}
 			w := cd.weight
 			if cd.kind == rules.KindExclude {
 				w = -w
@@ -503,6 +505,25 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 			continue
 		}
 		subs = append(subs, cd)
+	}
+	// A negation word that ends a longer context term ("no" in "CAS No.")
+	// is part of that term: the longest match wins. One that starts it
+	// ("test" in "test strips") still negates.
+	if len(negs) > 0 {
+		keptNegs := negs[:0]
+		for _, ng := range negs {
+			inside := false
+			for _, cd := range sc.cands {
+				if cd.ctx >= 0 && cd.kind != rules.KindNegate && cd.ns < ng.ns && cd.ne >= ng.ne {
+					inside = true
+					break
+				}
+			}
+			if !inside {
+				keptNegs = append(keptNegs, ng)
+			}
+		}
+		negs = keptNegs
 	}
 	satisfied := func(names []string) (string, bool) {
 		for _, n := range names {
@@ -556,7 +577,6 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 		// A listed substance beats a family's name-as-written.
 		return a.sub >= 0 && b.sub < 0
 	})
-	base := 0.0
 	lastEnd := -1
 	var chosen []cand
 	for _, cd := range kept {
@@ -565,9 +585,6 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 		}
 		lastEnd = cd.end
 		chosen = append(chosen, cd)
-		if cd.weight > base {
-			base = cd.weight
-		}
 	}
 	// A class word ("nitazenes") is not reported next to a specific
 	// substance of its class; its weight still counts.
@@ -583,6 +600,23 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 			break
 		}
 	}
+	// Each mention is scored with the contexts around it (see "Score" in
+	// package rules); the text scores as its best mention.
+	var toks []token
+	if c.sc.Window > 0 {
+		toks = sc.tokens
+	}
+	best := -1.0
+	var bestParts Parts
+	scores := make([]float64, len(chosen))
+	for i, cd := range chosen {
+		p, s := c.mentionScore(cd, counted, toks)
+		scores[i] = s
+		if s > best {
+			best, bestParts = s, p
+		}
+	}
+	hit := len(chosen) > 0 && best >= c.sc.Threshold
 	var names []string
 	for _, cd := range chosen {
 		rule := "substance " + cd.name
@@ -596,6 +630,12 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 		if slices.Contains(names, cd.name) || c.generic(cd) && specific[cd.class] {
 			continue
 		}
+		// A hit names what is offered: a substance none of whose
+		// mentions reaches the threshold (a "related products" or news
+		// sidebar entry) is left out; it is reported when nothing is.
+		if hit && !c.offered(cd.name, chosen, scores) {
+			continue
+		}
 		names = append(names, cd.name)
 		res.Substances = append(res.Substances, Substance{Name: cd.name, Class: cd.class,
 			Matched: text[cd.start:cd.end], Start: cd.start, End: cd.end})
@@ -604,28 +644,105 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	if len(res.Substances) == 0 {
 		return res
 	}
-	sales, strong, kinds := 0.0, 0.0, 0
-	for i, hit := range ctxHit {
-		if !hit {
+	res.Parts = bestParts
+	res.Score = best
+	res.Hit = res.Score >= c.sc.Threshold
+	return res
+}
+
+// hitCtx is a counted sales or exclude context match.
+type hitCtx struct {
+	ctx    int
+	term   string
+	weak   bool
+	ns, ne int // normalised offsets
+}
+
+// offered reports whether some mention of the substance name scores at or
+// above the threshold.
+func (c *Classifier) offered(name string, chosen []cand, scores []float64) bool {
+	for i, cd := range chosen {
+		if cd.name == name && scores[i] >= c.sc.Threshold {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenAt returns the index of the word of toks at or after normalised
+// offset ns.
+func tokenAt(toks []token, ns int) int {
+	return sort.Search(len(toks), func(i int) bool { return toks[i].e > ns })
+}
+
+// mentionScore scores one substance mention: its weight, plus the sales
+// contexts within the window around it, minus the exclusion contexts within
+// the window and, up to far_cap, those outside it. With toks nil (window
+// 0) every context is within the window.
+func (c *Classifier) mentionScore(m cand, counted []hitCtx, toks []token) (Parts, float64) {
+	lo, hi := 0, 0
+	if toks != nil {
+		lo, hi = tokenAt(toks, m.ns)-c.sc.Window, tokenAt(toks, max(m.ns, m.ne-1))+c.sc.Window
+	}
+	near := func(h hitCtx) bool {
+		if toks == nil {
+			return true
+		}
+		return tokenAt(toks, max(h.ns, h.ne-1)) >= lo && tokenAt(toks, h.ns) <= hi
+	}
+	var (
+		sales, strong, weak, farStrong, farWeak float64
+		kinds                                   int
+		ctxNear                                 = make([]bool, len(c.ctxs))
+		ctxFar                                  = make([]bool, len(c.ctxs))
+		weakNear, weakFar                       []string
+	)
+	for _, h := range counted {
+		if near(h) {
+			if h.weak {
+				if !slices.Contains(weakNear, h.term) {
+					weakNear = append(weakNear, h.term)
+					weak += c.ctxs[h.ctx].Weight
+				}
+				continue
+			}
+			ctxNear[h.ctx] = true
+		}
+	}
+	for _, h := range counted {
+		if near(h) {
 			continue
 		}
-		switch x := c.ctxs[i]; {
-		case x.Kind == rules.KindSales:
+		if h.weak {
+			if !slices.Contains(weakNear, h.term) && !slices.Contains(weakFar, h.term) {
+				weakFar = append(weakFar, h.term)
+				farWeak += c.ctxs[h.ctx].Weight
+			}
+			continue
+		}
+		if !ctxNear[h.ctx] {
+			ctxFar[h.ctx] = true
+		}
+	}
+	for i, x := range c.ctxs {
+		switch {
+		case ctxNear[i] && x.Kind == rules.KindSales:
 			sales += x.Weight
 			kinds++
-		case x.Kind == rules.KindExclude && !x.Weak:
+		case ctxNear[i] && x.Kind == rules.KindExclude:
 			strong += x.Weight
+		case ctxFar[i] && x.Kind == rules.KindExclude:
+			farStrong += x.Weight
 		}
 	}
 	sales = min(sales, c.sc.SalesCap)
 	shield := c.sc.WeakShield * float64(max(0, kinds-c.sc.ShieldFrom))
-	excl := min(strong+max(0, weak-shield), c.sc.ExcludeCap)
-	res.Parts = Parts{Base: base, Sales: sales, SalesKinds: kinds, Strong: strong, Weak: weak,
-		Shield: min(shield, weak), Exclude: excl}
-	score := max(0, min(1, base+sales-excl))
-	res.Score = float64(int(score*1000+0.5)) / 1000
-	res.Hit = res.Score >= c.sc.Threshold
-	return res
+	far := min(farStrong+farWeak, c.sc.FarCap)
+	excl := min(strong+max(0, weak-shield)+far, c.sc.ExcludeCap)
+	p := Parts{Base: m.weight, Sales: sales, SalesKinds: kinds, Strong: strong, Weak: weak,
+		Shield: min(shield, weak), Far: far, Exclude: excl}
+	score := max(0, min(1, m.weight+sales-excl))
+	return p, float64(int(score*1000+0.5)) / 1000
 }
 
 // generic reports whether cd is a class word found by a generic family.
@@ -680,6 +797,12 @@ func lastRune(s string) rune {
 
 func isArabic(r rune) bool {
 	return r >= 0x0600 && r <= 0x06FF || r >= 0x0750 && r <= 0x077F || r >= 0xFB50 && r <= 0xFDFF || r >= 0xFE70 && r <= 0xFEFF
+}
+
+// isGlued reports whether r is Hangul, Thai or Hebrew: scripts whose words
+// carry attached particles or are written without spaces.
+func isGlued(r rune) bool {
+	return r >= 0xAC00 && r <= 0xD7AF || r >= 0x1100 && r <= 0x11FF || r >= 0x0E00 && r <= 0x0E7F || r >= 0x0590 && r <= 0x05FF
 }
 
 func isCJK(r rune) bool {

@@ -75,7 +75,10 @@ func TestExternalCorpus(t *testing.T) {
 // apart from the dev corpus) and validation.jsonl (written after the rules
 // were tuned on heldout.jsonl, as a check on over-fitting) and
 // robustness.jsonl (offers that contain a weak exclusion word, and news,
-// harm-reduction, test-strip and job texts full of sales words).
+// harm-reduction, test-strip and job texts full of sales words) and
+// pages.jsonl (whole-page text as a crawl without fields sees it: offers
+// inside site chrome full of exclusion words, and news, harm-reduction,
+// shop and forum pages whose sidebars carry drug and sales words).
 func TestLabelledQuality(t *testing.T) {
 	tests := []struct {
 		file     string
@@ -87,6 +90,7 @@ func TestLabelledQuality(t *testing.T) {
 		{"heldout.jsonl", 0.95, 0.95, 150},
 		{"validation.jsonl", 0.95, 0.95, 50},
 		{"robustness.jsonl", 0.95, 0.95, 60},
+		{"pages.jsonl", 0.95, 0.95, 80},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -280,8 +280,8 @@ func (c *Classifier) Explain(w io.Writer, text string) error {
 		verdict = "HIT"
 	}
 	if pt := r.Parts; len(r.Substances) > 0 {
-		fmt.Fprintf(bw, "parts:      base %.2f + sales %.2f (%d distinct sales contexts) - exclude %.2f (strong %.2f + weak %.2f - shield %.2f)\n",
-			pt.Base, pt.Sales, pt.SalesKinds, pt.Exclude, pt.Strong, pt.Weak, pt.Shield)
+		fmt.Fprintf(bw, "parts:      base %.2f + sales %.2f (%d distinct sales contexts) - exclude %.2f (strong %.2f + weak %.2f - shield %.2f + far %.2f)\n",
+			pt.Base, pt.Sales, pt.SalesKinds, pt.Exclude, pt.Strong, pt.Weak, pt.Shield, pt.Far)
 	}
 	fmt.Fprintf(bw, "score=%.3f threshold=%.2f verdict=%s\n", r.Score, c.sc.Threshold, verdict)
 	return bw.Flush()

@@ -45,4 +45,19 @@
 // record at a time, so memory does not grow with the size of the case;
 // then it assembles the zip in path+".tmp" and renames it into place, and
 // records the export in the audit log.
+//
+// # Sweep archive
+//
+// [Archive] writes every evidence record of one sweep, hit or not, as plain
+// WARC files for web-archiving tools (`snoop archive`):
+//
+//	DIR/snoop-sweep-7-00001.warc.gz …   warcinfo, then request, response (or revisit)
+//	                                    and metadata records of each fetch in evidence
+//	                                    id order, plus (once) every earlier sweep's
+//	                                    capture a revisit refers to; rotated at a size
+//	DIR/SHA256SUMS                      "<hex>  <name>" for each WARC file
+//
+// Files are written under temporary names and named only when all are
+// complete; existing files are never replaced. An "archive" audit row
+// records the files and their digests.
 package export

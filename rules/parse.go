@@ -187,6 +187,15 @@ func (p *parser) parseScoring(k, n *yaml.Node) {
 			}
 			sc.ShieldFrom = n
 		},
+		"window": func(_, v *yaml.Node) {
+			n, err := strconv.Atoi(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil || n < 0 || n > 10000 {
+				p.errorf(v.Line, "scoring: window: bad count %q: want a whole number of words from 0 (off) to 10000", v.Value)
+				return
+			}
+			sc.Window = n
+		},
+		"far_cap": set(&sc.FarCap, "scoring: far_cap"),
 		"weights": func(_, v *yaml.Node) {
 			p.fields(v, "scoring: weights", map[string]func(k, v *yaml.Node){
 				"name":   set(&sc.Weights.Name, "scoring: weights: name"),

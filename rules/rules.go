@@ -18,6 +18,8 @@
 //	  exclude_cap: 1.0       # the exclusion contexts together subtract at most this much
 //	  weak_shield: 0.1       # weak exclusion cancelled per distinct sales context ...
 //	  shield_from: 2         # ... beyond this many
+//	  window: 15             # words either side of a mention its context reaches (0: whole text)
+//	  far_cap: 0.2           # exclusion outside the window subtracts at most this
 //	  weights:               # default weight of each term kind
 //	    name: 0.45           # canonical name, synonyms and other-language names
 //	    cas: 0.45            # a CAS number with a valid check digit
@@ -81,24 +83,39 @@
 //
 // # Score
 //
-// Each distinct sales context adds its weight once, and so does each
-// distinct strong (not weak) exclude context. A weak exclude context holds
-// single words that news, harm-reduction, medical and job texts use but that
-// sellers write too ("reship if seized", "customs-safe", "police-proof
-// stealth", "lab alert", "job lot"): each distinct term of it found counts
-// its weight. Breadth of sales evidence shields against weak words, never
-// against strong contexts:
+// Every substance mention is scored on its own, with the contexts within
+// `window` words of it (whole-page text puts navigation, footers, "related
+// products" and ad sidebars far from the offer); the text scores as its
+// best mention. Within the window each distinct sales context adds its
+// weight once, and so does each distinct strong (not weak) exclude context.
+// A weak exclude context holds single words that news, harm-reduction,
+// medical and job texts use but that sellers write too ("reship if
+// seized", "customs-safe", "police-proof stealth", "lab alert", "job
+// lot"): each distinct term of it found counts its weight. Breadth of
+// sales evidence shields against weak words, never against strong
+// contexts. Exclusion outside the window still counts, up to far_cap, so
+// a news or harm-reduction page does not become a hit through one
+// sidebar mention next to an advert's price; sales evidence outside the
+// window does not count:
 //
-//	base    = weight of the strongest substance match
-//	sales   = min(Σ distinct sales contexts, sales_cap)
-//	kinds   = number of distinct sales contexts matched (price, quantity,
-//	          payment, shipping, contact, moq-purity, offer, product form)
-//	strong  = Σ distinct strong exclude contexts
-//	weak    = Σ distinct terms of weak exclude contexts
+//	base    = weight of the mention
+//	sales   = min(Σ distinct sales contexts in the window, sales_cap)
+//	kinds   = number of distinct sales contexts in the window (price,
+//	          quantity, payment, shipping, contact, moq-purity, offer,
+//	          product form)
+//	strong  = Σ distinct strong exclude contexts in the window
+//	weak    = Σ distinct terms of weak exclude contexts in the window
 //	shield  = weak_shield × max(0, kinds − shield_from)
-//	exclude = min(strong + max(0, weak − shield), exclude_cap)
-//	score   = clamp(base + sales − exclude, 0, 1); hit when a substance
-//	          matched and score ≥ threshold
+//	far     = min(Σ exclude contexts and weak terms outside the window
+//	          and not inside it, far_cap)
+//	exclude = min(strong + max(0, weak − shield) + far, exclude_cap)
+//	mention = clamp(base + sales − exclude, 0, 1)
+//	score   = max over the mentions; hit when score ≥ threshold
+//
+// A text shorter than 2×window+1 words is one window, so for a listing
+// title and description the formula is the plain sum over the whole text.
+// A hit reports the substances with a mention at or above the threshold
+// (what is offered), not those named only in a sidebar.
 //
 // With the shipped weights a name (0.45) is below the threshold (0.5) on its
 // own: a hit needs one sales signal (a price, a quantity, a product form
@@ -116,7 +133,8 @@
 // onerror=alert(1)>", "<script>…</script>") are not prose: they are
 // reported with weight 0 and do not count.
 //
-// A negate context cancels a substance match whose first word directly
+// A negation term that ends a longer context term ("no" in "CAS No.") does
+// not negate. A negate context cancels a substance match whose first word directly
 // follows one of its terms (side before: "no fentanyl", "tested for
 // fentanyl") or whose last word is directly followed by one (side after:
 // "fentanyl-free"); the match is then reported as "negated" and does not
@@ -257,8 +275,15 @@ type Scoring struct {
 	// beyond the first ShieldFrom cancels.
 	WeakShield float64
 	ShieldFrom int
-	Weights    Weights
-	Pos        Pos
+	// Window is how many words either side of a substance mention its
+	// context reaches; 0 means the whole text (see "Score" in the package
+	// documentation).
+	Window int
+	// FarCap caps what the exclusion contexts outside a mention's window
+	// subtract from that mention's score.
+	FarCap  float64
+	Weights Weights
+	Pos     Pos
 }
 
 // defaultScoring is used when no file has a scoring block.

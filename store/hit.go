@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"snoop/evidence"
 )
@@ -28,16 +30,165 @@ func ValidStatus(s string) bool {
 	return false
 }
 
-// HitFilter selects hits. Zero fields do not filter.
+// HitFilter selects, orders and pages hits. Zero fields do not filter.
 type HitFilter struct {
 	IDs       []int64   // only these hits
 	SweepID   int64     // hits with evidence from this sweep (detected in it)
 	Since     time.Time // hits detected at or after this time (last detection)
+	Until     time.Time // hits whose listing was last seen before this time
 	Market    string    // marketplace name
 	Substance string    // canonical substance name, case-insensitive
+	Class     string    // substance class (e.g. nitazene), case-insensitive
 	Status    string    // new, confirmed or false_positive
-	Limit     int       // at most this many; 0 for all
-	Offset    int       // skip this many
+	// Text keeps hits whose listing title, description, text, vendor or URL
+	// contains it, ignoring case (SQL LIKE, or GLOB with case sets when
+	// Text has non-ASCII letters); every character of Text, %, _ and \
+	// included, matches itself.
+	Text string
+	// Sort orders the hits by one of HitSortKeys, ascending, or descending
+	// with a "-" prefix ("-score"); ties are broken by id in the same
+	// direction. "" means "id".
+	Sort   string
+	Limit  int // at most this many; 0 for all
+	Offset int // skip this many
+}
+
+// HitSortKeys returns the keys HitFilter.Sort accepts (without "-").
+func HitSortKeys() []string {
+	return []string{"id", "score", "first_seen", "last_seen", "marketplace", "status", "title"}
+}
+
+// hitOrder maps a HitFilter.Sort value to a fixed ORDER BY clause.
+func hitOrder(key string) (string, error) {
+	switch key {
+	case "", "id":
+		return "h.id", nil
+	case "-id":
+		return "h.id DESC", nil
+	case "score":
+		return "h.score, h.id", nil
+	case "-score":
+		return "h.score DESC, h.id DESC", nil
+	case "first_seen":
+		return "l.first_seen, h.id", nil
+	case "-first_seen":
+		return "l.first_seen DESC, h.id DESC", nil
+	case "last_seen":
+		return "l.last_seen, h.id", nil
+	case "-last_seen":
+		return "l.last_seen DESC, h.id DESC", nil
+	case "marketplace":
+		return "l.market, h.id", nil
+	case "-marketplace":
+		return "l.market DESC, h.id DESC", nil
+	case "status":
+		return "h.status, h.id", nil
+	case "-status":
+		return "h.status DESC, h.id DESC", nil
+	case "title":
+		return "lower(l.title), h.id", nil
+	case "-title":
+		return "lower(l.title) DESC, h.id DESC", nil
+	}
+	return "", fmt.Errorf("invalid sort %q (want one of %s, prefix - for descending)", key, strings.Join(HitSortKeys(), ", "))
+}
+
+// where returns f's conditions on hits h joined with listings l, and their
+// arguments.
+func (f HitFilter) where() (string, []any, error) {
+	if f.Status != "" && !ValidStatus(f.Status) {
+		return "", nil, fmt.Errorf("invalid status %q", f.Status)
+	}
+	where, args := []string{"1 = 1"}, []any{}
+	if len(f.IDs) > 0 {
+		where = append(where, "h.id IN ("+placeholders(len(f.IDs))+")")
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
+	}
+	if f.SweepID != 0 {
+		where = append(where, "EXISTS (SELECT 1 FROM hit_evidence he WHERE he.hit_id = h.id AND he.sweep_id = ?)")
+		args = append(args, f.SweepID)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "h.last_detected >= ?")
+		args = append(args, formatTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "l.last_seen < ?")
+		args = append(args, formatTime(f.Until))
+	}
+	if f.Market != "" {
+		where = append(where, "l.market = ?")
+		args = append(args, f.Market)
+	}
+	if f.Substance != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM json_each(h.substances) j WHERE lower(json_extract(j.value, '$.name')) = lower(?))")
+		args = append(args, f.Substance)
+	}
+	if f.Class != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM json_each(h.substances) j WHERE lower(json_extract(j.value, '$.class')) = lower(?))")
+		args = append(args, f.Class)
+	}
+	if f.Status != "" {
+		where = append(where, "h.status = ?")
+		args = append(args, f.Status)
+	}
+	if f.Text != "" {
+		if pat, ok := globFold(f.Text); ok {
+			where = append(where, `(l.title GLOB ? OR l.description GLOB ? OR l.text GLOB ? OR l.vendor GLOB ? OR l.url GLOB ?)`)
+			args = append(args, pat, pat, pat, pat, pat)
+		} else {
+			where = append(where, `(l.title LIKE ? ESCAPE '\' OR l.description LIKE ? ESCAPE '\' OR l.text LIKE ? ESCAPE '\'
+				OR l.vendor LIKE ? ESCAPE '\' OR l.url LIKE ? ESCAPE '\')`)
+			pat := "%" + likeEscaper.Replace(f.Text) + "%"
+			args = append(args, pat, pat, pat, pat, pat)
+		}
+	}
+	return strings.Join(where, " AND "), args, nil
+}
+
+// likeEscaper escapes LIKE's wildcards (and its escape character, \).
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// globFold returns a GLOB pattern matching text anywhere, ignoring case,
+// for a text with letters outside ASCII (SQLite's LIKE folds ASCII letters
+// only): each cased letter becomes a set of its case variants ("и" becomes
+// "[иИ]") and GLOB's special characters match themselves. ok is false when
+// LIKE does the job.
+func globFold(text string) (pattern string, ok bool) {
+	for _, r := range text {
+		if r >= utf8.RuneSelf && unicode.SimpleFold(r) != r {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteByte('*')
+	for _, r := range text {
+		switch {
+		case r == '*' || r == '?' || r == '[':
+			b.WriteByte('[')
+			b.WriteRune(r)
+			b.WriteByte(']')
+		case unicode.SimpleFold(r) != r:
+			b.WriteByte('[')
+			for f := r; ; {
+				b.WriteRune(f)
+				if f = unicode.SimpleFold(f); f == r {
+					break
+				}
+			}
+			b.WriteByte(']')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('*')
+	return b.String(), true
 }
 
 // Hit is a listing the classifier flagged, in the shape of SPEC "Hits".
@@ -73,7 +224,7 @@ type HitEvidence struct {
 	WARCRecordID string `json:"warc_record_id"`
 }
 
-// Hits returns the hits matching f, ordered by id.
+// Hits returns the hits matching f, in f's order (by id by default).
 func (db *DB) Hits(ctx context.Context, f HitFilter) ([]Hit, error) {
 	hits := []Hit{}
 	err := db.HitsEach(ctx, f, func(h Hit) error {
@@ -86,44 +237,15 @@ func (db *DB) Hits(ctx context.Context, f HitFilter) ([]Hit, error) {
 	return hits, nil
 }
 
-// HitsEach calls fn for each hit matching f, in id order, without holding
-// them all in memory. An error from fn stops the iteration and is returned.
-// fn may call other DB methods, including writes.
+// HitsEach calls fn for each hit matching f, in f's order (by id by
+// default), without holding them all in memory. An error from fn stops the
+// iteration and is returned. fn may call other DB methods, including writes.
 func (db *DB) HitsEach(ctx context.Context, f HitFilter, fn func(Hit) error) error {
-	if f.Status != "" && !ValidStatus(f.Status) {
-		return fmt.Errorf("hits: invalid status %q", f.Status)
+	query, args, err := f.query()
+	if err != nil {
+		return fmt.Errorf("hits: %w", err)
 	}
-	where, args := []string{"1 = 1"}, []any{}
-	if len(f.IDs) > 0 {
-		where = append(where, "h.id IN ("+placeholders(len(f.IDs))+")")
-		for _, id := range f.IDs {
-			args = append(args, id)
-		}
-	}
-	if f.SweepID != 0 {
-		where = append(where, "EXISTS (SELECT 1 FROM hit_evidence he WHERE he.hit_id = h.id AND he.sweep_id = ?)")
-		args = append(args, f.SweepID)
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "h.last_detected >= ?")
-		args = append(args, formatTime(f.Since))
-	}
-	if f.Market != "" {
-		where = append(where, "l.market = ?")
-		args = append(args, f.Market)
-	}
-	if f.Substance != "" {
-		where = append(where, "EXISTS (SELECT 1 FROM json_each(h.substances) j WHERE lower(json_extract(j.value, '$.name')) = lower(?))")
-		args = append(args, f.Substance)
-	}
-	if f.Status != "" {
-		where = append(where, "h.status = ?")
-		args = append(args, f.Status)
-	}
-	limit, offset := limitOffset(f.Limit, f.Offset)
-	args = append(args, limit, offset)
-
-	rows, err := db.db.QueryContext(ctx, hitSelect+` WHERE `+strings.Join(where, " AND ")+` ORDER BY h.id LIMIT ? OFFSET ?`, args...)
+	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("hits: %w", err)
 	}
@@ -141,6 +263,45 @@ func (db *DB) HitsEach(ctx context.Context, f HitFilter, fn func(Hit) error) err
 		return fmt.Errorf("hits: %w", err)
 	}
 	return nil
+}
+
+// query returns the SELECT of the hits matching f, in f's order, and its
+// arguments.
+func (f HitFilter) query() (string, []any, error) {
+	where, args, err := f.where()
+	if err != nil {
+		return "", nil, err
+	}
+	order, err := hitOrder(f.Sort)
+	if err != nil {
+		return "", nil, err
+	}
+	limit, offset := limitOffset(f.Limit, f.Offset)
+	args = append(args, limit, offset)
+	if f.Limit > 0 {
+		// One page: order and cut the matching ids first, reading only the
+		// columns the filter and order need, then load the page's rows.
+		return hitSelect + ` WHERE h.id IN (SELECT h.id FROM hits h JOIN listings l ON l.id = h.listing_id
+			WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?) ORDER BY ` + order, args, nil
+	}
+	return hitSelect + ` WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`, args, nil
+}
+
+// CountHits returns how many hits match f, ignoring its Sort, Limit and
+// Offset: the total behind one page of Hits.
+func (db *DB) CountHits(ctx context.Context, f HitFilter) (int, error) {
+	if _, err := hitOrder(f.Sort); err != nil {
+		return 0, fmt.Errorf("count hits: %w", err)
+	}
+	where, args, err := f.where()
+	if err != nil {
+		return 0, fmt.Errorf("count hits: %w", err)
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM hits h JOIN listings l ON l.id = h.listing_id WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count hits: %w", err)
+	}
+	return n, nil
 }
 
 // Hit returns the hit with the given id.

@@ -423,10 +423,9 @@ func (s *Server) dashboardData(ctx context.Context) (dashboard, error) {
 	}
 	d.NewHits = []store.Hit{}
 	if len(ids) > 0 {
-		if d.NewHits, err = s.opts.DB.Hits(ctx, store.HitFilter{IDs: ids}); err != nil {
+		if d.NewHits, err = s.opts.DB.Hits(ctx, store.HitFilter{IDs: ids, Sort: "-id"}); err != nil {
 			return d, err
 		}
-		sortHits(d.NewHits, "-id")
 	}
 	now := s.now()
 	from := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -(chartDays - 1))

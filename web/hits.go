@@ -1,7 +1,6 @@
 package web
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -13,25 +12,25 @@ import (
 	"snoop/store"
 )
 
-// hitQuery selects, orders and pages hits. The store filters by sweep,
-// time, marketplace, substance and status; class, text, the upper time
-// bound and the order are applied here.
+// hitQuery selects, orders and pages hits: the query parameters of the
+// hits page and /api/hits. The store does the filtering, ordering and
+// paging (see filter).
 type hitQuery struct {
 	Sweep     int64
-	Since     time.Time // last_seen at or after
-	Until     time.Time // last_seen before
+	Since     time.Time // hit last detected at or after
+	Until     time.Time // listing last seen before
 	Market    string
 	Substance string
 	Class     string
 	Status    string
-	Text      string // case-insensitive, in title, text, URL and vendor
+	Text      string // case-insensitive, in title, description, text, URL and vendor
 	Sort      string // one of sortKeys, "-" prefix for descending
 	Limit     int    // 0: all
 	Offset    int
 }
 
 // sortKeys are the accepted values of the sort parameter (without "-").
-var sortKeys = []string{"id", "score", "first_seen", "last_seen", "marketplace", "status", "title"}
+var sortKeys = store.HitSortKeys()
 
 // parseHitQuery reads the filters of `snoop hits` (sweep, since, market,
 // substance, status) and class, q, until, sort, limit and offset. Times
@@ -120,81 +119,36 @@ func (q hitQuery) values() url.Values {
 	return v
 }
 
+// filter returns q as a store filter.
+func (q hitQuery) filter() store.HitFilter {
+	return store.HitFilter{
+		SweepID:   q.Sweep,
+		Since:     q.Since,
+		Until:     q.Until,
+		Market:    q.Market,
+		Substance: q.Substance,
+		Class:     q.Class,
+		Status:    q.Status,
+		Text:      q.Text,
+		Sort:      q.Sort,
+		Limit:     q.Limit,
+		Offset:    q.Offset,
+	}
+}
+
 // findHits runs q and returns one page of hits and the number of hits that
 // match q in all.
 func (s *Server) findHits(ctx context.Context, q hitQuery) ([]store.Hit, int, error) {
-	hits, err := s.opts.DB.Hits(ctx, store.HitFilter{
-		SweepID:   q.Sweep,
-		Since:     q.Since,
-		Market:    q.Market,
-		Substance: q.Substance,
-		Status:    q.Status,
-	})
+	f := q.filter()
+	hits, err := s.opts.DB.Hits(ctx, f)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list hits: %w", err)
 	}
-	text := strings.ToLower(q.Text)
-	hits = slices.DeleteFunc(hits, func(h store.Hit) bool {
-		if !q.Until.IsZero() && !h.LastSeen.Before(q.Until) {
-			return true
-		}
-		if q.Class != "" && !slices.ContainsFunc(h.Substances, func(s store.Substance) bool { return strings.EqualFold(s.Class, q.Class) }) {
-			return true
-		}
-		if text != "" && !containsFold(text, h.Title, h.Text, h.URL, h.Vendor, h.Description) {
-			return true
-		}
-		return false
-	})
-	sortHits(hits, q.Sort)
-	total := len(hits)
-	if q.Offset >= len(hits) {
-		return nil, total, nil
-	}
-	hits = hits[q.Offset:]
-	if q.Limit > 0 && q.Limit < len(hits) {
-		hits = hits[:q.Limit]
+	total, err := s.opts.DB.CountHits(ctx, f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list hits: %w", err)
 	}
 	return hits, total, nil
-}
-
-func containsFold(lowerNeedle string, hay ...string) bool {
-	for _, h := range hay {
-		if strings.Contains(strings.ToLower(h), lowerNeedle) {
-			return true
-		}
-	}
-	return false
-}
-
-func sortHits(hits []store.Hit, key string) {
-	desc := strings.HasPrefix(key, "-")
-	key = strings.TrimPrefix(key, "-")
-	by := func(a, b store.Hit) int { return cmp.Compare(a.ID, b.ID) }
-	switch key {
-	case "score":
-		by = func(a, b store.Hit) int { return cmp.Compare(a.Score, b.Score) }
-	case "first_seen":
-		by = func(a, b store.Hit) int { return a.FirstSeen.Compare(b.FirstSeen) }
-	case "last_seen":
-		by = func(a, b store.Hit) int { return a.LastSeen.Compare(b.LastSeen) }
-	case "marketplace":
-		by = func(a, b store.Hit) int { return strings.Compare(a.Marketplace, b.Marketplace) }
-	case "status":
-		by = func(a, b store.Hit) int { return strings.Compare(a.Status, b.Status) }
-	case "title":
-		by = func(a, b store.Hit) int { return strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title)) }
-	}
-	slices.SortStableFunc(hits, func(a, b store.Hit) int {
-		c := by(a, b)
-		if c == 0 {
-			c = cmp.Compare(a.ID, b.ID)
-		}
-		if desc {
-			return -c
-		}
-		return c
-	})
 }
 
 // parseIDs reads hit IDs given as repeated values, each possibly a list

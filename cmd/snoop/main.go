@@ -72,6 +72,7 @@ func commands() []command {
 		{"hits", "list hits", runHits},
 		{"review", "triage a hit", runReview},
 		{"export", "write a case package", runExport},
+		{"archive", "write every evidence record of a sweep as WARC files", runArchive},
 		{"keygen", "write an ed25519 key pair for signing case packages", runKeygen},
 		{"audit", "check the audit log (audit verify)", runAudit},
 		{"verify", "check every hash and signature of a case package", runVerify},
