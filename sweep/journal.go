@@ -29,7 +29,7 @@ const batchLinger = 20 * time.Millisecond
 // journal drops every later write and reports the failure.
 type journal struct {
 	db       *store.DB
-	ops      chan store.BatchOp
+	ops      chan []store.BatchOp // units: the writes of a unit always share one transaction
 	onCommit func([]store.BatchOp)
 	done     chan struct{}
 
@@ -38,7 +38,7 @@ type journal struct {
 }
 
 func newJournal(db *store.DB, onCommit func([]store.BatchOp)) *journal {
-	return &journal{db: db, ops: make(chan store.BatchOp, 4*maxBatch), onCommit: onCommit, done: make(chan struct{})}
+	return &journal{db: db, ops: make(chan []store.BatchOp, 4*maxBatch), onCommit: onCommit, done: make(chan struct{})}
 }
 
 // run applies writes until close; ctx should not be cancelled by the
@@ -48,17 +48,17 @@ func (j *journal) run(ctx context.Context) {
 	batch := make([]store.BatchOp, 0, maxBatch)
 	linger := time.NewTimer(batchLinger)
 	defer linger.Stop()
-	for op := range j.ops {
-		batch = append(batch[:0], op)
+	for unit := range j.ops {
+		batch = append(batch[:0], unit...)
 		linger.Reset(batchLinger)
 	fill:
 		for len(batch) < maxBatch {
 			select {
-			case op, ok := <-j.ops:
+			case unit, ok := <-j.ops:
 				if !ok {
 					break fill
 				}
-				batch = append(batch, op)
+				batch = append(batch, unit...)
 			case <-linger.C:
 				break fill
 			}
@@ -78,12 +78,13 @@ func (j *journal) run(ctx context.Context) {
 	}
 }
 
-// submit queues a write; it fails once an earlier commit failed.
-func (j *journal) submit(op store.BatchOp) error {
+// submit queues writes that are committed together, in one transaction;
+// it fails once an earlier commit failed.
+func (j *journal) submit(ops ...store.BatchOp) error {
 	if err := j.failed(); err != nil {
 		return fmt.Errorf("%w: %w", crawler.ErrStop, err)
 	}
-	j.ops <- op
+	j.ops <- ops
 	return nil
 }
 

@@ -56,9 +56,9 @@ func (w *writer) HandlePage(ctx context.Context, p *crawler.Page) error {
 	}
 	if p.NotModified {
 		rec := w.pageRecord(p)
-		return w.journal.submit(store.BatchOp{Touch: &store.TouchOp{
+		return w.journal.submit(append([]store.BatchOp{{Touch: &store.TouchOp{
 			SweepID: w.sweepID, Market: p.Market, URL: p.URL, SeenAt: p.FetchedAt, Evidence: rec.Evidence,
-		}})
+		}}}, w.frontierDone(p)...)...)
 	}
 	if len(p.Listings) == 0 && !w.archiveAll[p.Market] {
 		return nil // only listing pages are evidence unless the marketplace archives all pages
@@ -67,7 +67,28 @@ func (w *writer) HandlePage(ctx context.Context, p *crawler.Page) error {
 	for i, l := range p.Listings {
 		listings[i] = w.listingRecord(l)
 	}
-	return w.journal.submit(store.BatchOp{Page: &store.PageOp{Page: w.pageRecord(p), Listings: listings}})
+	return w.journal.submit(append([]store.BatchOp{{Page: &store.PageOp{Page: w.pageRecord(p), Listings: listings}}}, w.frontierDone(p)...)...)
+}
+
+// frontierDone marks the page's frontier URLs (the URL claimed and, after
+// redirects, the final one) done in the transaction that stores the page:
+// a page that was stored is never fetched again on resume.
+func (w *writer) frontierDone(p *crawler.Page) []store.BatchOp {
+	urls := []string{p.URL}
+	first := p.Exchange
+	if len(p.Redirects) > 0 {
+		first = p.Redirects[0]
+	}
+	if first != nil {
+		if u, err := crawler.Canonicalize(first.URL); err == nil && u != p.URL {
+			urls = append(urls, u)
+		}
+	}
+	ops := make([]store.BatchOp, len(urls))
+	for i, u := range urls {
+		ops[i] = store.BatchOp{Done: &store.FrontierDoneOp{SweepID: w.sweepID, Market: p.Market, URL: u, State: store.FrontierDone}}
+	}
+	return ops
 }
 
 func (w *writer) pageRecord(p *crawler.Page) store.PageRecord {
