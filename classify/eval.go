@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Example is one labelled listing of a corpus (SPEC "Labelled corpus").
+// Example is one labelled listing of a corpus for "snoop rules test".
 type Example struct {
 	ID         string   `json:"id"`
 	Title      string   `json:"title"`

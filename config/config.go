@@ -122,7 +122,7 @@ type ListingSpec struct {
 // item mode an empty Selector ("@href") means the item element itself.
 type Field struct{ Name, Selector, Attr string }
 
-// Builtin returns the built-in defaults (SPEC's `defaults:` block).
+// Builtin returns the built-in defaults: the values documented for `defaults:`.
 func Builtin() Settings {
 	return Settings{
 		UserAgent:         "Mozilla/5.0 (compatible; snoop)",

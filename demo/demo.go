@@ -264,7 +264,7 @@ func (s *Sites) Hostile() string {
 	return ""
 }
 
-// ConfigYAML returns a marketplace config in the SPEC format with one
+// ConfigYAML returns a marketplace config in the documented format with one
 // marketplace per running site, tuned for a fast local sweep.
 func (s *Sites) ConfigYAML() []byte {
 	var b strings.Builder

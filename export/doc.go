@@ -1,9 +1,9 @@
 // Package export writes and verifies snoop case packages, and writes hits
-// as JSON Lines and CSV (SPEC "Hits").
+// as JSON Lines and CSV (the documented hits format).
 //
 // # Case package
 //
-// A case package is a zip file (SPEC "Evidence and case packages"):
+// A case package is a zip file:
 //
 //	manifest.json        case, created_at, tool and rule-set versions, the filter,
 //	                     sweeps, counts, and every other file with its sha256 and size

@@ -19,7 +19,7 @@ var CSVHeader = []string{
 	"first_seen", "last_seen", "evidence_sha256", "warc_record_id",
 }
 
-// WriteJSONL writes hits as JSON Lines, one object a line, in SPEC "Hits"
+// WriteJSONL writes hits as JSON Lines, one object a line, in the documented hits format
 // shape. Times are written in UTC.
 func WriteJSONL(w io.Writer, hits []store.Hit) error {
 	jw := newJSONLWriter(w)

@@ -191,7 +191,7 @@ func globFold(text string) (pattern string, ok bool) {
 	return b.String(), true
 }
 
-// Hit is a listing the classifier flagged, in the shape of SPEC "Hits".
+// Hit is a listing the classifier flagged, in the shape of the documented hits format.
 // Title, Price, Vendor, Text and Description are the listing's current
 // content; FirstSeen and LastSeen are the listing's.
 type Hit struct {

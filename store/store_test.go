@@ -343,7 +343,7 @@ func TestHitStatusPreserved(t *testing.T) {
 		t.Errorf("Hit(999) err = %v, want ErrNotFound", err)
 	}
 
-	// JSON shape of SPEC "Hits".
+	// JSON shape of the documented hits format.
 	b, err := json.Marshal(h)
 	if err != nil {
 		t.Fatal(err)

@@ -71,7 +71,7 @@ func newTestMarket(t *testing.T) *testMarket {
 	return m
 }
 
-// writeConfig writes a SPEC-format config for the test market.
+// writeConfig writes a marketplace config for the test market.
 func writeConfig(t *testing.T, dir, base string) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`defaults:

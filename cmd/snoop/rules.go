@@ -106,7 +106,7 @@ func rulesFor(dir string) (*rules.RuleSet, error) {
 
 func runRulesTest(_ context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "rules test", "--corpus FILE.jsonl [--rules DIR]",
-		"Score the rules on a labelled corpus (JSON Lines, SPEC \"Labelled corpus\"): per-class and\n"+
+		"Score the rules on a labelled corpus (JSON Lines: id, title, text, label, substances): per-class and\n"+
 			"per-substance tables, every false positive and false negative with its matched spans, and a\n"+
 			"last line precision=… recall=… f1=….")
 	dbFlag(fs, "snoop.db")
