@@ -221,7 +221,16 @@ func (f *journalFrontier) Claim(ctx context.Context) (crawler.FrontierEntry, boo
 // Done marks url done, in memory now and in the store after everything
 // written before it.
 func (f *journalFrontier) Done(ctx context.Context, url string) error {
+	if !f.markDone(url) {
+		return nil
+	}
+	return f.j.submit(f.doneOp(url))
+}
+
+// markDone marks url done in memory and reports whether it was not done yet.
+func (f *journalFrontier) markDone(url string) bool {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	k := f.key(url)
 	switch f.state[k] {
 	case urlQueued:
@@ -229,11 +238,14 @@ func (f *journalFrontier) Done(ctx context.Context, url string) error {
 	case urlClaimed:
 		f.n.Claimed--
 	case urlDone:
-		f.mu.Unlock()
-		return nil
+		return false
 	}
 	f.state[k] = urlDone
 	f.n.Done++
-	f.mu.Unlock()
-	return f.j.submit(store.BatchOp{Done: &store.FrontierDoneOp{SweepID: f.sweepID, Market: f.market, URL: url, State: store.FrontierDone}})
+	return true
+}
+
+// doneOp is the store write that marks url done.
+func (f *journalFrontier) doneOp(url string) store.BatchOp {
+	return store.BatchOp{Done: &store.FrontierDoneOp{SweepID: f.sweepID, Market: f.market, URL: url, State: store.FrontierDone}}
 }

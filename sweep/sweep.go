@@ -136,6 +136,7 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	w.journal = newJournal(r.DB, w.committed)
 	go w.journal.run(bg)
 	for _, m := range markets {
+		w.frontiers[m.Name] = newJournalFrontier(r.DB, w.journal, id, m.Name)
 		w.archiveAll[m.Name] = m.Archive == config.ArchiveAll
 		if r.Screenshots != nil && (r.AllScreenshots || m.Screenshots) {
 			w.shotProxy[m.Name] = m.Proxy
@@ -161,7 +162,7 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 				Progress:   r.progress(w),
 				Now:        r.Now,
 				Limiter:    limiter,
-				Frontier:   newJournalFrontier(r.DB, w.journal, id, m.Name),
+				Frontier:   w.frontiers[m.Name],
 				Validators: r.validators(bg, m, log),
 			})
 		}()

@@ -23,6 +23,7 @@ type writer struct {
 	archiveAll  map[string]bool   // marketplaces whose every page is kept as evidence
 	shotProxy   map[string]string // marketplaces whose new hits get a screenshot, with their proxy
 	shots       *shots            // nil: no screenshots
+	frontiers   map[string]*journalFrontier
 	log         *slog.Logger
 
 	mu       sync.Mutex
@@ -40,6 +41,7 @@ func newWriter(sweepID int64, c *classify.Classifier, ruleVersion string, log *s
 		log:         log,
 		archiveAll:  map[string]bool{},
 		shotProxy:   map[string]string{},
+		frontiers:   map[string]*journalFrontier{},
 		counts:      make(map[string]*MarketResult),
 		seenHits:    make(map[int64]bool),
 	}
@@ -84,9 +86,13 @@ func (w *writer) frontierDone(p *crawler.Page) []store.BatchOp {
 			urls = append(urls, u)
 		}
 	}
-	ops := make([]store.BatchOp, len(urls))
-	for i, u := range urls {
-		ops[i] = store.BatchOp{Done: &store.FrontierDoneOp{SweepID: w.sweepID, Market: p.Market, URL: u, State: store.FrontierDone}}
+	f := w.frontiers[p.Market]
+	ops := make([]store.BatchOp, 0, len(urls))
+	for _, u := range urls {
+		if f != nil && !f.markDone(u) {
+			continue
+		}
+		ops = append(ops, store.BatchOp{Done: &store.FrontierDoneOp{SweepID: w.sweepID, Market: p.Market, URL: u, State: store.FrontierDone}})
 	}
 	return ops
 }
