@@ -113,6 +113,3 @@ func (m *acMatcher) find(text []byte, hits []acHit) []acHit {
 	}
 	return hits
 }
-
-// states returns the number of DFA states (for tests and benchmarks).
-func (m *acMatcher) states() int { return len(m.outStart) - 1 }

@@ -253,7 +253,15 @@ type scratch struct {
 	cands  []cand
 	tokens []token
 	ftoks  []token
+	seen   map[seenKey]struct{}
+	fam    famCache
+	found  []token // fuzzyScan: exact matches, by start
+	reach  []int   // fuzzyScan: furthest end of found[:i+1]
 }
+
+// seenKey identifies a context match, to count each one once although the
+// views and detectors may find it more than once.
+type seenKey struct{ start, end, ctx int }
 
 // cand is a candidate match in normalised coordinates of view v.
 type cand struct {
@@ -307,6 +315,7 @@ func (c *Classifier) Classify(text string) Result {
 // scan runs the main and squeeze automata over one view.
 func (c *Classifier) scan(sc *scratch, n *normText) {
 	b := n.b
+	sc.fam.n = nil // the view's bytes are new
 	sc.hits = c.main.find(b, sc.hits[:0])
 	for _, h := range sc.hits {
 		p := &c.pats[h.pat]
@@ -459,17 +468,19 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	ctxHit := make([]bool, len(c.ctxs))
 	kindHit := map[string]bool{}
 	var subs, negs []cand
-	type seenKey struct{ start, end, ctx int }
-	var seen []seenKey
+	if sc.seen == nil {
+		sc.seen = map[seenKey]struct{}{}
+	}
+	clear(sc.seen)
 	var counted []hitCtx
 	markup := markupSpans(text)
 	for _, cd := range sc.cands {
 		if cd.ctx >= 0 {
 			key := seenKey{cd.start, cd.end, cd.ctx}
-			if slices.Contains(seen, key) {
+			if _, ok := sc.seen[key]; ok {
 				continue
 			}
-			seen = append(seen, key)
+			sc.seen[key] = struct{}{}
 			if (cd.kind == rules.KindSales || cd.kind == rules.KindExclude) && inSpans(markup, cd.start, cd.end) {
 				// Words inside HTML or script remnants ("onerror=alert(1)")
 				// were not written for readers: shown, not counted.
@@ -509,21 +520,10 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	// A negation word that ends a longer context term ("no" in "CAS No.")
 	// is part of that term: the longest match wins. One that starts it
 	// ("test" in "test strips") still negates.
+	var ni negIndex
 	if len(negs) > 0 {
-		keptNegs := negs[:0]
-		for _, ng := range negs {
-			inside := false
-			for _, cd := range sc.cands {
-				if cd.ctx >= 0 && cd.kind != rules.KindNegate && cd.ns < ng.ns && cd.ne >= ng.ne {
-					inside = true
-					break
-				}
-			}
-			if !inside {
-				keptNegs = append(keptNegs, ng)
-			}
-		}
-		negs = keptNegs
+		negs = dropInnerNegs(sc.cands, negs)
+		ni = c.newNegIndex(negs)
 	}
 	satisfied := func(names []string) (string, bool) {
 		for _, n := range names {
@@ -555,7 +555,7 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 				continue
 			}
 		}
-		if neg, ok := c.negated(cd, negs); ok {
+		if neg, ok := ni.negated(cd); ok {
 			res.Matches = append(res.Matches, Match{Rule: "substance " + cd.name, Term: cd.term + " (negated by " + neg.term + ")",
 				Kind: "negated", Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
 			continue
@@ -608,16 +608,22 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	}
 	best := -1.0
 	var bestParts Parts
-	scores := make([]float64, len(chosen))
-	for i, cd := range chosen {
-		p, s := c.mentionScore(cd, counted, toks)
-		scores[i] = s
+	var cx *contextIndex
+	var offered, named map[string]bool // a mention reaches the threshold; reported
+	if len(chosen) > 0 {
+		cx = c.newContextIndex(counted, toks)
+		offered, named = map[string]bool{}, map[string]bool{}
+	}
+	for _, cd := range chosen {
+		p, s := cx.mentionScore(cd)
+		if s >= c.sc.Threshold {
+			offered[cd.name] = true
+		}
 		if s > best {
 			best, bestParts = s, p
 		}
 	}
 	hit := len(chosen) > 0 && best >= c.sc.Threshold
-	var names []string
 	for _, cd := range chosen {
 		rule := "substance " + cd.name
 		if cd.fam >= 0 {
@@ -627,16 +633,16 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 		}
 		res.Matches = append(res.Matches, Match{Rule: rule, Term: cd.term, Kind: cd.kind, Weight: cd.weight,
 			Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
-		if slices.Contains(names, cd.name) || c.generic(cd) && specific[cd.class] {
+		if named[cd.name] || c.generic(cd) && specific[cd.class] {
 			continue
 		}
 		// A hit names what is offered: a substance none of whose
 		// mentions reaches the threshold (a "related products" or news
 		// sidebar entry) is left out; it is reported when nothing is.
-		if hit && !c.offered(cd.name, chosen, scores) {
+		if hit && !offered[cd.name] {
 			continue
 		}
-		names = append(names, cd.name)
+		named[cd.name] = true
 		res.Substances = append(res.Substances, Substance{Name: cd.name, Class: cd.class,
 			Matched: text[cd.start:cd.end], Start: cd.start, End: cd.end})
 	}
@@ -658,91 +664,183 @@ type hitCtx struct {
 	ns, ne int // normalised offsets
 }
 
-// offered reports whether some mention of the substance name scores at or
-// above the threshold.
-func (c *Classifier) offered(name string, chosen []cand, scores []float64) bool {
-	for i, cd := range chosen {
-		if cd.name == name && scores[i] >= c.sc.Threshold {
-			return true
-		}
-	}
-	return false
-}
-
 // tokenAt returns the index of the word of toks at or after normalised
 // offset ns.
 func tokenAt(toks []token, ns int) int {
 	return sort.Search(len(toks), func(i int) bool { return toks[i].e > ns })
 }
 
+// longSpan is the number of words beyond which a context match is kept
+// apart from the others when looking up a window (see contextIndex).
+const longSpan = 64
+
+// contextIndex holds the counted context matches of one text, indexed by
+// word, so that each substance mention is scored in time proportional to
+// the matches in its window rather than to all matches of the text.
+type contextIndex struct {
+	c       *Classifier
+	counted []hitCtx
+	toks    []token // nil: window 0, every context is in the window
+	first   []int   // counted[i] starts in word first[i] ...
+	last    []int   // ... and ends in word last[i]
+	byFirst []int   // indexes into counted of the matches spanning at most longSpan words, by first word
+	long    []int   // indexes into counted of the others
+	span    int     // the most words any match in byFirst spans
+	weakID  []int   // counted index -> index into weakTerms (weak matches only)
+	// weakTerms are the distinct terms of weak exclude matches in order of
+	// first appearance, each with the weight of the context that first
+	// matched it.
+	weakTerms []weakTerm
+	strongAt  []bool // a non-weak context has a counted match
+	// Per-mention buffers.
+	near                  []int
+	ctxNear, ctxFar       []bool
+	weakNear              []bool
+	weakOrder             []int
+	whole                 *Parts // window 0: the context parts, the same for every mention
+	wholeSales, wholeExcl float64
+}
+
+type weakTerm struct {
+	term   string
+	weight float64
+}
+
+func (c *Classifier) newContextIndex(counted []hitCtx, toks []token) *contextIndex {
+	cx := &contextIndex{c: c, counted: counted, toks: toks,
+		weakID:   make([]int, len(counted)),
+		strongAt: make([]bool, len(c.ctxs)),
+		ctxNear:  make([]bool, len(c.ctxs)),
+		ctxFar:   make([]bool, len(c.ctxs)),
+	}
+	ids := map[string]int{}
+	for i, h := range counted {
+		if !h.weak {
+			cx.strongAt[h.ctx] = true
+			continue
+		}
+		id, ok := ids[h.term]
+		if !ok {
+			id = len(cx.weakTerms)
+			ids[h.term] = id
+			cx.weakTerms = append(cx.weakTerms, weakTerm{h.term, c.ctxs[h.ctx].Weight})
+		}
+		cx.weakID[i] = id
+	}
+	cx.weakNear = make([]bool, len(cx.weakTerms))
+	if toks == nil {
+		return cx
+	}
+	cx.first, cx.last = make([]int, len(counted)), make([]int, len(counted))
+	for i, h := range counted {
+		cx.first[i], cx.last[i] = tokenAt(toks, h.ns), tokenAt(toks, max(h.ns, h.ne-1))
+		if w := cx.last[i] - cx.first[i]; w > longSpan {
+			cx.long = append(cx.long, i)
+		} else {
+			cx.byFirst = append(cx.byFirst, i)
+			cx.span = max(cx.span, w)
+		}
+	}
+	sort.SliceStable(cx.byFirst, func(a, b int) bool { return cx.first[cx.byFirst[a]] < cx.first[cx.byFirst[b]] })
+	return cx
+}
+
 // mentionScore scores one substance mention: its weight, plus the sales
 // contexts within the window around it, minus the exclusion contexts within
-// the window and, up to far_cap, those outside it. With toks nil (window
-// 0) every context is within the window.
-func (c *Classifier) mentionScore(m cand, counted []hitCtx, toks []token) (Parts, float64) {
-	lo, hi := 0, 0
-	if toks != nil {
-		lo, hi = tokenAt(toks, m.ns)-c.sc.Window, tokenAt(toks, max(m.ns, m.ne-1))+c.sc.Window
-	}
-	near := func(h hitCtx) bool {
-		if toks == nil {
-			return true
-		}
-		return tokenAt(toks, max(h.ns, h.ne-1)) >= lo && tokenAt(toks, h.ns) <= hi
-	}
-	var (
-		sales, strong, weak, farStrong, farWeak float64
-		kinds                                   int
-		ctxNear                                 = make([]bool, len(c.ctxs))
-		ctxFar                                  = make([]bool, len(c.ctxs))
-		weakNear, weakFar                       []string
-	)
-	for _, h := range counted {
-		if near(h) {
-			if h.weak {
-				if !slices.Contains(weakNear, h.term) {
-					weakNear = append(weakNear, h.term)
-					weak += c.ctxs[h.ctx].Weight
-				}
-				continue
+// the window and, up to far_cap, those outside it. With window 0 every
+// context is within the window.
+func (cx *contextIndex) mentionScore(m cand) (Parts, float64) {
+	var p Parts
+	var sales, excl float64
+	if cx.toks == nil {
+		if cx.whole == nil {
+			all := make([]int, len(cx.counted))
+			for i := range all {
+				all[i] = i
 			}
-			ctxNear[h.ctx] = true
+			wp, s, e := cx.windowParts(all)
+			cx.whole, cx.wholeSales, cx.wholeExcl = &wp, s, e
+		}
+		p, sales, excl = *cx.whole, cx.wholeSales, cx.wholeExcl
+	} else {
+		w := cx.c.sc.Window
+		lo, hi := tokenAt(cx.toks, m.ns)-w, tokenAt(cx.toks, max(m.ns, m.ne-1))+w
+		p, sales, excl = cx.windowParts(cx.inWindow(lo, hi))
+	}
+	p.Base = m.weight
+	score := max(0, min(1, m.weight+sales-excl))
+	return p, float64(int(score*1000+0.5)) / 1000
+}
+
+// inWindow returns, in counted order, the counted matches that reach into
+// the words lo..hi.
+func (cx *contextIndex) inWindow(lo, hi int) []int {
+	near := cx.near[:0]
+	k := sort.Search(len(cx.byFirst), func(i int) bool { return cx.first[cx.byFirst[i]] >= lo-cx.span })
+	for ; k < len(cx.byFirst) && cx.first[cx.byFirst[k]] <= hi; k++ {
+		if i := cx.byFirst[k]; cx.last[i] >= lo {
+			near = append(near, i)
 		}
 	}
-	for _, h := range counted {
-		if near(h) {
-			continue
+	for _, i := range cx.long {
+		if cx.last[i] >= lo && cx.first[i] <= hi {
+			near = append(near, i)
 		}
+	}
+	slices.Sort(near)
+	cx.near = near
+	return near
+}
+
+// windowParts adds up the contexts of the counted matches near (indexes in
+// counted order) and the exclusions outside them (see "Score" in package
+// rules). Base is left for the caller.
+func (cx *contextIndex) windowParts(near []int) (p Parts, sales, excl float64) {
+	c := cx.c
+	var strong, weak, farStrong, farWeak float64
+	kinds := 0
+	clear(cx.ctxNear)
+	clear(cx.ctxFar)
+	clear(cx.weakNear)
+	for _, i := range near {
+		h := cx.counted[i]
 		if h.weak {
-			if !slices.Contains(weakNear, h.term) && !slices.Contains(weakFar, h.term) {
-				weakFar = append(weakFar, h.term)
-				farWeak += c.ctxs[h.ctx].Weight
+			if id := cx.weakID[i]; !cx.weakNear[id] {
+				cx.weakNear[id] = true
+				weak += c.ctxs[h.ctx].Weight
 			}
 			continue
 		}
-		if !ctxNear[h.ctx] {
-			ctxFar[h.ctx] = true
+		cx.ctxNear[h.ctx] = true
+	}
+	// A weak term with no match in the window has all its matches outside
+	// it; so has a context with no match in the window.
+	for id, t := range cx.weakTerms {
+		if !cx.weakNear[id] {
+			farWeak += t.weight
 		}
+	}
+	for i := range cx.ctxFar {
+		cx.ctxFar[i] = cx.strongAt[i] && !cx.ctxNear[i]
 	}
 	for i, x := range c.ctxs {
 		switch {
-		case ctxNear[i] && x.Kind == rules.KindSales:
+		case cx.ctxNear[i] && x.Kind == rules.KindSales:
 			sales += x.Weight
 			kinds++
-		case ctxNear[i] && x.Kind == rules.KindExclude:
+		case cx.ctxNear[i] && x.Kind == rules.KindExclude:
 			strong += x.Weight
-		case ctxFar[i] && x.Kind == rules.KindExclude:
+		case cx.ctxFar[i] && x.Kind == rules.KindExclude:
 			farStrong += x.Weight
 		}
 	}
 	sales = min(sales, c.sc.SalesCap)
 	shield := c.sc.WeakShield * float64(max(0, kinds-c.sc.ShieldFrom))
 	far := min(farStrong+farWeak, c.sc.FarCap)
-	excl := min(strong+max(0, weak-shield)+far, c.sc.ExcludeCap)
-	p := Parts{Base: m.weight, Sales: sales, SalesKinds: kinds, Strong: strong, Weak: weak,
+	excl = min(strong+max(0, weak-shield)+far, c.sc.ExcludeCap)
+	p = Parts{Sales: sales, SalesKinds: kinds, Strong: strong, Weak: weak,
 		Shield: min(shield, weak), Far: far, Exclude: excl}
-	score := max(0, min(1, m.weight+sales-excl))
-	return p, float64(int(score*1000+0.5)) / 1000
+	return p, sales, excl
 }
 
 // generic reports whether cd is a class word found by a generic family.
@@ -750,21 +848,76 @@ func (c *Classifier) generic(cd cand) bool {
 	return cd.fam >= 0 && cd.sub < 0 && c.fams[cd.fam].Generic
 }
 
-// negated returns the negate match that cancels cd: a "before" term whose
-// last word directly precedes cd's first word, or an "after" term whose
-// first word directly follows cd's last word (normalised text has exactly
-// one space between words; Chinese has none).
-func (c *Classifier) negated(cd cand, negs []cand) (cand, bool) {
-	for _, ng := range negs {
-		if c.ctxs[ng.ctx].Side == rules.SideAfter {
-			if ng.ns == cd.ne || ng.ns == cd.ne+1 {
-				return ng, true
-			}
-		} else if ng.ne == cd.ns || ng.ne+1 == cd.ns {
-			return ng, true
+// dropInnerNegs removes the negation matches that end a longer context
+// match ("no" in "CAS No."): a context match of another kind that starts
+// before the negation and reaches at least to its end.
+func dropInnerNegs(cands []cand, negs []cand) []cand {
+	type rng struct{ ns, ne int }
+	var ctx []rng
+	for _, cd := range cands {
+		if cd.ctx >= 0 && cd.kind != rules.KindNegate {
+			ctx = append(ctx, rng{cd.ns, cd.ne})
 		}
 	}
-	return cand{}, false
+	slices.SortFunc(ctx, func(a, b rng) int { return a.ns - b.ns })
+	reach := make([]int, len(ctx)) // reach[i]: the furthest end among ctx[:i+1]
+	for i, r := range ctx {
+		reach[i] = r.ne
+		if i > 0 {
+			reach[i] = max(reach[i], reach[i-1])
+		}
+	}
+	kept := negs[:0]
+	for _, ng := range negs {
+		k := sort.Search(len(ctx), func(i int) bool { return ctx[i].ns >= ng.ns })
+		if k > 0 && reach[k-1] >= ng.ne {
+			continue
+		}
+		kept = append(kept, ng)
+	}
+	return kept
+}
+
+// negIndex finds the negation that cancels a substance match.
+type negIndex struct {
+	negs   []cand
+	after  map[int]int // normalised start -> first "after" negation there
+	before map[int]int // normalised end -> first "before" negation there
+}
+
+func (c *Classifier) newNegIndex(negs []cand) negIndex {
+	ni := negIndex{negs: negs, after: map[int]int{}, before: map[int]int{}}
+	for i, ng := range negs {
+		if c.ctxs[ng.ctx].Side == rules.SideAfter {
+			if _, ok := ni.after[ng.ns]; !ok {
+				ni.after[ng.ns] = i
+			}
+		} else if _, ok := ni.before[ng.ne]; !ok {
+			ni.before[ng.ne] = i
+		}
+	}
+	return ni
+}
+
+// negated returns the first negate match that cancels cd: a "before" term
+// whose last word directly precedes cd's first word, or an "after" term
+// whose first word directly follows cd's last word (normalised text has
+// exactly one space between words; Chinese has none).
+func (ni negIndex) negated(cd cand) (cand, bool) {
+	best := -1
+	try := func(m map[int]int, at int) {
+		if i, ok := m[at]; ok && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	try(ni.after, cd.ne)
+	try(ni.after, cd.ne+1)
+	try(ni.before, cd.ns)
+	try(ni.before, cd.ns-1)
+	if best < 0 {
+		return cand{}, false
+	}
+	return ni.negs[best], true
 }
 
 // ctxOrKind reports whether the context or context kind named n matched.
@@ -811,21 +964,19 @@ func isCJK(r rune) bool {
 
 // countPrefix reports whether the word holding b[start] begins with a count
 // glued to the term ("5xfentanyl", "10fentanyl"), for terms of five bytes
-// or more.
+// or more: everything from the word's start to the term is digits, perhaps
+// followed by an "x". It reads back only over that prefix.
 func countPrefix(b []byte, start, termLen int) bool {
 	if termLen < 5 {
 		return false
 	}
-	ws := start
-	for ws > 0 && b[ws-1] != ' ' {
-		ws--
+	k := start
+	if k > 0 && b[k-1] == 'x' {
+		k--
 	}
-	k := ws
-	for k < start && b[k] >= '0' && b[k] <= '9' {
-		k++
+	digits := k
+	for digits > 0 && b[digits-1] >= '0' && b[digits-1] <= '9' {
+		digits--
 	}
-	if k == ws {
-		return false
-	}
-	return k == start || k+1 == start && b[k] == 'x'
+	return digits < k && (digits == 0 || b[digits-1] == ' ')
 }

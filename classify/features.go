@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"sort"
 	"strings"
 
 	"snoop/rules"
@@ -243,14 +244,40 @@ func allDigits(w []byte) bool {
 	return len(w) > 0
 }
 
-// family checks a family's pattern around a stem found at [hs, he).
-func (c *Classifier) family(sc *scratch, n *normText, fi, hs, he int) {
-	f := c.fams[fi]
+// famCache remembers, within one scan of one view, the word window of the
+// last stem found and the family matches in it, so that many stems in one
+// long word cost one pattern search, not one each.
+type famCache struct {
+	n            *normText
+	wordS, wordE int // the word holding the last stem start: b[wordS:wordE]
+	ws, we       int // the window searched: that word and its neighbours
+	fams         []famMatches
+}
+
+// famMatches are one family's matches in the cached window and whether
+// each was reported yet.
+type famMatches struct {
+	fi       int
+	matches  [][]int
+	reported []bool
+}
+
+// window returns the window a stem at [hs, he) is checked in: the word
+// holding it and the word either side.
+func (fc *famCache) window(n *normText, hs, he int) (int, int) {
 	b := n.b
-	ws := hs
-	for ws > 0 && b[ws-1] != ' ' {
-		ws--
+	if fc.n != n || hs < fc.wordS || hs >= fc.wordE {
+		s, e := hs, hs
+		for s > 0 && b[s-1] != ' ' {
+			s--
+		}
+		for e < len(b) && b[e] != ' ' {
+			e++
+		}
+		fc.n, fc.wordS, fc.wordE = n, s, e
+		fc.ws, fc.we = -1, -1
 	}
+	ws := fc.wordS
 	if ws > 0 {
 		ws--
 		for ws > 0 && b[ws-1] != ' ' {
@@ -258,8 +285,13 @@ func (c *Classifier) family(sc *scratch, n *normText, fi, hs, he int) {
 		}
 	}
 	we := he
-	for we < len(b) && b[we] != ' ' {
-		we++
+	if we <= fc.wordE {
+		we = fc.wordE
+	} else {
+		// The stem ends with a space: it reaches into the next word.
+		for we < len(b) && b[we] != ' ' {
+			we++
+		}
 	}
 	if we < len(b) {
 		we++
@@ -267,46 +299,85 @@ func (c *Classifier) family(sc *scratch, n *normText, fi, hs, he int) {
 			we++
 		}
 	}
-	w := b[ws:we]
-	for _, m := range f.Pattern.FindAllSubmatchIndex(w, -1) {
-		ms, me := ws+m[0], ws+m[1]
-		if ms > hs || me < he {
-			continue
-		}
-		if ms > 0 && isWordByte(b[ms-1]) || me < len(b) && isWordByte(b[me]) {
-			continue
-		}
-		key := strings.ReplaceAll(string(f.Pattern.Expand(nil, []byte(f.Lookup), w, m)), " ", "")
-		key = strings.ReplaceAll(key, "-", "")
-		s, e := n.span(ms, me)
-		cd := cand{start: s, end: e, ns: ms, ne: me, sub: -1, ctx: -1, fam: fi, kind: "family",
-			term: f.Pattern.String(), weight: f.Weight}
-		si, ok := c.lookup[key]
-		if !ok {
-			si, ok = c.fuzzy.lookupKey(key, f.Class)
-		}
-		if ok {
-			sub := c.subs[si]
-			cd.sub, cd.name, cd.class, cd.weight = si, sub.Name, sub.Class, sub.Weight
-		} else {
-			var name string
-			if f.Report == "$0" {
-				name = string(b[ms:me])
-			} else {
-				name = string(f.Pattern.Expand(nil, []byte(f.Report), w, m))
-			}
-			name = strings.ReplaceAll(strings.TrimSpace(name), " ", "-")
-			excluded := false
-			for _, x := range f.Exclude {
-				if strings.ReplaceAll(Normalize(x), " ", "-") == name {
-					excluded = true
-				}
-			}
-			if excluded {
-				continue
-			}
-			cd.name, cd.class = name, f.Class
-		}
-		sc.cands = append(sc.cands, cd)
+	if ws != fc.ws || we != fc.we {
+		fc.ws, fc.we = ws, we
+		fc.fams = fc.fams[:0]
 	}
+	return ws, we
+}
+
+// matches returns family fi's matches in the window b[ws:we] and which of
+// them were reported, searching only once per window.
+func (fc *famCache) matches(f *rules.Family, fi int, w []byte) *famMatches {
+	for i := range fc.fams {
+		if fc.fams[i].fi == fi {
+			return &fc.fams[i]
+		}
+	}
+	m := f.Pattern.FindAllSubmatchIndex(w, -1)
+	var reported []bool
+	if len(m) > 0 {
+		reported = make([]bool, len(m))
+	}
+	fc.fams = append(fc.fams, famMatches{fi: fi, matches: m, reported: reported})
+	return &fc.fams[len(fc.fams)-1]
+}
+
+// family checks a family's pattern around a stem found at [hs, he).
+func (c *Classifier) family(sc *scratch, n *normText, fi, hs, he int) {
+	f := c.fams[fi]
+	b := n.b
+	ws, we := sc.fam.window(n, hs, he)
+	w := b[ws:we]
+	fm := sc.fam.matches(f, fi, w)
+	// The matches are sorted and do not overlap: only the last one that
+	// starts at or before the stem can hold it.
+	mi := sort.Search(len(fm.matches), func(i int) bool { return ws+fm.matches[i][0] > hs }) - 1
+	if mi < 0 {
+		return
+	}
+	m := fm.matches[mi]
+	ms, me := ws+m[0], ws+m[1]
+	if me < he {
+		return
+	}
+	if fm.reported[mi] {
+		return // found through another stem in the window: the same candidate
+	}
+	fm.reported[mi] = true
+	if ms > 0 && isWordByte(b[ms-1]) || me < len(b) && isWordByte(b[me]) {
+		return
+	}
+	key := strings.ReplaceAll(string(f.Pattern.Expand(nil, []byte(f.Lookup), w, m)), " ", "")
+	key = strings.ReplaceAll(key, "-", "")
+	s, e := n.span(ms, me)
+	cd := cand{start: s, end: e, ns: ms, ne: me, sub: -1, ctx: -1, fam: fi, kind: "family",
+		term: f.Pattern.String(), weight: f.Weight}
+	si, ok := c.lookup[key]
+	if !ok {
+		si, ok = c.fuzzy.lookupKey(key, f.Class)
+	}
+	if ok {
+		sub := c.subs[si]
+		cd.sub, cd.name, cd.class, cd.weight = si, sub.Name, sub.Class, sub.Weight
+	} else {
+		var name string
+		if f.Report == "$0" {
+			name = string(b[ms:me])
+		} else {
+			name = string(f.Pattern.Expand(nil, []byte(f.Report), w, m))
+		}
+		name = strings.ReplaceAll(strings.TrimSpace(name), " ", "-")
+		excluded := false
+		for _, x := range f.Exclude {
+			if strings.ReplaceAll(Normalize(x), " ", "-") == name {
+				excluded = true
+			}
+		}
+		if excluded {
+			return
+		}
+		cd.name, cd.class = name, f.Class
+	}
+	sc.cands = append(sc.cands, cd)
 }

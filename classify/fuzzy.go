@@ -1,5 +1,10 @@
 package classify
 
+import (
+	"slices"
+	"sort"
+)
+
 // fuzzyIndex finds long single-word names within a bounded edit distance
 // (one edit from 7 letters, two from 11) with a symmetric-deletion index:
 // a word and a name are that close only if some deletion variants of both
@@ -145,20 +150,31 @@ func (c *Classifier) fuzzyScan(sc *scratch, n *normText) {
 	b := n.b
 	ncands := len(sc.cands)
 	sc.ftoks = tokens(b, sc.ftoks[:0])
+	found, reach := sc.found[:0], sc.reach[:0] // substance and family matches so far, by start; furthest end among found[:i+1]
+	indexed := false
 	for _, t := range sc.ftoks {
 		if t.e-t.s < fuzzyMinLen-1 || !allLetters(b[t.s:t.e]) {
 			continue
 		}
-		covered := false
-		for _, cd := range sc.cands[:ncands] {
-			if cd.sub >= 0 || cd.fam >= 0 {
-				if cd.ns < t.e && cd.ne > t.s {
-					covered = true
-					break
+		if !indexed {
+			for _, cd := range sc.cands[:ncands] {
+				if cd.sub >= 0 || cd.fam >= 0 {
+					found = append(found, token{cd.ns, cd.ne})
 				}
 			}
+			slices.SortFunc(found, func(x, y token) int { return x.s - y.s })
+			for i, f := range found {
+				reach = append(reach, f.e)
+				if i > 0 {
+					reach[i] = max(reach[i], reach[i-1])
+				}
+			}
+			sc.found, sc.reach = found, reach
+			indexed = true
 		}
-		if covered {
+		// Covered by an exact match: one starts before the word ends and
+		// ends after it starts.
+		if k := sort.Search(len(found), func(i int) bool { return found[i].s >= t.e }); k > 0 && reach[k-1] > t.s {
 			continue
 		}
 		if !c.fuzzy.sharesGram(string(b[t.s:t.e])) {

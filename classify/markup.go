@@ -1,6 +1,9 @@
 package classify
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // span is a byte range [s, e) of the original text.
 type span struct{ s, e int }
@@ -87,12 +90,9 @@ func lowerASCII(b byte) byte {
 	return b
 }
 
-// inSpans reports whether [s, e) lies inside one of spans.
+// inSpans reports whether [s, e) lies inside one of spans, which are
+// sorted and do not overlap (as markupSpans returns them).
 func inSpans(spans []span, s, e int) bool {
-	for _, sp := range spans {
-		if s >= sp.s && e <= sp.e {
-			return true
-		}
-	}
-	return false
+	k := sort.Search(len(spans), func(i int) bool { return spans[i].s > s })
+	return k > 0 && e <= spans[k-1].e
 }

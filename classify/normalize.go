@@ -92,7 +92,7 @@ func normalize(src string, n *normText, scratch *[]foldRune) {
 				lc := rune(c + 32)
 				// A capital I closing a lower-case word stands for l
 				// ("FentanyI").
-				if c == 'I' && i > 0 && isLowerASCII(src[i-1]) && (i+1 == len(src) || !isASCIIAlpha(src[i+1])) {
+				if c == 'I' && i > 0 && isASCIILetter(src[i-1]) && (i+1 == len(src) || !isASCIIAlpha(src[i+1])) {
 					lc = 'l'
 				}
 				rs = append(rs, foldRune{lc, int32(i), int32(i + 1)})
@@ -229,7 +229,6 @@ func appendFolded(rs []foldRune, s string, from, to int32) []foldRune {
 var currencyLetter = map[rune]rune{'€': 'e', '¢': 'c', '£': 'l', '¥': 'y'}
 
 func isASCIIAlpha(c byte) bool      { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-func isLowerASCII(c byte) bool      { return c >= 'a' && c <= 'z' }
 func isASCIILetterRune(r rune) bool { return r >= 'a' && r <= 'z' }
 
 func (n *normText) appendByte(b byte, from, to int32) {

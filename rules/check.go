@@ -176,9 +176,7 @@ func (p *parser) check() {
 				if owner, ok := bySqueeze[key]; ok && owner.owner == "substance "+s.Name {
 					continue
 				}
-				{
-					add(f.Pos, "family %s (class %s) shadows term %q of %s (class %s) at %s", f.Name, f.Class, t.Text, s.Name, s.Class, t.Pos)
-				}
+				add(f.Pos, "family %s (class %s) shadows term %q of %s (class %s) at %s", f.Name, f.Class, t.Text, s.Name, s.Class, t.Pos)
 			}
 		}
 	}

@@ -270,7 +270,7 @@ func (p *parser) parseSubstance(n *yaml.Node) {
 	}
 	if s.Class == "" {
 		p.errorf(s.Pos.Line, "substance %s: missing class", s.Name)
-	} else if !knownClass(s.Class) {
+	} else if !contains(Classes, s.Class) {
 		p.errorf(s.Pos.Line, "substance %s: unknown class %q (want one of %s)", s.Name, s.Class, strings.Join(Classes, ", "))
 	}
 	// A street group may demote the canonical name itself (an ambiguous
@@ -292,15 +292,6 @@ func (p *parser) parseSubstance(n *yaml.Node) {
 }
 
 var langRE = regexp.MustCompile(`^[a-z]{2}$`)
-
-func knownClass(c string) bool {
-	for _, k := range Classes {
-		if k == c {
-			return true
-		}
-	}
-	return false
-}
 
 func (p *parser) parseStreet(n *yaml.Node) []Term {
 	if n.Kind != yaml.SequenceNode {
@@ -360,7 +351,7 @@ func (p *parser) parseFamily(n *yaml.Node) {
 	if f.Name == "" {
 		p.errorf(n.Line, "family: missing name")
 	}
-	if !knownClass(f.Class) {
+	if !contains(Classes, f.Class) {
 		p.errorf(n.Line, "family %s: unknown class %q (want one of %s)", f.Name, f.Class, strings.Join(Classes, ", "))
 	}
 	if f.Stem == "" {

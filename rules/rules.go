@@ -378,8 +378,9 @@ func Lint(fsys fs.FS) []Problem {
 	return probs
 }
 
-// Parse parses one rule file. The result is not cross-checked against other
-// files (duplicates, the scoring block); Load does that.
+// Parse parses and checks one rule file on its own, as Load checks a whole
+// set: duplicate and shadowing terms are found within the file only. On
+// problems it returns what it parsed and a Problems error.
 func Parse(name string, data []byte) (*RuleSet, error) {
 	rs, probs := build([]file{{name: name, data: data}})
 	if len(probs) > 0 {

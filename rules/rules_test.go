@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -169,4 +170,34 @@ func TestEmojiTerm(t *testing.T) {
 	if _, err := Parse("r.yaml", []byte(src)); err != nil {
 		t.Errorf("emoji terms rejected: %v", err)
 	}
+}
+
+// FuzzParse checks that Parse never panics on arbitrary input and that
+// every problem it reports names the file and a line.
+func FuzzParse(f *testing.F) {
+	for _, n := range []string{"families.yaml", "scoring.yaml"} { // small seeds keep minimisation quick
+		data, err := DefaultFS().ReadFile(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("substances:\n  - name: x\n    street: [{terms: [a], requires: [b]}]\n"))
+	f.Add([]byte("families:\n  - {name: f, class: nitazene, stem: n, pattern: '(', lookup: $1}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, err := Parse("f.yaml", data)
+		if rs == nil {
+			t.Fatalf("Parse returned a nil rule set (err %v)", err)
+		}
+		var probs Problems
+		if errors.As(err, &probs) {
+			for _, p := range probs {
+				if p.File != "f.yaml" || p.Line < 0 {
+					t.Errorf("problem %q does not name the file and a line", p)
+				}
+			}
+		} else if err != nil {
+			t.Fatalf("Parse error %v is not Problems", err)
+		}
+	})
 }
