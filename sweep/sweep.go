@@ -181,12 +181,13 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 			status = "failed"
 		}
 	}
-	if storeErr != nil {
-		status = "failed"
-		log.Error("storing the sweep failed; what was stored before the failure is kept and the sweep can be resumed", "err", storeErr)
-	}
-	if ctx.Err() != nil {
+	if storeErr != nil || ctx.Err() != nil {
+		// Resumable: everything stored before the failure or the stop is
+		// kept, and the next sweep of these marketplaces goes on from there.
 		status = "interrupted"
+	}
+	if storeErr != nil {
+		log.Error("storing the sweep failed (is the disk full?); what was stored before is kept and the next sweep resumes from there", "err", storeErr)
 	}
 	if status == "completed" {
 		for i, m := range markets {
