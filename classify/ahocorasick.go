@@ -3,10 +3,16 @@ package classify
 // acMatcher is an Aho-Corasick automaton compiled to a dense DFA over byte
 // classes: one table lookup per input byte, every occurrence of every
 // pattern (overlaps included) reported in one pass.
+//
+// States are numbered breadth first, so that the shallow states most text
+// stays in share cache lines, with the states that report a pattern last:
+// one comparison tells whether a state has outputs. The table holds each
+// next state premultiplied by the number of classes, the offset of its row.
 type acMatcher struct {
 	class    [256]uint16 // byte -> class; 0 is "no pattern uses this byte"
 	nclass   int
-	delta    []int32 // state*nclass + class -> next state
+	delta    []int32 // state*nclass + class -> next state*nclass
+	firstOut int32   // states from firstOut on (premultiplied) have outputs
 	outStart []int32 // outputs of state s: outs[outStart[s]:outStart[s+1]]
 	outs     []int32 // pattern ids
 	lens     []int32 // pattern id -> length
@@ -87,12 +93,35 @@ func newACMatcher(patterns []string) *acMatcher {
 			}
 		}
 	}
+	// Number the states: the root, then breadth first those without
+	// outputs, then breadth first those with outputs.
+	order := make([]int32, 0, len(nodes))
+	order = append(order, 0)
+	for _, s := range queue {
+		if len(nodes[s].out) == 0 {
+			order = append(order, s)
+		}
+	}
+	firstOut := len(order)
+	for _, s := range queue {
+		if len(nodes[s].out) > 0 {
+			order = append(order, s)
+		}
+	}
+	id := make([]int32, len(nodes))
+	for k, s := range order {
+		id[s] = int32(k)
+	}
+	m.firstOut = int32(firstOut * nc)
 	m.delta = make([]int32, len(nodes)*nc)
 	m.outStart = make([]int32, len(nodes)+1)
-	for s, n := range nodes {
-		copy(m.delta[s*nc:], n.next)
-		m.outStart[s] = int32(len(m.outs))
-		m.outs = append(m.outs, n.out...)
+	for k, s := range order {
+		row := m.delta[k*nc : (k+1)*nc]
+		for c, t := range nodes[s].next {
+			row[c] = id[t] * int32(nc)
+		}
+		m.outStart[k] = int32(len(m.outs))
+		m.outs = append(m.outs, nodes[s].out...)
 	}
 	m.outStart[len(nodes)] = int32(len(m.outs))
 	return m
@@ -102,11 +131,12 @@ func newACMatcher(patterns []string) *acMatcher {
 func (m *acMatcher) find(text []byte, hits []acHit) []acHit {
 	s := int32(0)
 	nc := int32(m.nclass)
-	delta, class, outStart := m.delta, &m.class, m.outStart
+	delta, class, firstOut := m.delta, &m.class, m.firstOut
 	for i, b := range text {
-		s = delta[s*nc+int32(class[b])]
-		if o := outStart[s]; o != outStart[s+1] {
-			for _, p := range m.outs[o:outStart[s+1]] {
+		s = delta[s+int32(class[b])]
+		if s >= firstOut {
+			k := s / nc
+			for _, p := range m.outs[m.outStart[k]:m.outStart[k+1]] {
 				hits = append(hits, acHit{pat: p, end: int32(i + 1)})
 			}
 		}

@@ -18,8 +18,9 @@
 package classify
 
 import (
-	"bytes"
+	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -92,7 +93,18 @@ type Classifier struct {
 	byKind  map[string][]int // context kind -> context indexes
 	detect  map[string][]int // detector -> context indexes
 	ctxRule []string         // "context NAME"
+	// ctxPats are the context patterns; those with a literal prefix run
+	// only where the main automaton found it (pattern id len(pats)+k for
+	// ctxPats[k]).
+	ctxPats []ctxPattern
 	pool    sync.Pool
+}
+
+// ctxPattern is one context regexp.
+type ctxPattern struct {
+	ctx int
+	re  *regexp.Regexp
+	lit bool // has a literal prefix, searched as a pattern of the main automaton
 }
 
 // pattern is one literal in the automaton: terms that normalise alike share
@@ -209,6 +221,17 @@ func New(rs *rules.RuleSet) (*Classifier, error) {
 		c.sqPats = append(c.sqPats, int32(i))
 		c.sqLen = append(c.sqLen, int32(len(k)))
 	}
+	// The literal prefixes of context patterns ride along in the main
+	// automaton, which reports them without affecting the other patterns.
+	for i := range c.ctxs {
+		for _, re := range c.ctxs[i].Patterns {
+			lit, _ := re.LiteralPrefix()
+			if lit != "" {
+				keys = append(keys, lit)
+			}
+			c.ctxPats = append(c.ctxPats, ctxPattern{ctx: i, re: re, lit: lit != ""})
+		}
+	}
 	c.main = newACMatcher(keys)
 	c.squeeze = newACMatcher(sq)
 	c.fuzzy = newFuzzyIndex(c)
@@ -248,15 +271,26 @@ type scratch struct {
 	n, l   normText
 	runes  []foldRune
 	hits   []acHit
+	lits   []bool // the literal prefix of ctxPats (those with one) occurs in n
 	sq     []byte
 	sqMap  []int32
 	cands  []cand
 	tokens []token
-	ftoks  []token
 	seen   map[seenKey]struct{}
 	fam    famCache
 	found  []token // fuzzyScan: exact matches, by start
 	reach  []int   // fuzzyScan: furthest end of found[:i+1]
+	// resolve's buffers.
+	ctxHit           []bool
+	kindHit          map[string]bool
+	subs, negs       []cand
+	chosen           []cand
+	counted          []hitCtx
+	negCtx           []nsRange
+	negReach         []int
+	negAfter, negBef map[int]int
+	cx               contextIndex
+	weakIDs          map[string]int
 }
 
 // seenKey identifies a context match, to count each one once although the
@@ -284,28 +318,33 @@ func (c *Classifier) Classify(text string) Result {
 	defer c.pool.Put(sc)
 	normalize(text, &sc.n, &sc.runes)
 	sc.cands = sc.cands[:0]
+	sc.lits = resize(sc.lits, len(c.main.lens)-len(c.pats))
 	c.scan(sc, &sc.n)
 	hasLeet := leet(&sc.n, &sc.l)
 	if hasLeet {
 		c.scan(sc, &sc.l)
 	}
+	// The leet view changes bytes, not separators: its words are those of
+	// the normalised view.
 	sc.tokens = tokens(sc.n.b, sc.tokens[:0])
 	c.detectors(sc, &sc.n)
 	c.fuzzyScan(sc, &sc.n)
 	if hasLeet {
 		c.fuzzyScan(sc, &sc.l)
 	}
-	for i := range c.ctxs {
-		for _, re := range c.ctxs[i].Patterns {
-			// A pattern that starts with a literal cannot match where the
-			// literal does not occur: skip the regexp scan.
-			if lit, _ := re.LiteralPrefix(); lit != "" && !bytes.Contains(sc.n.b, []byte(lit)) {
+	lit := 0
+	for _, cp := range c.ctxPats {
+		// A pattern that starts with a literal cannot match where the
+		// literal does not occur: skip the regexp scan.
+		if cp.lit {
+			lit++
+			if !sc.lits[lit-1] {
 				continue
 			}
-			for _, loc := range re.FindAllIndex(sc.n.b, -1) {
-				if loc[1] > loc[0] {
-					c.addCtx(sc, &sc.n, i, loc[0], loc[1], re.String())
-				}
+		}
+		for _, loc := range cp.re.FindAllIndex(sc.n.b, -1) {
+			if loc[1] > loc[0] {
+				c.addCtx(sc, &sc.n, cp.ctx, loc[0], loc[1], cp.re.String())
 			}
 		}
 	}
@@ -318,6 +357,13 @@ func (c *Classifier) scan(sc *scratch, n *normText) {
 	sc.fam.n = nil // the view's bytes are new
 	sc.hits = c.main.find(b, sc.hits[:0])
 	for _, h := range sc.hits {
+		if int(h.pat) >= len(c.pats) {
+			// A context pattern's literal prefix.
+			if n == &sc.n {
+				sc.lits[int(h.pat)-len(c.pats)] = true
+			}
+			continue
+		}
 		p := &c.pats[h.pat]
 		end := int(h.end)
 		start := end - len(p.key)
@@ -465,14 +511,27 @@ func isWordByte(b byte) bool {
 // resolve turns candidates into the result.
 func (c *Classifier) resolve(text string, sc *scratch) Result {
 	res := Result{RuleVersion: c.rs.Version()}
-	ctxHit := make([]bool, len(c.ctxs))
-	kindHit := map[string]bool{}
-	var subs, negs []cand
+	if len(sc.cands) > 0 {
+		// Every candidate adds at most one match: one allocation.
+		res.Matches = make([]Match, 0, len(sc.cands))
+	}
+	ctxHit := slices.Grow(sc.ctxHit[:0], len(c.ctxs))[:len(c.ctxs)]
+	clear(ctxHit)
+	sc.ctxHit = ctxHit
+	if sc.kindHit == nil {
+		sc.kindHit = map[string]bool{}
+	}
+	kindHit := sc.kindHit
+	clear(kindHit)
+	subs, negs := sc.subs[:0], sc.negs[:0]
 	if sc.seen == nil {
 		sc.seen = map[seenKey]struct{}{}
 	}
 	clear(sc.seen)
-	var counted []hitCtx
+	counted := sc.counted[:0]
+	defer func() {
+		sc.subs, sc.negs, sc.counted = subs[:0], negs[:0], counted[:0]
+	}()
 	markup := markupSpans(text)
 	for _, cd := range sc.cands {
 		if cd.ctx >= 0 {
@@ -522,8 +581,8 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	// ("test" in "test strips") still negates.
 	var ni negIndex
 	if len(negs) > 0 {
-		negs = dropInnerNegs(sc.cands, negs)
-		ni = c.newNegIndex(negs)
+		negs = dropInnerNegs(sc, negs)
+		ni = c.newNegIndex(sc, negs)
 	}
 	satisfied := func(names []string) (string, bool) {
 		for _, n := range names {
@@ -563,22 +622,22 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 		kept = append(kept, cd)
 	}
 	// Overlaps: the longest match wins, then the strongest.
-	sort.SliceStable(kept, func(i, j int) bool {
-		a, b := kept[i], kept[j]
+	slices.SortStableFunc(kept, func(a, b cand) int {
 		if a.start != b.start {
-			return a.start < b.start
+			return cmp.Compare(a.start, b.start)
 		}
 		if a.end != b.end {
-			return a.end > b.end
+			return cmp.Compare(b.end, a.end)
 		}
 		if a.weight != b.weight {
-			return a.weight > b.weight
+			return cmp.Compare(b.weight, a.weight)
 		}
 		// A listed substance beats a family's name-as-written.
-		return a.sub >= 0 && b.sub < 0
+		return cmp.Compare(b2i(a.sub < 0), b2i(b.sub < 0))
 	})
 	lastEnd := -1
-	var chosen []cand
+	chosen := sc.chosen[:0]
+	defer func() { sc.chosen = chosen[:0] }()
 	for _, cd := range kept {
 		if cd.start < lastEnd {
 			continue
@@ -611,7 +670,7 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	var cx *contextIndex
 	var offered, named map[string]bool // a mention reaches the threshold; reported
 	if len(chosen) > 0 {
-		cx = c.newContextIndex(counted, toks)
+		cx = c.newContextIndex(sc, counted, toks)
 		offered, named = map[string]bool{}, map[string]bool{}
 	}
 	for _, cd := range chosen {
@@ -646,7 +705,7 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 		res.Substances = append(res.Substances, Substance{Name: cd.name, Class: cd.class,
 			Matched: text[cd.start:cd.end], Start: cd.start, End: cd.end})
 	}
-	sort.SliceStable(res.Matches, func(i, j int) bool { return res.Matches[i].Start < res.Matches[j].Start })
+	slices.SortStableFunc(res.Matches, func(a, b Match) int { return cmp.Compare(a.Start, b.Start) })
 	if len(res.Substances) == 0 {
 		return res
 	}
@@ -706,14 +765,27 @@ type weakTerm struct {
 	weight float64
 }
 
-func (c *Classifier) newContextIndex(counted []hitCtx, toks []token) *contextIndex {
-	cx := &contextIndex{c: c, counted: counted, toks: toks,
-		weakID:   make([]int, len(counted)),
-		strongAt: make([]bool, len(c.ctxs)),
-		ctxNear:  make([]bool, len(c.ctxs)),
-		ctxFar:   make([]bool, len(c.ctxs)),
+// newContextIndex builds the index in sc's buffers.
+func (c *Classifier) newContextIndex(sc *scratch, counted []hitCtx, toks []token) *contextIndex {
+	cx := &sc.cx
+	*cx = contextIndex{c: c, counted: counted, toks: toks,
+		weakID:    resize(cx.weakID, len(counted)),
+		strongAt:  resize(cx.strongAt, len(c.ctxs)),
+		ctxNear:   resize(cx.ctxNear, len(c.ctxs)),
+		ctxFar:    resize(cx.ctxFar, len(c.ctxs)),
+		weakTerms: cx.weakTerms[:0],
+		near:      cx.near[:0],
+		weakNear:  cx.weakNear,
+		first:     cx.first,
+		last:      cx.last,
+		byFirst:   cx.byFirst[:0],
+		long:      cx.long[:0],
 	}
-	ids := map[string]int{}
+	if sc.weakIDs == nil {
+		sc.weakIDs = map[string]int{}
+	}
+	ids := sc.weakIDs
+	clear(ids)
 	for i, h := range counted {
 		if !h.weak {
 			cx.strongAt[h.ctx] = true
@@ -727,11 +799,11 @@ func (c *Classifier) newContextIndex(counted []hitCtx, toks []token) *contextInd
 		}
 		cx.weakID[i] = id
 	}
-	cx.weakNear = make([]bool, len(cx.weakTerms))
+	cx.weakNear = resize(cx.weakNear, len(cx.weakTerms))
 	if toks == nil {
 		return cx
 	}
-	cx.first, cx.last = make([]int, len(counted)), make([]int, len(counted))
+	cx.first, cx.last = resize(cx.first, len(counted)), resize(cx.last, len(counted))
 	for i, h := range counted {
 		cx.first[i], cx.last[i] = tokenAt(toks, h.ns), tokenAt(toks, max(h.ns, h.ne-1))
 		if w := cx.last[i] - cx.first[i]; w > longSpan {
@@ -741,8 +813,23 @@ func (c *Classifier) newContextIndex(counted []hitCtx, toks []token) *contextInd
 			cx.span = max(cx.span, w)
 		}
 	}
-	sort.SliceStable(cx.byFirst, func(a, b int) bool { return cx.first[cx.byFirst[a]] < cx.first[cx.byFirst[b]] })
+	slices.SortStableFunc(cx.byFirst, func(a, b int) int { return cmp.Compare(cx.first[a], cx.first[b]) })
 	return cx
+}
+
+// resize returns s with length n and every element zero, reusing its
+// array when it is large enough.
+func resize[T any](s []T, n int) []T {
+	s = slices.Grow(s[:0], n)[:n]
+	clear(s)
+	return s
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // mentionScore scores one substance mention: its weight, plus the sales
@@ -851,16 +938,17 @@ func (c *Classifier) generic(cd cand) bool {
 // dropInnerNegs removes the negation matches that end a longer context
 // match ("no" in "CAS No."): a context match of another kind that starts
 // before the negation and reaches at least to its end.
-func dropInnerNegs(cands []cand, negs []cand) []cand {
-	type rng struct{ ns, ne int }
-	var ctx []rng
-	for _, cd := range cands {
+func dropInnerNegs(sc *scratch, negs []cand) []cand {
+	ctx := sc.negCtx[:0]
+	for _, cd := range sc.cands {
 		if cd.ctx >= 0 && cd.kind != rules.KindNegate {
-			ctx = append(ctx, rng{cd.ns, cd.ne})
+			ctx = append(ctx, nsRange{cd.ns, cd.ne})
 		}
 	}
-	slices.SortFunc(ctx, func(a, b rng) int { return a.ns - b.ns })
-	reach := make([]int, len(ctx)) // reach[i]: the furthest end among ctx[:i+1]
+	sc.negCtx = ctx
+	slices.SortFunc(ctx, func(a, b nsRange) int { return a.ns - b.ns })
+	reach := resize(sc.negReach, len(ctx)) // reach[i]: the furthest end among ctx[:i+1]
+	sc.negReach = reach
 	for i, r := range ctx {
 		reach[i] = r.ne
 		if i > 0 {
@@ -878,6 +966,9 @@ func dropInnerNegs(cands []cand, negs []cand) []cand {
 	return kept
 }
 
+// nsRange is a range of normalised text.
+type nsRange struct{ ns, ne int }
+
 // negIndex finds the negation that cancels a substance match.
 type negIndex struct {
 	negs   []cand
@@ -885,8 +976,13 @@ type negIndex struct {
 	before map[int]int // normalised end -> first "before" negation there
 }
 
-func (c *Classifier) newNegIndex(negs []cand) negIndex {
-	ni := negIndex{negs: negs, after: map[int]int{}, before: map[int]int{}}
+func (c *Classifier) newNegIndex(sc *scratch, negs []cand) negIndex {
+	if sc.negAfter == nil {
+		sc.negAfter, sc.negBef = map[int]int{}, map[int]int{}
+	}
+	clear(sc.negAfter)
+	clear(sc.negBef)
+	ni := negIndex{negs: negs, after: sc.negAfter, before: sc.negBef}
 	for i, ng := range negs {
 		if c.ctxs[ng.ctx].Side == rules.SideAfter {
 			if _, ok := ni.after[ng.ns]; !ok {

@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 
@@ -168,7 +169,7 @@ func (c *Classifier) detectors(sc *scratch, n *normText) {
 	toks := sc.tokens
 	fire := func(det string, s, e int) {
 		for _, ci := range c.detect[det] {
-			c.addCtx(sc, n, ci, s, e, "detect:"+det)
+			c.addCtx(sc, n, ci, s, e, detectTerm(det))
 		}
 	}
 	for ti, t := range toks {
@@ -197,7 +198,7 @@ func (c *Classifier) detectors(sc *scratch, n *normText) {
 			next = b[toks[ti+1].s:toks[ti+1].e]
 		}
 		// Currency before the number.
-		if len(w) > 1 && (w[0] == '$' || strings.HasPrefix(string(w), "€") || strings.HasPrefix(string(w), "£")) {
+		if len(w) > 1 && (w[0] == '$' || bytes.HasPrefix(w, euro) || bytes.HasPrefix(w, pound)) {
 			rest := strings.TrimLeft(strings.TrimLeft(strings.TrimLeft(string(w), "$"), "€"), "£")
 			if rest != "" && rest[0] >= '0' && rest[0] <= '9' {
 				fire("price", t.s, t.e)
@@ -209,8 +210,8 @@ func (c *Classifier) detectors(sc *scratch, n *normText) {
 			k++
 		}
 		if k == 0 {
-			if strings.IndexByte(string(w), '@') >= 0 {
-				at := strings.IndexByte(string(w), '@')
+			if bytes.IndexByte(w, '@') >= 0 {
+				at := bytes.IndexByte(w, '@')
 				if at+1 < len(w) && isASCIILetter(w[at+1]) {
 					fire("handle", t.s, t.e)
 				}
@@ -233,6 +234,23 @@ func (c *Classifier) detectors(sc *scratch, n *normText) {
 			fire("price", t.s, toks[ti+1].e)
 		}
 	}
+}
+
+var euro, pound = []byte("€"), []byte("£")
+
+// detectTerm is the term a detector's matches report.
+func detectTerm(det string) string {
+	switch det {
+	case "price":
+		return "detect:price"
+	case "percent":
+		return "detect:percent"
+	case "quantity":
+		return "detect:quantity"
+	case "handle":
+		return "detect:handle"
+	}
+	return "detect:" + det
 }
 
 func allDigits(w []byte) bool {

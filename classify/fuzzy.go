@@ -14,6 +14,9 @@ type fuzzyIndex struct {
 	dels    map[string][]int32
 	entries []fuzzyEntry
 	grams   map[uint32]bool // every 4-gram of every entry: a cheap exact pre-filter
+	// letterGrams holds the 4-grams of grams made of the letters a-z, one
+	// bit each (see letterGram): the same answer without hashing.
+	letterGrams []uint64
 }
 
 type fuzzyEntry struct {
@@ -37,7 +40,7 @@ func maxEdits(n int) int {
 }
 
 func newFuzzyIndex(c *Classifier) *fuzzyIndex {
-	fx := &fuzzyIndex{dels: map[string][]int32{}, grams: map[uint32]bool{}}
+	fx := &fuzzyIndex{dels: map[string][]int32{}, grams: map[uint32]bool{}, letterGrams: make([]uint64, (26*26*26*26+63)/64)}
 	seen := map[string]bool{}
 	for si, s := range c.subs {
 		for _, t := range s.Terms {
@@ -53,6 +56,9 @@ func newFuzzyIndex(c *Classifier) *fuzzyIndex {
 			fx.entries = append(fx.entries, fuzzyEntry{key: key, sub: si, class: s.Class, term: t.Text})
 			for i := 0; i+4 <= len(key); i++ {
 				fx.grams[gram4(key, i)] = true
+				if g, ok := letterGram(key, i); ok {
+					fx.letterGrams[g/64] |= 1 << (g % 64)
+				}
 			}
 			for _, v := range deletions(key, maxEdits(len(key))) {
 				fx.dels[v] = append(fx.dels[v], id)
@@ -149,10 +155,9 @@ func (fx *fuzzyIndex) lookupKey(key, class string) (int, bool) {
 func (c *Classifier) fuzzyScan(sc *scratch, n *normText) {
 	b := n.b
 	ncands := len(sc.cands)
-	sc.ftoks = tokens(b, sc.ftoks[:0])
 	found, reach := sc.found[:0], sc.reach[:0] // substance and family matches so far, by start; furthest end among found[:i+1]
 	indexed := false
-	for _, t := range sc.ftoks {
+	for _, t := range sc.tokens {
 		if t.e-t.s < fuzzyMinLen-1 || !allLetters(b[t.s:t.e]) {
 			continue
 		}
@@ -242,9 +247,25 @@ func gram4(s string, i int) uint32 {
 // scrambled to report anyway.
 func (fx *fuzzyIndex) sharesGram(w string) bool {
 	for i := 0; i+4 <= len(w); i++ {
+		if g, ok := letterGram(w, i); ok {
+			if fx.letterGrams[g/64]&(1<<(g%64)) != 0 {
+				return true
+			}
+			continue
+		}
 		if fx.grams[gram4(w, i)] {
 			return true
 		}
 	}
 	return false
+}
+
+// letterGram numbers the 4-gram s[i:i+4] when it is made of the letters
+// a-z.
+func letterGram(s string, i int) (uint32, bool) {
+	a, b, c, d := s[i]-'a', s[i+1]-'a', s[i+2]-'a', s[i+3]-'a'
+	if a >= 26 || b >= 26 || c >= 26 || d >= 26 {
+		return 0, false
+	}
+	return ((uint32(a)*26+uint32(b))*26+uint32(c))*26 + uint32(d), true
 }

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"html"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 
@@ -73,10 +74,17 @@ var asciiClass = func() (t [128]byte) {
 // between calls.
 func normalize(src string, n *normText, scratch *[]foldRune) {
 	n.reset()
-	rs := (*scratch)[:0]
+	rs := slices.Grow((*scratch)[:0], len(src))
 	// Phase 1: per-rune folding.
 	for i := 0; i < len(src); {
 		c := src[i]
+		if c >= 'a' && c <= 'z' {
+			// Fast path: a run of lower-case letters is kept as it is.
+			for ; i < len(src) && src[i] >= 'a' && src[i] <= 'z'; i++ {
+				rs = append(rs, foldRune{rune(src[i]), int32(i), int32(i + 1)})
+			}
+			continue
+		}
 		if c < utf8.RuneSelf {
 			if c == '&' {
 				if n := entity(src, i); n > 0 {
@@ -124,6 +132,9 @@ func normalize(src string, n *normText, scratch *[]foldRune) {
 	*scratch = rs
 	// Phase 2: words, confusables, separators, spelt-out letters.
 	out := n
+	out.b = slices.Grow(out.b, len(rs))
+	out.from = slices.Grow(out.from, len(rs))
+	out.to = slices.Grow(out.to, len(rs))
 	pendingSep := false
 	for i := 0; i < len(rs); {
 		if rs[i].r == sepRune {
@@ -138,7 +149,8 @@ func normalize(src string, n *normText, scratch *[]foldRune) {
 		// Spelt-out letters: three or more single letters separated by one
 		// or two separators ("f e n t", "i.s.o") form one word.
 		if j == i+1 && isLetter(rs[i].r) {
-			letters := []int{i}
+			var buf [16]int
+			letters := append(buf[:0], i)
 			k := j
 			for {
 				m := k
@@ -240,6 +252,26 @@ func (n *normText) appendByte(b byte, from, to int32) {
 // appendWord writes one word, folding Cyrillic and Greek look-alikes to
 // Latin when the word mixes scripts or consists only of look-alikes.
 func (n *normText) appendWord(w []foldRune) {
+	ascii := true
+	for _, fr := range w {
+		if fr.r >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		// Nothing to fold: ASCII has no look-alikes to fold and no
+		// Ukrainian letters.
+		k := len(n.b)
+		n.b = slices.Grow(n.b, len(w))[:k+len(w)]
+		n.from = slices.Grow(n.from, len(w))[:k+len(w)]
+		n.to = slices.Grow(n.to, len(w))[:k+len(w)]
+		b, from, to := n.b[k:], n.from[k:], n.to[k:]
+		for x, fr := range w {
+			b[x], from[x], to[x] = byte(fr.r), fr.from, fr.to
+		}
+		return
+	}
 	latin, other, allConf := false, false, true
 	for _, fr := range w {
 		r := fr.r
