@@ -19,14 +19,14 @@ var knownMisses = map[string]string{
 	"pg-n021-reddit-thread":     "\"r/fentanyl\" in a sidebar next to a promoted ad with a price and \"crypto\"; the page's exclusions are beyond the window and far_cap",
 }
 
-// TestTestdata runs every labelled case under testdata/*.jsonl: the verdict
-// and the substance names must match the labels, except for knownMisses.
-func TestTestdata(t *testing.T) {
-	c := defaultClassifier(t)
+// testdataExamples returns every labelled case under testdata/*.jsonl.
+func testdataExamples(t *testing.T) []Example {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "*.jsonl"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no testdata: %v", err)
 	}
+	var all []Example
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -36,31 +36,39 @@ func TestTestdata(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		for _, e := range ex {
-			t.Run(e.ID, func(t *testing.T) {
-				r := c.Classify(e.Input())
-				if why, ok := knownMisses[e.ID]; ok {
-					if want := e.Label == "positive"; r.Hit == want {
-						t.Errorf("known miss %s now passes: remove it from knownMisses", e.ID)
-					}
-					t.Skipf("known miss: %s", why)
+		all = append(all, ex...)
+	}
+	return all
+}
+
+// TestTestdata runs every labelled case under testdata/*.jsonl: the verdict
+// and the substance names must match the labels, except for knownMisses.
+func TestTestdata(t *testing.T) {
+	c := defaultClassifier(t)
+	for _, e := range testdataExamples(t) {
+		t.Run(e.ID, func(t *testing.T) {
+			r := c.Classify(e.Input())
+			if why, ok := knownMisses[e.ID]; ok {
+				if want := e.Label == "positive"; r.Hit == want {
+					t.Errorf("known miss %s now passes: remove it from knownMisses", e.ID)
 				}
-				if want := e.Label == "positive"; r.Hit != want {
-					t.Fatalf("Classify(%q).Hit = %v (score %.3f), want %v; matches %+v", e.Input(), r.Hit, r.Score, want, r.Matches)
-				}
-				if !r.Hit {
-					return
-				}
-				var got []string
-				for _, s := range r.Substances {
-					got = append(got, s.Name)
-				}
-				if !slices.Equal(got, e.Substances) {
-					t.Errorf("Classify(%q) substances = %v, want %v", e.Input(), got, e.Substances)
-				}
-				checkSpans(t, e.Input(), r)
-			})
-		}
+				t.Skipf("known miss: %s", why)
+			}
+			if want := e.Label == "positive"; r.Hit != want {
+				t.Fatalf("Classify(%q).Hit = %v (score %.3f), want %v; matches %+v", e.Input(), r.Hit, r.Score, want, r.Matches)
+			}
+			if !r.Hit {
+				return
+			}
+			var got []string
+			for _, s := range r.Substances {
+				got = append(got, s.Name)
+			}
+			if !slices.Equal(got, e.Substances) {
+				t.Errorf("Classify(%q) substances = %v, want %v", e.Input(), got, e.Substances)
+			}
+			checkSpans(t, e.Input(), r)
+		})
 	}
 }
 
@@ -153,34 +161,20 @@ func TestClassifyConcurrent(t *testing.T) {
 func TestScoreParts(t *testing.T) {
 	c := defaultClassifier(t)
 	sc := c.RuleSet().Scoring
-	files, err := filepath.Glob(filepath.Join("testdata", "*.jsonl"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no testdata: %v", err)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, e := range testdataExamples(t) {
+		r := c.Classify(e.Input())
+		if len(r.Substances) == 0 {
+			continue
 		}
-		ex, err := ParseCorpus(data)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
+		p := r.Parts
+		shield := sc.WeakShield * float64(max(0, p.SalesKinds-sc.ShieldFrom))
+		if p.Far > sc.FarCap+1e-9 {
+			t.Errorf("%s: far exclusion %.3f above far_cap %.3f", e.ID, p.Far, sc.FarCap)
 		}
-		for _, e := range ex {
-			r := c.Classify(e.Input())
-			if len(r.Substances) == 0 {
-				continue
-			}
-			p := r.Parts
-			shield := sc.WeakShield * float64(max(0, p.SalesKinds-sc.ShieldFrom))
-			if p.Far > sc.FarCap+1e-9 {
-				t.Errorf("%s: far exclusion %.3f above far_cap %.3f", e.ID, p.Far, sc.FarCap)
-			}
-			excl := min(p.Strong+max(0, p.Weak-shield)+p.Far, sc.ExcludeCap)
-			score := max(0, min(1, p.Base+p.Sales-excl))
-			if math.Abs(excl-p.Exclude) > 1e-9 || math.Abs(score-r.Score) > 0.0015 || p.Sales > sc.SalesCap+1e-9 {
-				t.Errorf("%s: parts %+v give exclude %.3f score %.3f, result says %.3f", e.ID, p, excl, score, r.Score)
-			}
+		excl := min(p.Strong+max(0, p.Weak-shield)+p.Far, sc.ExcludeCap)
+		score := max(0, min(1, p.Base+p.Sales-excl))
+		if math.Abs(excl-p.Exclude) > 1e-9 || math.Abs(score-r.Score) > 0.0015 || p.Sales > sc.SalesCap+1e-9 {
+			t.Errorf("%s: parts %+v give exclude %.3f score %.3f, result says %.3f", e.ID, p, excl, score, r.Score)
 		}
 	}
 }
