@@ -18,6 +18,7 @@
 package classify
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"regexp"
@@ -84,6 +85,8 @@ type Classifier struct {
 	squeeze *acMatcher // separator-free view
 	sqPats  []int32    // squeeze pattern -> pats index
 	sqLen   []int32    // squeeze pattern -> length
+	sqKeys  []string   // squeeze pattern -> key
+	subst   *substanceMatchers
 	subs    []*rules.Substance
 	ctxs    []*rules.Context
 	fams    []*rules.Family
@@ -234,6 +237,8 @@ func New(rs *rules.RuleSet) (*Classifier, error) {
 	}
 	c.main = newACMatcher(keys)
 	c.squeeze = newACMatcher(sq)
+	c.sqKeys = sq
+	c.subst = newSubstanceMatchers(c)
 	c.fuzzy = newFuzzyIndex(c)
 	c.pool.New = func() any { return new(scratch) }
 	return c, nil
@@ -312,11 +317,38 @@ type cand struct {
 	weak       *rules.Term
 }
 
-// Classify returns the verdict on text.
+// Classify returns the verdict on text. Its Matches list every matched
+// term, context terms included, when a substance term, family, CAS number
+// or misspelt name occurs in the text; for a text with none of these the
+// verdict is "no substance" and Matches is empty (Analyze lists the context
+// terms of such a text too). Hit, Score, Substances and Parts are always
+// those of Analyze.
+//
+// Most listings name no opioid at all: for them Classify runs only the
+// substance search of every view and returns early.
 func (c *Classifier) Classify(text string) Result {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
 	normalize(text, &sc.n, &sc.runes)
+	if !c.mentionsSubstance(sc) {
+		return Result{RuleVersion: c.rs.Version()}
+	}
+	return c.analyze(text, sc)
+}
+
+// Analyze returns the verdict on text with every matched term, context
+// terms included, whether or not a substance occurs: for explaining a
+// verdict and tuning rules.
+func (c *Classifier) Analyze(text string) Result {
+	sc := c.pool.Get().(*scratch)
+	defer c.pool.Put(sc)
+	normalize(text, &sc.n, &sc.runes)
+	return c.analyze(text, sc)
+}
+
+// analyze runs every search over sc.n, the normalised text, and resolves
+// the result.
+func (c *Classifier) analyze(text string, sc *scratch) Result {
 	sc.cands = sc.cands[:0]
 	sc.lits = resize(sc.lits, len(c.main.lens)-len(c.pats))
 	c.scan(sc, &sc.n)
@@ -384,37 +416,69 @@ func (c *Classifier) scan(sc *scratch, n *normText) {
 			c.addRef(sc, n, r, start, e)
 		}
 	}
-	// Separator-free view.
-	sc.sq, sc.sqMap = sc.sq[:0], sc.sqMap[:0]
-	for i, x := range b {
-		if x != ' ' {
-			sc.sq = append(sc.sq, x)
-			sc.sqMap = append(sc.sqMap, int32(i))
-		}
-	}
-	if len(sc.sq) == len(b) {
+	if !hasSeparator(b) {
 		return // no separators: the main view saw everything
 	}
+	sc.sq, sc.sqMap = squeezed(b, sc.sq[:0], sc.sqMap[:0])
 	sc.hits = c.squeeze.find(sc.sq, sc.hits[:0])
 	for _, h := range sc.hits {
-		pi := c.sqPats[h.pat]
-		p := &c.pats[pi]
-		k := int(c.sqLen[h.pat])
-		se := int(h.end)
-		ss := se - k
-		start, last := int(sc.sqMap[ss]), int(sc.sqMap[se-1])
-		end := last + 1
-		if start > 0 && b[start-1] != ' ' {
-			continue
-		}
-		e, ok := rightBoundary(b, end, p)
-		if !ok || (e < len(b) && b[e] != ' ') {
+		p := &c.pats[c.sqPats[h.pat]]
+		start, e, ok := c.squeezeBounds(b, sc.sqMap, p, int(c.sqLen[h.pat]), int(h.end))
+		if !ok {
 			continue
 		}
 		for _, r := range p.refs {
 			c.addRef(sc, n, r, start, e)
 		}
 	}
+}
+
+// bounded reports whether pattern p found at b[start:end] of the main
+// automaton stands on word boundaries: a term of p's refs matches there.
+func (c *Classifier) bounded(b []byte, p *pattern, start, end int) bool {
+	if len(p.refs) == 0 {
+		return false
+	}
+	if !p.cjkL && start > 0 && isWordByte(b[start-1]) && !countPrefix(b, start, len(p.key)) {
+		return false
+	}
+	_, ok := rightBoundary(b, end, p)
+	return ok
+}
+
+// hasSeparator reports whether b has a space, the only separator of
+// normalised text.
+func hasSeparator(b []byte) bool {
+	return bytes.IndexByte(b, ' ') >= 0
+}
+
+// squeezed appends b without its spaces to sq and, for every byte kept,
+// its offset in b to sqMap.
+func squeezed(b, sq []byte, sqMap []int32) ([]byte, []int32) {
+	for i, x := range b {
+		if x != ' ' {
+			sq = append(sq, x)
+			sqMap = append(sqMap, int32(i))
+		}
+	}
+	return sq, sqMap
+}
+
+// squeezeBounds maps a match of k bytes of the separator-free automaton
+// ending at se to b and checks that it starts and ends on word boundaries,
+// returning its span in b.
+func (c *Classifier) squeezeBounds(b []byte, sqMap []int32, p *pattern, k, se int) (int, int, bool) {
+	ss := se - k
+	start, last := int(sqMap[ss]), int(sqMap[se-1])
+	end := last + 1
+	if start > 0 && b[start-1] != ' ' {
+		return 0, 0, false
+	}
+	e, ok := rightBoundary(b, end, p)
+	if !ok || (e < len(b) && b[e] != ' ') {
+		return 0, 0, false
+	}
+	return start, e, true
 }
 
 // rightBoundary checks the right word boundary at end and returns where the

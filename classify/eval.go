@@ -164,6 +164,8 @@ func Evaluate(c *Classifier, examples []Example) *Evaluation {
 		case want && !r.Hit:
 			ev.Listings.FN++
 			tally(ev.Classes, class).FN++
+			// Listed with every context term, to show what was there.
+			o.Result = c.Analyze(e.Input())
 			ev.FalseNegatives = append(ev.FalseNegatives, o)
 		case !want && r.Hit:
 			ev.Listings.FP++
@@ -257,7 +259,7 @@ func sortedKeys(m map[string]*Tally) []string {
 // Explain writes the normalised text, every match with its span, rule and
 // weight, and the score and verdict, for "snoop rules explain".
 func (c *Classifier) Explain(w io.Writer, text string) error {
-	r := c.Classify(text)
+	r := c.Analyze(text)
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "normalised: %s\n", Normalize(text))
 	fmt.Fprintf(bw, "rules:      %s\n", r.RuleVersion)

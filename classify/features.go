@@ -174,22 +174,7 @@ func (c *Classifier) detectors(sc *scratch, n *normText) {
 	}
 	for ti, t := range toks {
 		w := b[t.s:t.e]
-		// CAS number: NNNNNNN NN N (separators normalised to spaces).
-		if ti+2 < len(toks) && len(w) >= 2 && len(w) <= 7 && allDigits(w) {
-			w1, w2 := b[toks[ti+1].s:toks[ti+1].e], b[toks[ti+2].s:toks[ti+2].e]
-			if len(w1) == 2 && len(w2) == 1 && allDigits(w1) && allDigits(w2) &&
-				toks[ti+1].s == t.e+1 && toks[ti+2].s == toks[ti+1].e+1 {
-				num := string(w) + "-" + string(w1) + "-" + string(w2)
-				if canon, err := rules.ParseCAS(num); err == nil {
-					if si, ok := c.cas[canon]; ok {
-						s, e := n.span(t.s, toks[ti+2].e)
-						sub := c.subs[si]
-						sc.cands = append(sc.cands, cand{start: s, end: e, ns: t.s, ne: toks[ti+2].e, sub: si, ctx: -1, fam: -1,
-							name: sub.Name, class: sub.Class, kind: "cas", term: canon, weight: c.sc.Weights.CAS})
-					}
-				}
-			}
-		}
+		c.cas3(sc, n, ti)
 		if len(c.detect) == 0 {
 			continue
 		}
@@ -237,6 +222,46 @@ func (c *Classifier) detectors(sc *scratch, n *normText) {
 }
 
 var euro, pound = []byte("€"), []byte("£")
+
+// cas3 adds the substance whose CAS number starts at token ti of n, if
+// any: NNNNNNN NN N (separators normalised to spaces), check digit valid.
+func (c *Classifier) cas3(sc *scratch, n *normText, ti int) bool {
+	b, toks := n.b, sc.tokens
+	t := toks[ti]
+	w := b[t.s:t.e]
+	if ti+2 >= len(toks) || len(w) < 2 || len(w) > 7 || !allDigits(w) {
+		return false
+	}
+	w1, w2 := b[toks[ti+1].s:toks[ti+1].e], b[toks[ti+2].s:toks[ti+2].e]
+	if len(w1) != 2 || len(w2) != 1 || !allDigits(w1) || !allDigits(w2) ||
+		toks[ti+1].s != t.e+1 || toks[ti+2].s != toks[ti+1].e+1 {
+		return false
+	}
+	num := string(w) + "-" + string(w1) + "-" + string(w2)
+	canon, err := rules.ParseCAS(num)
+	if err != nil {
+		return false
+	}
+	si, ok := c.cas[canon]
+	if !ok {
+		return false
+	}
+	s, e := n.span(t.s, toks[ti+2].e)
+	sub := c.subs[si]
+	sc.cands = append(sc.cands, cand{start: s, end: e, ns: t.s, ne: toks[ti+2].e, sub: si, ctx: -1, fam: -1,
+		name: sub.Name, class: sub.Class, kind: "cas", term: canon, weight: c.sc.Weights.CAS})
+	return true
+}
+
+// casIn reports whether n holds the CAS number of a substance.
+func (c *Classifier) casIn(sc *scratch, n *normText) bool {
+	for ti := range sc.tokens {
+		if c.cas3(sc, n, ti) {
+			return true
+		}
+	}
+	return false
+}
 
 // detectTerm is the term a detector's matches report.
 func detectTerm(det string) string {

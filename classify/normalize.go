@@ -73,6 +73,13 @@ var asciiClass = func() (t [128]byte) {
 // normalize fills n with the normalised form of src; scratch is reused
 // between calls.
 func normalize(src string, n *normText, scratch *[]foldRune) {
+	if !normalizeASCII(src, n) {
+		normalizeRunes(src, n, scratch)
+	}
+}
+
+// normalizeRunes is normalize for any text.
+func normalizeRunes(src string, n *normText, scratch *[]foldRune) {
 	n.reset()
 	rs := slices.Grow((*scratch)[:0], len(src))
 	// Phase 1: per-rune folding.
@@ -188,6 +195,124 @@ func normalize(src string, n *normText, scratch *[]foldRune) {
 		i = j
 	}
 }
+
+// asciiFold maps a byte to what the ASCII fast path writes for it: the
+// byte folded to lower case, a space for a separator, asciiPoint for '.'
+// and ',' (kept between digits), or 0 for a byte the fast path leaves to
+// normalize: non-ASCII, control characters, '&' (which may start an HTML
+// entity) and 'I' (which may stand for l).
+var asciiFold = func() (t [256]byte) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		switch asciiClass[c] {
+		case 'k':
+			t[c] = byte(c)
+		case 'u':
+			t[c] = byte(c + 32)
+		case 'd':
+			t[c] = asciiPoint
+		case 's':
+			t[c] = ' '
+		}
+	}
+	t['&'], t['I'] = 0, 0
+	return t
+}()
+
+const asciiPoint = 1
+
+// normalizeASCII is normalize for text of printable ASCII with separators,
+// the common case, in two passes over bytes instead of runes; it reports
+// false, leaving n to be reset, for any other text. Both phases write into
+// n.b in place: the output never runs ahead of the input.
+func normalizeASCII(src string, n *normText) bool {
+	size := len(src)
+	b := slices.Grow(n.b[:0], size)[:size]
+	from := slices.Grow(n.from[:0], size)[:size]
+	to := slices.Grow(n.to[:0], size)[:size]
+	n.b, n.from, n.to = b[:0], from[:0], to[:0]
+	// Phase 1: one folded byte per input byte.
+	for i := 0; i < size; i++ {
+		c := src[i]
+		x := asciiFold[c]
+		switch x {
+		case 0:
+			switch {
+			case c == '&':
+				if entity(src, i) > 0 {
+					return false
+				}
+				x = '&'
+			case c == 'I':
+				// A capital I closing a lower-case word stands for l.
+				x = 'i'
+				if i > 0 && isASCIILetter(src[i-1]) && (i+1 == size || !isASCIIAlpha(src[i+1])) {
+					x = 'l'
+				}
+			default:
+				return false
+			}
+		case asciiPoint:
+			x = ' '
+			if i > 0 && isDigitByte(src[i-1]) && i+1 < size && isDigitByte(src[i+1]) {
+				x = c
+			}
+		}
+		b[i] = x
+	}
+	// Phase 2: words and spelt-out letters, one space between words.
+	w := 0
+	pendingSep := false
+	for i := 0; i < size; {
+		if b[i] == ' ' {
+			pendingSep = true
+			i++
+			continue
+		}
+		j := i + 1
+		for j < size && b[j] != ' ' {
+			j++
+		}
+		if pendingSep && w > 0 {
+			b[w], from[w], to[w] = ' ', int32(i), int32(i)
+			w++
+		}
+		pendingSep = false
+		if j == i+1 && isASCIILetter(b[i]) {
+			// Three or more single letters separated by one or two
+			// separators ("f e n t", "i.s.o") form one word.
+			var buf [16]int
+			letters := append(buf[:0], i)
+			k := j
+			for {
+				m := k
+				for m < size && b[m] == ' ' {
+					m++
+				}
+				if m == k || m-k > 2 || m >= size || !isASCIILetter(b[m]) || m+1 < size && b[m+1] != ' ' {
+					break
+				}
+				letters = append(letters, m)
+				k = m + 1
+			}
+			if len(letters) >= 3 {
+				for _, at := range letters {
+					b[w], from[w], to[w] = b[at], int32(at), int32(at+1)
+					w++
+				}
+				i = k
+				continue
+			}
+		}
+		for ; i < j; i++ {
+			b[w], from[w], to[w] = b[i], int32(i), int32(i+1)
+			w++
+		}
+	}
+	n.b, n.from, n.to = b[:w], from[:w], to[:w]
+	return true
+}
+
+func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
 
 // entity returns the length of an HTML character reference ("&amp;",
 // "&#101;", "&#x65;", "&shy;") at src[i:], or 0. Crawled text keeps such

@@ -1,6 +1,8 @@
 package classify
 
 import (
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -145,4 +147,44 @@ func boundary(s string, i int) bool {
 		}
 	}
 	return false
+}
+
+// TestNormalizeASCIIFastPath checks that the ASCII fast path writes
+// exactly what the general normaliser writes, offsets included.
+func TestNormalizeASCIIFastPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	alphabet := "aeinost fntlyIXZ019 .,-_/$@%&;#|\t\n'!:"
+	pieces := []string{"f e n t", "i.s.o", "a  b  c", "FentanyI", "fentanyI.", "12.5", "1,000", "x.5", "&amp;", "&#102;", "&x", "R&B", " I ", "p r o t o nitazene"}
+	for i := 0; i < 20000; i++ {
+		var sb strings.Builder
+		for k := r.IntN(40); k >= 0; k-- {
+			if r.IntN(6) == 0 {
+				sb.WriteString(pieces[r.IntN(len(pieces))])
+				continue
+			}
+			sb.WriteByte(alphabet[r.IntN(len(alphabet))])
+		}
+		checkFastPath(t, sb.String())
+	}
+}
+
+// FuzzNormalizeASCII checks the ASCII fast path against the general
+// normaliser.
+func FuzzNormalizeASCII(f *testing.F) {
+	for _, s := range []string{"f e n t", "i.s.o nitazene", "FentanyI", "1.5 g, $20", "&amp; x"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkFastPath)
+}
+
+func checkFastPath(t *testing.T, s string) {
+	var fast, slow normText
+	var scratch []foldRune
+	if !normalizeASCII(s, &fast) {
+		return
+	}
+	normalizeRunes(s, &slow, &scratch)
+	if string(fast.b) != string(slow.b) || !slices.Equal(fast.from, slow.from) || !slices.Equal(fast.to, slow.to) {
+		t.Fatalf("normalise %q:\nfast %q %v %v\nslow %q %v %v", s, fast.b, fast.from, fast.to, slow.b, slow.from, slow.to)
+	}
 }

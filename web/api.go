@@ -498,7 +498,7 @@ func (s *Server) explain(text string) explainJSON {
 }
 
 func explainWith(c *classify.Classifier, version, text string) explainJSON {
-	res := c.Classify(text)
+	res := c.Analyze(text)
 	e := explainJSON{RuleVersion: version, Hit: res.Hit, Score: res.Score, Substances: []store.Substance{}, Matches: []matchJSON{}}
 	for _, s := range res.Substances {
 		e.Substances = append(e.Substances, store.Substance{Name: s.Name, Class: s.Class, Matched: s.Matched, Start: s.Start, End: s.End})
