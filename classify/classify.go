@@ -275,12 +275,13 @@ func (c *Classifier) RuleSet() *rules.RuleSet { return c.rs }
 type scratch struct {
 	n, l   normText
 	runes  []foldRune
+	ws     words // the words of n
 	hits   []acHit
 	lits   []bool // the literal prefix of ctxPats (those with one) occurs in n
 	sq     []byte
 	sqMap  []int32
 	cands  []cand
-	tokens []token
+	tokens []token // ws.toks
 	seen   map[seenKey]struct{}
 	fam    famCache
 	found  []token // fuzzyScan: exact matches, by start
@@ -329,7 +330,7 @@ type cand struct {
 func (c *Classifier) Classify(text string) Result {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
-	normalize(text, &sc.n, &sc.runes)
+	sc.prepare(text)
 	if !c.mentionsSubstance(sc) {
 		return Result{RuleVersion: c.rs.Version()}
 	}
@@ -342,23 +343,29 @@ func (c *Classifier) Classify(text string) Result {
 func (c *Classifier) Analyze(text string) Result {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
-	normalize(text, &sc.n, &sc.runes)
+	sc.prepare(text)
 	return c.analyze(text, sc)
 }
 
-// analyze runs every search over sc.n, the normalised text, and resolves
-// the result.
+// prepare normalises text into sc.n and its words into sc.ws and
+// sc.tokens.
+func (sc *scratch) prepare(text string) {
+	normalizeWords(text, &sc.n, &sc.runes, &sc.ws)
+	sc.tokens = sc.ws.toks
+}
+
+// analyze runs every search over sc.n, the normalised text (see prepare),
+// and resolves the result.
 func (c *Classifier) analyze(text string, sc *scratch) Result {
 	sc.cands = sc.cands[:0]
 	sc.lits = resize(sc.lits, len(c.main.lens)-len(c.pats))
 	c.scan(sc, &sc.n)
-	hasLeet := leet(&sc.n, &sc.l)
+	// The leet view changes bytes, not separators: its words are those of
+	// the normalised view.
+	hasLeet := leet(&sc.n, &sc.l, &sc.ws)
 	if hasLeet {
 		c.scan(sc, &sc.l)
 	}
-	// The leet view changes bytes, not separators: its words are those of
-	// the normalised view.
-	sc.tokens = tokens(sc.n.b, sc.tokens[:0])
 	c.detectors(sc, &sc.n)
 	c.fuzzyScan(sc, &sc.n)
 	if hasLeet {

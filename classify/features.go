@@ -31,35 +31,35 @@ func tokens(b []byte, out []token) []token {
 // word changed. Only words that mix at least two letters with digits or
 // $ and @ next to a letter are folded, and never words shaped like
 // quantities ("100mg") or codes ("m30", "u47700"), which the plain view
-// matches.
-func leet(n, l *normText) bool {
+// matches. ws are the words of n.
+func leet(n, l *normText, ws *words) bool {
 	b := n.b
 	changed := false
-	for i := 0; i < len(b); {
-		if b[i] == ' ' {
-			i++
+	for i, t := range ws.toks {
+		if ws.flags[i]&wordLeet == 0 || !leetWord(b[t.s:t.e]) {
 			continue
 		}
-		j := i
-		for j < len(b) && b[j] != ' ' {
-			j++
+		if !changed {
+			l.b = append(l.b[:0], b...)
+			changed = true
 		}
-		if leetWord(b[i:j]) {
-			if !changed {
-				l.b = append(l.b[:0], b...)
-				changed = true
-			}
-			for k := i; k < j; k++ {
-				l.b[k] = leetByte(b, k, i, j)
-			}
+		for k := t.s; k < t.e; k++ {
+			l.b[k] = leetByte(b, k, t.s, t.e)
 		}
-		i = j
 	}
 	if changed {
 		l.from, l.to = n.from, n.to
 	}
 	return changed
 }
+
+// leetBytes marks the bytes leetspeak writes for letters.
+var leetBytes = func() (t [256]bool) {
+	for _, c := range []byte("01345789$@") {
+		t[c] = true
+	}
+	return t
+}()
 
 func isLeet(c byte) bool {
 	switch c {
@@ -256,7 +256,7 @@ func (c *Classifier) cas3(sc *scratch, n *normText, ti int) bool {
 // casIn reports whether n holds the CAS number of a substance.
 func (c *Classifier) casIn(sc *scratch, n *normText) bool {
 	for ti := range sc.tokens {
-		if c.cas3(sc, n, ti) {
+		if sc.ws.flags[ti]&^wordLeet == wordDigit && c.cas3(sc, n, ti) {
 			return true
 		}
 	}

@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"math/bits"
 	"slices"
 	"sort"
 )
@@ -17,6 +18,10 @@ type fuzzyIndex struct {
 	// letterGrams holds the 4-grams of grams made of the letters a-z, one
 	// bit each (see letterGram): the same answer without hashing.
 	letterGrams []uint64
+	// masks holds, by key length, the letter sets (see letterSet) of the
+	// entries: a word can be within d edits of a key only if their
+	// letter sets differ in at most 2d letters.
+	masks [][]uint32
 }
 
 type fuzzyEntry struct {
@@ -54,6 +59,11 @@ func newFuzzyIndex(c *Classifier) *fuzzyIndex {
 			seen[key] = true
 			id := int32(len(fx.entries))
 			fx.entries = append(fx.entries, fuzzyEntry{key: key, sub: si, class: s.Class, term: t.Text})
+			for len(fx.masks) <= len(key) {
+				fx.masks = append(fx.masks, nil)
+			}
+			set, _ := letterSet(key)
+			fx.masks[len(key)] = append(fx.masks[len(key)], set)
 			for i := 0; i+4 <= len(key); i++ {
 				fx.grams[gram4(key, i)] = true
 				if g, ok := letterGram(key, i); ok {
@@ -95,7 +105,7 @@ func deletions(w string, d int) []string {
 // allocating (the map index converts the bytes in place).
 func (fx *fuzzyIndex) best(w string, class string, budget int) int {
 	d := min(maxEdits(len(w)), budget)
-	if d == 0 || len(w) > 64 || !fx.sharesGram(w) {
+	if d == 0 || len(w) > 64 || !sharesGram(fx, w) || !fx.mayBeNear(w, d) {
 		return -1
 	}
 	bestID, bestDist := -1, d+1
@@ -137,6 +147,39 @@ func (fx *fuzzyIndex) best(w string, class string, budget int) int {
 	return bestID
 }
 
+// letterSet returns the set of the letters a-z in w, one bit each, and
+// whether w has only such letters.
+func letterSet(w string) (uint32, bool) {
+	var set uint32
+	for i := 0; i < len(w); i++ {
+		c := w[i] - 'a'
+		if c >= 26 {
+			return 0, false
+		}
+		set |= 1 << c
+	}
+	return set, true
+}
+
+// mayBeNear reports whether some entry could be within d edits of w: one
+// of a length within d whose letter set differs from w's in at most 2d
+// letters (an insertion or deletion changes the set by at most one letter,
+// a substitution by two, a transposition not at all).
+func (fx *fuzzyIndex) mayBeNear(w string, d int) bool {
+	set, ok := letterSet(w)
+	if !ok {
+		return true
+	}
+	for n := max(len(w)-d, 0); n <= len(w)+d && n < len(fx.masks); n++ {
+		for _, m := range fx.masks[n] {
+			if bits.OnesCount32(set^m) <= 2*d {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // lookupKey finds the substance whose long name is within the edit budget
 // of key, restricted to class.
 func (fx *fuzzyIndex) lookupKey(key, class string) (int, bool) {
@@ -157,8 +200,12 @@ func (c *Classifier) fuzzyScan(sc *scratch, n *normText) {
 	ncands := len(sc.cands)
 	found, reach := sc.found[:0], sc.reach[:0] // substance and family matches so far, by start; furthest end among found[:i+1]
 	indexed := false
-	for _, t := range sc.tokens {
-		if t.e-t.s < fuzzyMinLen-1 || !allLetters(b[t.s:t.e]) {
+	for i, t := range sc.tokens {
+		if t.e-t.s < fuzzyMinLen-1 {
+			continue
+		}
+		// The words of the leet view are those of n with other bytes.
+		if n == &sc.n && sc.ws.flags[i] != wordLetter || n != &sc.n && !allLetters(b[t.s:t.e]) {
 			continue
 		}
 		if !indexed {
@@ -182,7 +229,7 @@ func (c *Classifier) fuzzyScan(sc *scratch, n *normText) {
 		if k := sort.Search(len(found), func(i int) bool { return found[i].s >= t.e }); k > 0 && reach[k-1] > t.s {
 			continue
 		}
-		if !c.fuzzy.sharesGram(string(b[t.s:t.e])) {
+		if !sharesGram(c.fuzzy, b[t.s:t.e]) {
 			continue
 		}
 		w := string(b[t.s:t.e])
@@ -237,7 +284,7 @@ func osaDistance(a, b string, limit int) int {
 	return prev[len(b)]
 }
 
-func gram4(s string, i int) uint32 {
+func gram4[T string | []byte](s T, i int) uint32 {
 	return uint32(s[i])<<24 | uint32(s[i+1])<<16 | uint32(s[i+2])<<8 | uint32(s[i+3])
 }
 
@@ -245,7 +292,7 @@ func gram4(s string, i int) uint32 {
 // budget (one edit from 7 bytes, two from 11) a word nearly always keeps a
 // 4-gram of the name it is close to; a word that keeps none is too
 // scrambled to report anyway.
-func (fx *fuzzyIndex) sharesGram(w string) bool {
+func sharesGram[T string | []byte](fx *fuzzyIndex, w T) bool {
 	for i := 0; i+4 <= len(w); i++ {
 		if g, ok := letterGram(w, i); ok {
 			if fx.letterGrams[g/64]&(1<<(g%64)) != 0 {
@@ -262,7 +309,7 @@ func (fx *fuzzyIndex) sharesGram(w string) bool {
 
 // letterGram numbers the 4-gram s[i:i+4] when it is made of the letters
 // a-z.
-func letterGram(s string, i int) (uint32, bool) {
+func letterGram[T string | []byte](s T, i int) (uint32, bool) {
 	a, b, c, d := s[i]-'a', s[i+1]-'a', s[i+2]-'a', s[i+3]-'a'
 	if a >= 26 || b >= 26 || c >= 26 || d >= 26 {
 		return 0, false

@@ -73,8 +73,63 @@ var asciiClass = func() (t [128]byte) {
 // normalize fills n with the normalised form of src; scratch is reused
 // between calls.
 func normalize(src string, n *normText, scratch *[]foldRune) {
-	if !normalizeASCII(src, n) {
+	if !normalizeASCII(src, n, nil) {
 		normalizeRunes(src, n, scratch)
+	}
+}
+
+// words are the words of normalised text (maximal runs of bytes other than
+// the space) with, for each, the OR of the wordByteClass of its bytes.
+type words struct {
+	toks  []token
+	flags []uint8
+}
+
+// Byte classes of words: a word whose flags are wordLetter has only the
+// letters a-z, one whose flags without wordLeet are wordDigit only digits.
+const (
+	wordLetter uint8 = 1 << iota // a-z
+	wordDigit                    // 0-9
+	wordOther                    // anything else
+	wordLeet                     // a byte leetspeak writes for a letter
+)
+
+var wordByteClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c >= 'a' && c <= 'z':
+			t[c] = wordLetter
+		case c >= '0' && c <= '9':
+			t[c] = wordDigit
+		default:
+			t[c] = wordOther
+		}
+		if leetBytes[c] {
+			t[c] |= wordLeet
+		}
+	}
+	return t
+}()
+
+// normalizeWords normalises src into n and its words into ws.
+func normalizeWords(src string, n *normText, scratch *[]foldRune, ws *words) {
+	if normalizeASCII(src, n, ws) {
+		return
+	}
+	normalizeRunes(src, n, scratch)
+	wordsOf(n.b, ws)
+}
+
+// wordsOf fills ws with the words of normalised text b.
+func wordsOf(b []byte, ws *words) {
+	ws.toks = tokens(b, ws.toks[:0])
+	ws.flags = slices.Grow(ws.flags[:0], len(ws.toks))[:len(ws.toks)]
+	for i, t := range ws.toks {
+		f := uint8(0)
+		for _, c := range b[t.s:t.e] {
+			f |= wordByteClass[c]
+		}
+		ws.flags[i] = f
 	}
 }
 
@@ -125,7 +180,7 @@ func normalizeRunes(src string, n *normText, scratch *[]foldRune) {
 		}
 		r, size := utf8.DecodeRuneInString(src[i:])
 		// A currency sign between letters is leetspeak ("f€ntanyl").
-		if l, ok := currencyLetter[r]; ok && len(rs) > 0 && isASCIILetterRune(rs[len(rs)-1].r) &&
+		if l, ok := currencyAsLetter(r); ok && len(rs) > 0 && isASCIILetterRune(rs[len(rs)-1].r) &&
 			i+size < len(src) && isASCIIAlpha(src[i+size]) {
 			rs = append(rs, foldRune{l, int32(i), int32(i + size)})
 			i += size
@@ -223,8 +278,9 @@ const asciiPoint = 1
 // normalizeASCII is normalize for text of printable ASCII with separators,
 // the common case, in two passes over bytes instead of runes; it reports
 // false, leaving n to be reset, for any other text. Both phases write into
-// n.b in place: the output never runs ahead of the input.
-func normalizeASCII(src string, n *normText) bool {
+// n.b in place: the output never runs ahead of the input. When ws is not
+// nil it receives the words.
+func normalizeASCII(src string, n *normText, ws *words) bool {
 	size := len(src)
 	b := slices.Grow(n.b[:0], size)[:size]
 	from := slices.Grow(n.from[:0], size)[:size]
@@ -260,6 +316,11 @@ func normalizeASCII(src string, n *normText) bool {
 		b[i] = x
 	}
 	// Phase 2: words and spelt-out letters, one space between words.
+	var toks []token
+	var flags []uint8
+	if ws != nil {
+		toks, flags = ws.toks[:0], ws.flags[:0]
+	}
 	w := 0
 	pendingSep := false
 	for i := 0; i < size; {
@@ -277,6 +338,8 @@ func normalizeASCII(src string, n *normText) bool {
 			w++
 		}
 		pendingSep = false
+		ws0 := w
+		f := uint8(0)
 		if j == i+1 && isASCIILetter(b[i]) {
 			// Three or more single letters separated by one or two
 			// separators ("f e n t", "i.s.o") form one word.
@@ -299,16 +362,27 @@ func normalizeASCII(src string, n *normText) bool {
 					b[w], from[w], to[w] = b[at], int32(at), int32(at+1)
 					w++
 				}
+				if ws != nil {
+					toks, flags = append(toks, token{ws0, w}), append(flags, wordLetter)
+				}
 				i = k
 				continue
 			}
 		}
 		for ; i < j; i++ {
-			b[w], from[w], to[w] = b[i], int32(i), int32(i+1)
+			c := b[i]
+			f |= wordByteClass[c]
+			b[w], from[w], to[w] = c, int32(i), int32(i+1)
 			w++
+		}
+		if ws != nil {
+			toks, flags = append(toks, token{ws0, w}), append(flags, f)
 		}
 	}
 	n.b, n.from, n.to = b[:w], from[:w], to[:w]
+	if ws != nil {
+		ws.toks, ws.flags = toks, flags
+	}
 	return true
 }
 
@@ -362,8 +436,20 @@ func appendFolded(rs []foldRune, s string, from, to int32) []foldRune {
 	return rs
 }
 
-// currencyLetter maps currency signs that sellers write for letters.
-var currencyLetter = map[rune]rune{'€': 'e', '¢': 'c', '£': 'l', '¥': 'y'}
+// currencyAsLetter returns the letter sellers write a currency sign for.
+func currencyAsLetter(r rune) (rune, bool) {
+	switch r {
+	case '€':
+		return 'e', true
+	case '¢':
+		return 'c', true
+	case '£':
+		return 'l', true
+	case '¥':
+		return 'y', true
+	}
+	return 0, false
+}
 
 func isASCIIAlpha(c byte) bool      { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isASCIILetterRune(r rune) bool { return r >= 'a' && r <= 'z' }
@@ -406,7 +492,7 @@ func (n *normText) appendWord(w []foldRune) {
 				latin = true
 			}
 		default:
-			if _, ok := confusables[r]; ok {
+			if _, ok := lookAlike(r); ok {
 				other = true
 			} else if unicode.IsLetter(r) {
 				allConf = false
@@ -417,10 +503,10 @@ func (n *normText) appendWord(w []foldRune) {
 	for _, fr := range w {
 		r := fr.r
 		if fold {
-			if l, ok := confusables[r]; ok {
+			if l, ok := lookAlike(r); ok {
 				r = l
 			}
-		} else if u, ok := ukrainian[r]; ok {
+		} else if u, ok := ukrainianRussian(r); ok {
 			// Ukrainian and Belarusian letters read as their Russian
 			// counterparts, so "фентаніл" matches "фентанил".
 			r = u
@@ -463,30 +549,63 @@ var confusables = map[rune]rune{
 // Russian letters the rules are written with.
 var ukrainian = map[rune]rune{'і': 'и', 'ї': 'и', 'є': 'е', 'ґ': 'г', 'ў': 'у'}
 
-// foldCache holds foldNonASCII results for the Basic Multilingual Plane up
-// to U+2FFF and the half- and full-width forms, computed once.
-var foldCache = func() map[rune][]rune {
-	m := make(map[rune][]rune, 4096)
-	add := func(lo, hi rune) {
-		for r := lo; r <= hi; r++ {
-			m[r] = foldSlow(r)
+// ukrainianRussian looks r up in ukrainian.
+func ukrainianRussian(r rune) (rune, bool) {
+	if r < 0x0450 || r > 0x0491 {
+		return 0, false // outside 'є'..'ґ'
+	}
+	u, ok := ukrainian[r]
+	return u, ok
+}
+
+// foldRanges are the ranges whose foldNonASCII results are computed once:
+// Latin-1 to the Cyrillic supplement, Latin extended additional and Greek
+// extended, punctuation, letter-like symbols and arrows, and the half- and
+// full-width forms.
+var foldRanges = [...]struct{ lo, hi rune }{{0x80, 0x052F}, {0x1E00, 0x2BFF}, {0xFF00, 0xFFEF}}
+
+// foldCache holds foldNonASCII results for foldRanges, one slice per range
+// indexed by r - lo.
+var foldCache = func() (c [len(foldRanges)][][]rune) {
+	for i, fr := range foldRanges {
+		c[i] = make([][]rune, fr.hi-fr.lo+1)
+		for r := fr.lo; r <= fr.hi; r++ {
+			c[i][r-fr.lo] = foldSlow(r)
 		}
 	}
-	add(0x80, 0x052F)   // Latin-1 .. Cyrillic supplement
-	add(0x1E00, 0x1FFF) // Latin extended additional, Greek extended
-	add(0x2000, 0x2BFF) // punctuation, letter-like symbols, arrows
-	add(0xFF00, 0xFFEF) // half- and full-width forms
-	return m
+	return c
 }()
 
 var sepOnly = []rune{sepRune}
 
 func foldNonASCII(r rune) []rune {
-	if f, ok := foldCache[r]; ok {
-		return f
+	for i, fr := range foldRanges {
+		if r >= fr.lo && r <= fr.hi {
+			return foldCache[i][r-fr.lo]
+		}
 	}
 	return foldSlow(r)
 }
+
+// lookAlike returns the Latin letter a Cyrillic or Greek letter looks like.
+func lookAlike(r rune) (rune, bool) {
+	if r < lookAlikeLo || r >= lookAlikeLo+rune(len(lookAlikes)) {
+		return 0, false
+	}
+	l := lookAlikes[r-lookAlikeLo]
+	return l, l != 0
+}
+
+// lookAlikes is confusables as a table from lookAlikeLo.
+var lookAlikes = func() []rune {
+	t := make([]rune, 0x0530-lookAlikeLo)
+	for r, l := range confusables {
+		t[r-lookAlikeLo] = l
+	}
+	return t
+}()
+
+const lookAlikeLo = 0x0250
 
 // special maps letters that NFKD leaves alone to their Latin spelling.
 var special = map[rune]string{

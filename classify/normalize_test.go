@@ -81,7 +81,9 @@ func TestLeet(t *testing.T) {
 			var n, l normText
 			var scratch []foldRune
 			normalize(tt.in, &n, &scratch)
-			changed := leet(&n, &l)
+			var ws words
+			wordsOf(n.b, &ws)
+			changed := leet(&n, &l, &ws)
 			if tt.want == "" {
 				if changed {
 					t.Errorf("leet(%q) changed it to %q", tt.in, l.b)
@@ -179,12 +181,17 @@ func FuzzNormalizeASCII(f *testing.F) {
 
 func checkFastPath(t *testing.T, s string) {
 	var fast, slow normText
+	var fastWords, slowWords words
 	var scratch []foldRune
-	if !normalizeASCII(s, &fast) {
+	if !normalizeASCII(s, &fast, &fastWords) {
 		return
 	}
 	normalizeRunes(s, &slow, &scratch)
 	if string(fast.b) != string(slow.b) || !slices.Equal(fast.from, slow.from) || !slices.Equal(fast.to, slow.to) {
 		t.Fatalf("normalise %q:\nfast %q %v %v\nslow %q %v %v", s, fast.b, fast.from, fast.to, slow.b, slow.from, slow.to)
+	}
+	wordsOf(slow.b, &slowWords)
+	if !slices.Equal(fastWords.toks, slowWords.toks) || !slices.Equal(fastWords.flags, slowWords.flags) {
+		t.Fatalf("words of %q: fast %v %v, slow %v %v", s, fastWords.toks, fastWords.flags, slowWords.toks, slowWords.flags)
 	}
 }

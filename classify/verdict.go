@@ -10,7 +10,7 @@ package classify
 type substanceMatchers struct {
 	main    *acMatcher
 	mainPat []int32 // pattern id -> pats index
-	squeeze *acMatcher
+	squeeze *wordTrie
 	sqPat   []int32 // pattern id -> pats index
 }
 
@@ -31,7 +31,7 @@ func newSubstanceMatchers(c *Classifier) *substanceMatchers {
 		}
 	}
 	sm.main = newACMatcher(keys)
-	sm.squeeze = newACMatcher(sqKeys)
+	sm.squeeze = newWordTrie(sqKeys)
 	return sm
 }
 
@@ -53,11 +53,10 @@ func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	if c.substanceIn(sc, &sc.n) {
 		return true
 	}
-	hasLeet := leet(&sc.n, &sc.l)
+	hasLeet := leet(&sc.n, &sc.l, &sc.ws)
 	if hasLeet && c.substanceIn(sc, &sc.l) {
 		return true
 	}
-	sc.tokens = tokens(sc.n.b, sc.tokens[:0])
 	if c.casIn(sc, &sc.n) {
 		return true
 	}
@@ -94,14 +93,89 @@ func (c *Classifier) substanceIn(sc *scratch, n *normText) bool {
 		return true
 	}
 	if !hasSeparator(b) {
-		return false
+		return false // no separators: the main automaton saw everything
 	}
-	sc.sq, sc.sqMap = squeezed(b, sc.sq[:0], sc.sqMap[:0])
-	sc.hits = sm.squeeze.find(sc.sq, sc.hits[:0])
-	for _, h := range sc.hits {
-		p := &c.pats[sm.sqPat[h.pat]]
-		if _, _, ok := c.squeezeBounds(b, sc.sqMap, p, int(sm.squeeze.lens[h.pat]), int(h.end)); ok {
-			return true
+	return sm.squeeze.anyAtWordStart(b, func(id int32, start, end int) bool {
+		p := &c.pats[sm.sqPat[id]]
+		e, ok := rightBoundary(b, end, p)
+		return ok && (e == len(b) || b[e] == ' ')
+	})
+}
+
+// wordTrie finds keys that start at a word start of normalised text and
+// may run across the spaces between words: the keys of the separator-free
+// view, searched from each word start instead of over a squeezed copy.
+type wordTrie struct {
+	class  [256]uint8
+	nclass int32
+	// next holds a row of nclass entries per node, at node*nclass: entry
+	// c > 0 is the child for byte class c (its row's offset) or -1; entry
+	// 0, the class of bytes no key has, holds the id of the key ending at
+	// the node or -1.
+	next []int32
+}
+
+// newWordTrie builds the trie of keys (non-empty, without spaces, at most
+// 255 byte classes).
+func newWordTrie(keys []string) *wordTrie {
+	t := &wordTrie{nclass: 1}
+	for _, k := range keys {
+		for i := 0; i < len(k); i++ {
+			if t.class[k[i]] == 0 {
+				t.class[k[i]] = uint8(t.nclass)
+				t.nclass++
+			}
+		}
+	}
+	nc := t.nclass
+	newNode := func() int32 {
+		at := int32(len(t.next))
+		for range nc {
+			t.next = append(t.next, -1)
+		}
+		return at
+	}
+	newNode()
+	for id, k := range keys {
+		n := int32(0)
+		for i := 0; i < len(k); i++ {
+			c := int32(t.class[k[i]])
+			if t.next[n+c] < 0 {
+				child := newNode()
+				t.next[n+c] = child
+			}
+			n = t.next[n+c]
+		}
+		t.next[n] = int32(id)
+	}
+	return t
+}
+
+// anyAtWordStart walks the trie from every word start of b, skipping
+// spaces, and reports whether found accepts one of the keys met, given its
+// id and its span [start, end) in b.
+func (t *wordTrie) anyAtWordStart(b []byte, found func(id int32, start, end int) bool) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] == ' ' || i > 0 && b[i-1] != ' ' {
+			continue
+		}
+		n := int32(0)
+		for j := i; j < len(b); j++ {
+			c := b[j]
+			if c == ' ' {
+				continue
+			}
+			cl := int32(t.class[c])
+			if cl == 0 {
+				break
+			}
+			n = t.next[n+cl]
+			if n < 0 {
+				break
+			}
+			if id := t.next[n]; id >= 0 && found(id, i, j+1) {
+				return true
+			}
 		}
 	}
 	return false
