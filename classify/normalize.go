@@ -281,6 +281,9 @@ const asciiPoint = 1
 // n.b in place: the output never runs ahead of the input. When ws is not
 // nil it receives the words.
 func normalizeASCII(src string, n *normText, ws *words) bool {
+	if !isASCII(src) {
+		return false
+	}
 	size := len(src)
 	b := slices.Grow(n.b[:0], size)[:size]
 	from := slices.Grow(n.from[:0], size)[:size]
@@ -382,6 +385,24 @@ func normalizeASCII(src string, n *normText, ws *words) bool {
 	n.b, n.from, n.to = b[:w], from[:w], to[:w]
 	if ws != nil {
 		ws.toks, ws.flags = toks, flags
+	}
+	return true
+}
+
+// isASCII reports whether s has only bytes below 0x80, eight at a time.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if x&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
 	}
 	return true
 }

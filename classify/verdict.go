@@ -95,7 +95,7 @@ func (c *Classifier) substanceIn(sc *scratch, n *normText) bool {
 	if !hasSeparator(b) {
 		return false // no separators: the main automaton saw everything
 	}
-	return sm.squeeze.anyAtWordStart(b, func(id int32, start, end int) bool {
+	return sm.squeeze.anyAtWordStart(b, sc.tokens, func(id int32, start, end int) bool {
 		p := &c.pats[sm.sqPat[id]]
 		e, ok := rightBoundary(b, end, p)
 		return ok && (e == len(b) || b[e] == ' ')
@@ -113,7 +113,32 @@ type wordTrie struct {
 	// 0, the class of bytes no key has, holds the id of the key ending at
 	// the node or -1.
 	next []int32
+	// starts has a bit for every key's first three bytes (see start3): a
+	// walk whose first three bytes have none cannot meet a key of three
+	// or more bytes, and most words fail this test.
+	starts []uint64
+	short  bool // some key is shorter than three bytes
 }
+
+// start3 numbers three bytes: a-z and 0-9 each have a digit of their own,
+// every other byte shares one.
+func start3(a, b, c byte) int {
+	return (int(start3Digit[a])*37+int(start3Digit[b]))*37 + int(start3Digit[c])
+}
+
+var start3Digit = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c >= 'a' && c <= 'z':
+			t[c] = uint8(c - 'a')
+		case c >= '0' && c <= '9':
+			t[c] = uint8(26 + c - '0')
+		default:
+			t[c] = 36
+		}
+	}
+	return t
+}()
 
 // newWordTrie builds the trie of keys (non-empty, without spaces, at most
 // 255 byte classes).
@@ -136,7 +161,14 @@ func newWordTrie(keys []string) *wordTrie {
 		return at
 	}
 	newNode()
+	t.starts = make([]uint64, (37*37*37+63)/64)
 	for id, k := range keys {
+		if len(k) < 3 {
+			t.short = true
+		} else {
+			x := start3(k[0], k[1], k[2])
+			t.starts[x/64] |= 1 << (x % 64)
+		}
 		n := int32(0)
 		for i := 0; i < len(k); i++ {
 			c := int32(t.class[k[i]])
@@ -151,14 +183,42 @@ func newWordTrie(keys []string) *wordTrie {
 	return t
 }
 
-// anyAtWordStart walks the trie from every word start of b, skipping
-// spaces, and reports whether found accepts one of the keys met, given its
-// id and its span [start, end) in b.
-func (t *wordTrie) anyAtWordStart(b []byte, found func(id int32, start, end int) bool) bool {
-	for i := 0; i < len(b); i++ {
-		if b[i] == ' ' || i > 0 && b[i-1] != ' ' {
+// mayStart reports whether a key of three or more bytes may start at word
+// toks[k] of b: whether the first three bytes other than spaces from its
+// start begin one.
+func (t *wordTrie) mayStart(b []byte, toks []token, k int) bool {
+	tk := toks[k]
+	var x int
+	switch {
+	case tk.e-tk.s >= 3:
+		x = start3(b[tk.s], b[tk.s+1], b[tk.s+2])
+	default:
+		// A short word: the bytes run on into the next words.
+		var first [3]byte
+		n := 0
+		for ; k < len(toks) && n < 3; k++ {
+			for i := toks[k].s; i < toks[k].e && n < 3; i++ {
+				first[n] = b[i]
+				n++
+			}
+		}
+		if n < 3 {
+			return false
+		}
+		x = start3(first[0], first[1], first[2])
+	}
+	return t.starts[x/64]&(1<<(x%64)) != 0
+}
+
+// anyAtWordStart walks the trie from the start of every word of b (toks),
+// skipping spaces, and reports whether found accepts one of the keys met,
+// given its id and its span [start, end) in b.
+func (t *wordTrie) anyAtWordStart(b []byte, toks []token, found func(id int32, start, end int) bool) bool {
+	for k, tk := range toks {
+		if !t.short && !t.mayStart(b, toks, k) {
 			continue
 		}
+		i := tk.s
 		n := int32(0)
 		for j := i; j < len(b); j++ {
 			c := b[j]
