@@ -275,11 +275,10 @@ var asciiFold = func() (t [256]byte) {
 
 const asciiPoint = 1
 
-// normalizeASCII is normalize for text of printable ASCII with separators,
-// the common case, in two passes over bytes instead of runes; it reports
-// false, leaving n to be reset, for any other text. Both phases write into
-// n.b in place: the output never runs ahead of the input. When ws is not
-// nil it receives the words.
+// normalizeASCII is normalize for text of printable ASCII, the common
+// case, in one pass over bytes instead of two over runes; it reports
+// false, leaving n to be reset, for any other text. When ws is not nil it
+// receives the words.
 func normalizeASCII(src string, n *normText, ws *words) bool {
 	if !isASCII(src) {
 		return false
@@ -289,36 +288,6 @@ func normalizeASCII(src string, n *normText, ws *words) bool {
 	from := slices.Grow(n.from[:0], size)[:size]
 	to := slices.Grow(n.to[:0], size)[:size]
 	n.b, n.from, n.to = b[:0], from[:0], to[:0]
-	// Phase 1: one folded byte per input byte.
-	for i := 0; i < size; i++ {
-		c := src[i]
-		x := asciiFold[c]
-		switch x {
-		case 0:
-			switch {
-			case c == '&':
-				if entity(src, i) > 0 {
-					return false
-				}
-				x = '&'
-			case c == 'I':
-				// A capital I closing a lower-case word stands for l.
-				x = 'i'
-				if i > 0 && isASCIILetter(src[i-1]) && (i+1 == size || !isASCIIAlpha(src[i+1])) {
-					x = 'l'
-				}
-			default:
-				return false
-			}
-		case asciiPoint:
-			x = ' '
-			if i > 0 && isDigitByte(src[i-1]) && i+1 < size && isDigitByte(src[i+1]) {
-				x = c
-			}
-		}
-		b[i] = x
-	}
-	// Phase 2: words and spelt-out letters, one space between words.
 	var toks []token
 	var flags []uint8
 	if ws != nil {
@@ -327,56 +296,49 @@ func normalizeASCII(src string, n *normText, ws *words) bool {
 	w := 0
 	pendingSep := false
 	for i := 0; i < size; {
-		if b[i] == ' ' {
+		x := asciiFold[src[i]]
+		if x <= asciiPoint {
+			if x = foldSpecial(src, i); x == 0 {
+				return false
+			}
+		}
+		if x == ' ' {
 			pendingSep = true
 			i++
 			continue
 		}
-		j := i + 1
-		for j < size && b[j] != ' ' {
-			j++
-		}
+		// A word starts at i: one space before it, then its bytes.
 		if pendingSep && w > 0 {
 			b[w], from[w], to[w] = ' ', int32(i), int32(i)
 			w++
 		}
 		pendingSep = false
 		ws0 := w
-		f := uint8(0)
-		if j == i+1 && isASCIILetter(b[i]) {
+		f := wordByteClass[x]
+		b[w], from[w], to[w] = x, int32(i), int32(i+1)
+		w++
+		for i++; i < size; i++ {
+			x = asciiFold[src[i]]
+			if x <= asciiPoint {
+				if x = foldSpecial(src, i); x == 0 {
+					return false
+				}
+			}
+			if x == ' ' {
+				break
+			}
+			f |= wordByteClass[x]
+			b[w], from[w], to[w] = x, int32(i), int32(i+1)
+			w++
+		}
+		if w == ws0+1 && f == wordLetter {
 			// Three or more single letters separated by one or two
 			// separators ("f e n t", "i.s.o") form one word.
-			var buf [16]int
-			letters := append(buf[:0], i)
-			k := j
-			for {
-				m := k
-				for m < size && b[m] == ' ' {
-					m++
-				}
-				if m == k || m-k > 2 || m >= size || !isASCIILetter(b[m]) || m+1 < size && b[m+1] != ' ' {
-					break
-				}
-				letters = append(letters, m)
-				k = m + 1
-			}
-			if len(letters) >= 3 {
-				for _, at := range letters {
-					b[w], from[w], to[w] = b[at], int32(at), int32(at+1)
-					w++
-				}
-				if ws != nil {
-					toks, flags = append(toks, token{ws0, w}), append(flags, wordLetter)
-				}
+			if k, ok := speltOut(src, i, b, from, to, &w); ok {
 				i = k
-				continue
+			} else if k < 0 {
+				return false
 			}
-		}
-		for ; i < j; i++ {
-			c := b[i]
-			f |= wordByteClass[c]
-			b[w], from[w], to[w] = c, int32(i), int32(i+1)
-			w++
 		}
 		if ws != nil {
 			toks, flags = append(toks, token{ws0, w}), append(flags, f)
@@ -387,6 +349,92 @@ func normalizeASCII(src string, n *normText, ws *words) bool {
 		ws.toks, ws.flags = toks, flags
 	}
 	return true
+}
+
+// foldAt is what normalizeASCII writes for src[i]: see asciiFold, with
+// foldSpecial's answers for the bytes that need their neighbours.
+func foldAt(src string, i int) byte {
+	x := asciiFold[src[i]]
+	if x <= asciiPoint {
+		x = foldSpecial(src, i)
+	}
+	return x
+}
+
+// foldSpecial folds the bytes asciiFold leaves to it: '.' and ',' are kept
+// between digits, a capital I closing a lower-case word stands for l, '&'
+// is kept unless it starts an HTML entity. It returns 0 for a byte the
+// fast path cannot handle (a control character or an entity).
+func foldSpecial(src string, i int) byte {
+	switch c := src[i]; c {
+	case '.', ',':
+		if i > 0 && isDigitByte(src[i-1]) && i+1 < len(src) && isDigitByte(src[i+1]) {
+			return c
+		}
+		return ' '
+	case 'I':
+		if i > 0 && isASCIILetter(src[i-1]) && (i+1 == len(src) || !isASCIIAlpha(src[i+1])) {
+			return 'l'
+		}
+		return 'i'
+	case '&':
+		if entity(src, i) > 0 {
+			return 0
+		}
+		return '&'
+	}
+	return 0
+}
+
+// speltOut extends the one-letter word just written before src[i] with
+// the single letters that follow it, each after one or two separators,
+// when there are at least three letters in all, and returns where the
+// word ends in src. It returns false and a negative offset when a byte
+// the fast path cannot handle was met, false and 0 when the letters stop
+// short of three.
+func speltOut(src string, i int, b []byte, from, to []int32, w *int) (int, bool) {
+	var buf [16]int
+	letters := buf[:0]
+	k := i
+	for {
+		m := k
+		for m < len(src) {
+			x := foldAt(src, m)
+			if x == 0 {
+				return -1, false
+			}
+			if x != ' ' {
+				break
+			}
+			m++
+		}
+		if m == k || m-k > 2 || m >= len(src) {
+			break
+		}
+		x := foldAt(src, m)
+		if !isASCIILetter(x) {
+			break
+		}
+		if m+1 < len(src) {
+			y := foldAt(src, m+1)
+			if y == 0 {
+				return -1, false
+			}
+			if y != ' ' {
+				break
+			}
+		}
+		letters = append(letters, m)
+		k = m + 1
+	}
+	if len(letters) < 2 {
+		return 0, false
+	}
+	for _, at := range letters {
+		b[*w], from[*w], to[*w] = foldAt(src, at), int32(at), int32(at+1)
+		*w++
+	}
+	return k, true
 }
 
 // isASCII reports whether s has only bytes below 0x80, eight at a time.
