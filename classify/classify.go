@@ -330,9 +330,13 @@ type cand struct {
 func (c *Classifier) Classify(text string) Result {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
-	sc.prepare(text)
+	normalizeWords(text, &sc.n, &sc.runes, &sc.ws, false)
+	sc.tokens = sc.ws.toks
 	if !c.mentionsSubstance(sc) {
 		return Result{RuleVersion: c.rs.Version()}
+	}
+	if sc.n.unmapped {
+		sc.prepare(text)
 	}
 	return c.analyze(text, sc)
 }
@@ -350,7 +354,7 @@ func (c *Classifier) Analyze(text string) Result {
 // prepare normalises text into sc.n and its words into sc.ws and
 // sc.tokens.
 func (sc *scratch) prepare(text string) {
-	normalizeWords(text, &sc.n, &sc.runes, &sc.ws)
+	normalizeWords(text, &sc.n, &sc.runes, &sc.ws, true)
 	sc.tokens = sc.ws.toks
 }
 

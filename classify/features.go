@@ -48,7 +48,7 @@ func leet(n, l *normText, ws *words) bool {
 		}
 	}
 	if changed {
-		l.from, l.to = n.from, n.to
+		l.from, l.to, l.unmapped = n.from, n.to, n.unmapped
 	}
 	return changed
 }

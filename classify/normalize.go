@@ -20,16 +20,23 @@ type normText struct {
 	b    []byte
 	from []int32
 	to   []int32
+	// unmapped: from and to were not written (see normalizeWords), and
+	// span answers 0, 0.
+	unmapped bool
 }
 
 func (n *normText) reset() {
 	n.b = n.b[:0]
 	n.from = n.from[:0]
 	n.to = n.to[:0]
+	n.unmapped = false
 }
 
 // span maps the normalised byte range [s, e) to the original byte range.
 func (n *normText) span(s, e int) (int, int) {
+	if n.unmapped {
+		return 0, 0
+	}
 	return int(n.from[s]), int(n.to[e-1])
 }
 
@@ -73,7 +80,7 @@ var asciiClass = func() (t [128]byte) {
 // normalize fills n with the normalised form of src; scratch is reused
 // between calls.
 func normalize(src string, n *normText, scratch *[]foldRune) {
-	if !normalizeASCII(src, n, nil) {
+	if !normalizeASCII(src, n, nil, true) {
 		normalizeRunes(src, n, scratch)
 	}
 }
@@ -111,9 +118,11 @@ var wordByteClass = func() (t [256]uint8) {
 	return t
 }()
 
-// normalizeWords normalises src into n and its words into ws.
-func normalizeWords(src string, n *normText, scratch *[]foldRune, ws *words) {
-	if normalizeASCII(src, n, ws) {
+// normalizeWords normalises src into n and its words into ws. Without
+// withMap, n may be left unmapped: its bytes and words are those of the
+// mapped form, but it has no spans (the verdict search needs none).
+func normalizeWords(src string, n *normText, scratch *[]foldRune, ws *words, withMap bool) {
+	if normalizeASCII(src, n, ws, withMap) {
 		return
 	}
 	normalizeRunes(src, n, scratch)
@@ -278,16 +287,19 @@ const asciiPoint = 1
 // normalizeASCII is normalize for text of printable ASCII, the common
 // case, in one pass over bytes instead of two over runes; it reports
 // false, leaving n to be reset, for any other text. When ws is not nil it
-// receives the words.
-func normalizeASCII(src string, n *normText, ws *words) bool {
+// receives the words. Without withMap, n is left unmapped.
+func normalizeASCII(src string, n *normText, ws *words, withMap bool) bool {
 	if !isASCII(src) {
 		return false
 	}
 	size := len(src)
 	b := slices.Grow(n.b[:0], size)[:size]
+	n.b, n.from, n.to, n.unmapped = b[:0], n.from[:0], n.to[:0], !withMap
+	if !withMap {
+		return normalizeASCIIUnmapped(src, n, ws)
+	}
 	from := slices.Grow(n.from[:0], size)[:size]
 	to := slices.Grow(n.to[:0], size)[:size]
-	n.b, n.from, n.to = b[:0], from[:0], to[:0]
 	var toks []token
 	var flags []uint8
 	if ws != nil {
@@ -345,6 +357,75 @@ func normalizeASCII(src string, n *normText, ws *words) bool {
 		}
 	}
 	n.b, n.from, n.to = b[:w], from[:w], to[:w]
+	if ws != nil {
+		ws.toks, ws.flags = toks, flags
+	}
+	return true
+}
+
+
+// normalizeASCIIUnmapped is normalizeASCII without the map, after its
+// checks: the same bytes and words.
+func normalizeASCIIUnmapped(src string, n *normText, ws *words) bool {
+	size := len(src)
+	b := n.b[:size]
+	var toks []token
+	var flags []uint8
+	if ws != nil {
+		toks, flags = ws.toks[:0], ws.flags[:0]
+	}
+	w := 0
+	pendingSep := false
+	for i := 0; i < size; {
+		x := asciiFold[src[i]]
+		if x <= asciiPoint {
+			if x = foldSpecial(src, i); x == 0 {
+				return false
+			}
+		}
+		if x == ' ' {
+			pendingSep = true
+			i++
+			continue
+		}
+		// A word starts at i: one space before it, then its bytes.
+		if pendingSep && w > 0 {
+			b[w] = ' '
+			w++
+		}
+		pendingSep = false
+		ws0 := w
+		f := wordByteClass[x]
+		b[w] = x
+		w++
+		for i++; i < size; i++ {
+			x = asciiFold[src[i]]
+			if x <= asciiPoint {
+				if x = foldSpecial(src, i); x == 0 {
+					return false
+				}
+			}
+			if x == ' ' {
+				break
+			}
+			f |= wordByteClass[x]
+			b[w] = x
+			w++
+		}
+		if w == ws0+1 && f == wordLetter {
+			// Three or more single letters separated by one or two
+			// separators ("f e n t", "i.s.o") form one word.
+			if k, ok := speltOut(src, i, b, nil, nil, &w); ok {
+				i = k
+			} else if k < 0 {
+				return false
+			}
+		}
+		if ws != nil {
+			toks, flags = append(toks, token{ws0, w}), append(flags, f)
+		}
+	}
+	n.b = b[:w]
 	if ws != nil {
 		ws.toks, ws.flags = toks, flags
 	}
@@ -431,7 +512,10 @@ func speltOut(src string, i int, b []byte, from, to []int32, w *int) (int, bool)
 		return 0, false
 	}
 	for _, at := range letters {
-		b[*w], from[*w], to[*w] = foldAt(src, at), int32(at), int32(at+1)
+		b[*w] = foldAt(src, at)
+		if from != nil {
+			from[*w], to[*w] = int32(at), int32(at+1)
+		}
 		*w++
 	}
 	return k, true

@@ -183,12 +183,18 @@ func checkFastPath(t *testing.T, s string) {
 	var fast, slow normText
 	var fastWords, slowWords words
 	var scratch []foldRune
-	if !normalizeASCII(s, &fast, &fastWords) {
+	if !normalizeASCII(s, &fast, &fastWords, true) {
 		return
 	}
 	normalizeRunes(s, &slow, &scratch)
 	if string(fast.b) != string(slow.b) || !slices.Equal(fast.from, slow.from) || !slices.Equal(fast.to, slow.to) {
 		t.Fatalf("normalise %q:\nfast %q %v %v\nslow %q %v %v", s, fast.b, fast.from, fast.to, slow.b, slow.from, slow.to)
+	}
+	var bare normText
+	var bareWords words
+	if !normalizeASCII(s, &bare, &bareWords, false) || string(bare.b) != string(fast.b) ||
+		!slices.Equal(bareWords.toks, fastWords.toks) || !slices.Equal(bareWords.flags, fastWords.flags) {
+		t.Fatalf("normalise %q without the map: %q %v, with it %q %v", s, bare.b, bareWords.toks, fast.b, fastWords.toks)
 	}
 	wordsOf(slow.b, &slowWords)
 	if !slices.Equal(fastWords.toks, slowWords.toks) || !slices.Equal(fastWords.flags, slowWords.flags) {
