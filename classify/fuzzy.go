@@ -18,14 +18,15 @@ type fuzzyIndex struct {
 	// letterGrams holds the 4-grams of grams made of the letters a-z, one
 	// bit each (see letterGram): the same answer without hashing.
 	letterGrams []uint64
-	// masks holds, by key length, the letter sets (see letterSet) of the
-	// entries: a word can be within d edits of a key only if their
-	// letter sets differ in at most 2d letters.
-	masks [][]uint32
+	// byLen lists the entries by key length, setsByLen their letter sets
+	// (see letterSet) in the same order.
+	byLen     [][]int32
+	setsByLen [][]uint32
 }
 
 type fuzzyEntry struct {
 	key   string
+	set   uint32 // letterSet(key)
 	sub   int
 	class string
 	term  string
@@ -58,12 +59,14 @@ func newFuzzyIndex(c *Classifier) *fuzzyIndex {
 			}
 			seen[key] = true
 			id := int32(len(fx.entries))
-			fx.entries = append(fx.entries, fuzzyEntry{key: key, sub: si, class: s.Class, term: t.Text})
-			for len(fx.masks) <= len(key) {
-				fx.masks = append(fx.masks, nil)
-			}
 			set, _ := letterSet(key)
-			fx.masks[len(key)] = append(fx.masks[len(key)], set)
+			fx.entries = append(fx.entries, fuzzyEntry{key: key, set: set, sub: si, class: s.Class, term: t.Text})
+			for len(fx.byLen) <= len(key) {
+				fx.byLen = append(fx.byLen, nil)
+				fx.setsByLen = append(fx.setsByLen, nil)
+			}
+			fx.byLen[len(key)] = append(fx.byLen[len(key)], id)
+			fx.setsByLen[len(key)] = append(fx.setsByLen[len(key)], set)
 			for i := 0; i+4 <= len(key); i++ {
 				fx.grams[gram4(key, i)] = true
 				if g, ok := letterGram(key, i); ok {
@@ -100,14 +103,50 @@ func deletions(w string, d int) []string {
 	return out
 }
 
-// best returns the closest entry to w within budget, or -1. The deletion
-// variants of w are built in a stack buffer and looked up without
-// allocating (the map index converts the bytes in place).
+// best returns the closest entry to w within budget, or -1; of entries
+// equally close, the one bestByDeletions finds first.
+//
+// Only entries whose length and letter set allow them to be that close
+// (see near) are measured; when two or more share the least distance,
+// bestByDeletions settles the tie.
 func (fx *fuzzyIndex) best(w string, class string, budget int) int {
 	d := min(maxEdits(len(w)), budget)
-	if d == 0 || len(w) > 64 || !sharesGram(fx, w) || !fx.mayBeNear(w, d) {
+	if d == 0 || len(w) > 64 || !sharesGram(fx, w) {
 		return -1
 	}
+	set, ok := letterSet(w)
+	if !ok {
+		return fx.bestByDeletions(w, class, d)
+	}
+	bestID, bestDist, tie := -1, d+1, false
+	for n := max(len(w)-d, 0); n <= len(w)+d && n < len(fx.byLen); n++ {
+		for _, id := range fx.byLen[n] {
+			e := &fx.entries[id]
+			limit := min(d, maxEdits(len(e.key)))
+			if bits.OnesCount32(set^e.set) > 2*limit || class != "" && e.class != class {
+				continue
+			}
+			dist := osaDistance(w, e.key, limit)
+			switch {
+			case dist > limit:
+			case dist < bestDist:
+				bestID, bestDist, tie = int(id), dist, false
+			case dist == bestDist:
+				tie = true
+			}
+		}
+	}
+	if tie {
+		return fx.bestByDeletions(w, class, d)
+	}
+	return bestID
+}
+
+// bestByDeletions is best by the symmetric-deletion index: w's deletion
+// variants, in order, each looked up for entries within the budget d. The
+// variants are built in a stack buffer and looked up without allocating
+// (the map index converts the bytes in place).
+func (fx *fuzzyIndex) bestByDeletions(w string, class string, d int) int {
 	bestID, bestDist := -1, d+1
 	try := func(v []byte) {
 		for _, id := range fx.dels[string(v)] {
@@ -161,17 +200,20 @@ func letterSet(w string) (uint32, bool) {
 	return set, true
 }
 
-// mayBeNear reports whether some entry could be within d edits of w: one
-// of a length within d whose letter set differs from w's in at most 2d
-// letters (an insertion or deletion changes the set by at most one letter,
-// a substitution by two, a transposition not at all).
-func (fx *fuzzyIndex) mayBeNear(w string, d int) bool {
-	set, ok := letterSet(w)
-	if !ok {
-		return true
+// near reports whether some entry could be within d edits of w: one of a
+// length within d whose letter set differs from w's in at most 2d letters
+// (an insertion or deletion changes the set by at most one letter, a
+// substitution by two, a transposition not at all).
+func (fx *fuzzyIndex) near(w []byte, d int) bool {
+	var set uint32
+	for _, c := range w {
+		if c-'a' >= 26 {
+			return true
+		}
+		set |= 1 << (c - 'a')
 	}
-	for n := max(len(w)-d, 0); n <= len(w)+d && n < len(fx.masks); n++ {
-		for _, m := range fx.masks[n] {
+	for n := max(len(w)-d, 0); n <= len(w)+d && n < len(fx.setsByLen); n++ {
+		for _, m := range fx.setsByLen[n] {
 			if bits.OnesCount32(set^m) <= 2*d {
 				return true
 			}
@@ -229,7 +271,7 @@ func (c *Classifier) fuzzyScan(sc *scratch, n *normText) {
 		if k := sort.Search(len(found), func(i int) bool { return found[i].s >= t.e }); k > 0 && reach[k-1] > t.s {
 			continue
 		}
-		if !sharesGram(c.fuzzy, b[t.s:t.e]) {
+		if !c.fuzzy.near(b[t.s:t.e], maxEdits(t.e-t.s)) || !sharesGram(c.fuzzy, b[t.s:t.e]) {
 			continue
 		}
 		w := string(b[t.s:t.e])

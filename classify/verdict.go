@@ -183,31 +183,29 @@ func newWordTrie(keys []string) *wordTrie {
 	return t
 }
 
-// mayStart reports whether a key of three or more bytes may start at word
-// toks[k] of b: whether the first three bytes other than spaces from its
-// start begin one.
+// mayStart reports whether a key of three or more bytes may start at the
+// start of word toks[k] of b: whether the first three bytes other than
+// spaces from there begin one.
 func (t *wordTrie) mayStart(b []byte, toks []token, k int) bool {
-	tk := toks[k]
-	var x int
-	switch {
-	case tk.e-tk.s >= 3:
-		x = start3(b[tk.s], b[tk.s+1], b[tk.s+2])
-	default:
-		// A short word: the bytes run on into the next words.
-		var first [3]byte
-		n := 0
-		for ; k < len(toks) && n < 3; k++ {
-			for i := toks[k].s; i < toks[k].e && n < 3; i++ {
-				first[n] = b[i]
-				n++
-			}
-		}
-		if n < 3 {
-			return false
-		}
-		x = start3(first[0], first[1], first[2])
+	if tk := toks[k]; tk.e-tk.s >= 3 {
+		return t.starts3(b[tk.s], b[tk.s+1], b[tk.s+2])
 	}
-	return t.starts[x/64]&(1<<(x%64)) != 0
+	// A short word: the bytes run on into the next words.
+	var first [3]byte
+	n := 0
+	for ; k < len(toks) && n < 3; k++ {
+		for i := toks[k].s; i < toks[k].e && n < 3; i++ {
+			first[n] = b[i]
+			n++
+		}
+	}
+	return n == 3 && t.starts3(first[0], first[1], first[2])
+}
+
+// starts3 reports whether a key starts with the bytes x, y, z.
+func (t *wordTrie) starts3(x, y, z byte) bool {
+	i := uint(start3(x, y, z))
+	return t.starts[i>>6]&(1<<(i&63)) != 0
 }
 
 // anyAtWordStart walks the trie from the start of every word of b (toks),
@@ -215,8 +213,14 @@ func (t *wordTrie) mayStart(b []byte, toks []token, k int) bool {
 // given its id and its span [start, end) in b.
 func (t *wordTrie) anyAtWordStart(b []byte, toks []token, found func(id int32, start, end int) bool) bool {
 	for k, tk := range toks {
-		if !t.short && !t.mayStart(b, toks, k) {
-			continue
+		if !t.short {
+			if tk.e-tk.s >= 3 {
+				if !t.starts3(b[tk.s], b[tk.s+1], b[tk.s+2]) {
+					continue
+				}
+			} else if !t.mayStart(b, toks, k) {
+				continue
+			}
 		}
 		i := tk.s
 		n := int32(0)
