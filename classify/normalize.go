@@ -363,7 +363,6 @@ func normalizeASCII(src string, n *normText, ws *words, withMap bool) bool {
 	return true
 }
 
-
 // normalizeASCIIUnmapped is normalizeASCII without the map, after its
 // checks: the same bytes and words.
 func normalizeASCIIUnmapped(src string, n *normText, ws *words) bool {
