@@ -1,15 +1,110 @@
 package classify
 
-// acMatcher is an Aho-Corasick automaton compiled to a dense DFA over byte
-// classes: one table lookup per input byte, every occurrence of every
-// pattern (overlaps included) reported in one pass.
+// Aho-Corasick automata: every occurrence of every pattern (overlaps
+// included) in one pass, reported at each end position in the same order
+// by both forms below (the pattern of the state first, then those of its
+// failure chain, longest first).
 //
-// States are numbered breadth first, so that the shallow states most text
-// stays in share cache lines, with the states that report a pattern last:
-// one comparison tells whether a state has outputs. The table holds each
-// next state premultiplied by the number of classes, the offset of its row.
+// acMatcher is the dense form: a DFA over byte classes, one table lookup
+// per input byte. It is the fastest while its rows stay in cache, which
+// holds for the small automaton every text is searched with.
+//
+// sparseMatcher is the compact form: the trie's edges and failure links,
+// a few bytes per state. It is for the large automaton of every context
+// term, run on the few texts that name a substance: a dense table of it
+// would be megabytes, out of cache by the time such a text comes.
+
+// acTrie is the trie of the patterns with failure links and outputs, from
+// which both forms are built.
+type acTrie struct {
+	class  [256]uint16 // byte -> class; 0 is "no pattern uses this byte"
+	nclass int
+	nodes  []acNode
+	order  []int32 // the nodes breadth first, the root first
+	lens   []int32 // pattern id -> length
+}
+
+type acNode struct {
+	next []int32 // by class: child (trie edge) or -1; after link, the DFA transition
+	edge []bool  // by class: next is a trie edge
+	fail int32
+	out  []int32 // pattern ids: the node's own, then its failure chain's
+}
+
+// newACTrie builds the trie of patterns (non-empty byte strings).
+func newACTrie(patterns []string) *acTrie {
+	t := &acTrie{lens: make([]int32, len(patterns))}
+	var used [256]bool
+	for _, p := range patterns {
+		for i := 0; i < len(p); i++ {
+			used[p[i]] = true
+		}
+	}
+	t.nclass = 1
+	for b := 0; b < 256; b++ {
+		if used[b] {
+			t.class[b] = uint16(t.nclass)
+			t.nclass++
+		}
+	}
+	nc := t.nclass
+	newNode := func() acNode {
+		n := acNode{next: make([]int32, nc), edge: make([]bool, nc)}
+		for i := range n.next {
+			n.next[i] = -1
+		}
+		return n
+	}
+	t.nodes = []acNode{newNode()}
+	for id, p := range patterns {
+		t.lens[id] = int32(len(p))
+		s := int32(0)
+		for i := 0; i < len(p); i++ {
+			c := t.class[p[i]]
+			if t.nodes[s].next[c] < 0 {
+				t.nodes = append(t.nodes, newNode())
+				t.nodes[s].next[c] = int32(len(t.nodes) - 1)
+				t.nodes[s].edge[c] = true
+			}
+			s = t.nodes[s].next[c]
+		}
+		t.nodes[s].out = append(t.nodes[s].out, int32(id))
+	}
+	// Breadth first: failure links, outputs and full transitions.
+	nodes := t.nodes
+	queue := make([]int32, 0, len(nodes))
+	for c := 0; c < nc; c++ {
+		if s := nodes[0].next[c]; s >= 0 {
+			nodes[s].fail = 0
+			queue = append(queue, s)
+		} else {
+			nodes[0].next[c] = 0
+		}
+	}
+	for qi := 0; qi < len(queue); qi++ {
+		s := queue[qi]
+		f := nodes[s].fail
+		nodes[s].out = append(nodes[s].out, nodes[f].out...)
+		for c := 0; c < nc; c++ {
+			if u := nodes[s].next[c]; u >= 0 {
+				nodes[u].fail = nodes[f].next[c]
+				queue = append(queue, u)
+			} else {
+				nodes[s].next[c] = nodes[f].next[c]
+			}
+		}
+	}
+	t.order = append([]int32{0}, queue...)
+	return t
+}
+
+// acMatcher is the dense form. States are numbered breadth first, so that
+// the shallow states most text stays in share cache lines, with the states
+// that report a pattern last: one comparison tells whether a state has
+// outputs. The table holds each next state premultiplied by the number of
+// classes, the offset of its row.
 type acMatcher struct {
-	class    [256]uint16 // byte -> class; 0 is "no pattern uses this byte"
+	class    [256]uint16
 	nclass   int
 	delta    []int32 // state*nclass + class -> next state*nclass
 	firstOut int32   // states from firstOut on (premultiplied) have outputs
@@ -24,86 +119,23 @@ type acHit struct {
 	end int32
 }
 
-// newACMatcher compiles the patterns (non-empty byte strings).
+// newACMatcher compiles the patterns (non-empty byte strings) to the dense
+// form.
 func newACMatcher(patterns []string) *acMatcher {
-	m := &acMatcher{lens: make([]int32, len(patterns))}
-	// Byte classes.
-	var used [256]bool
-	for _, p := range patterns {
-		for i := 0; i < len(p); i++ {
-			used[p[i]] = true
-		}
-	}
-	m.nclass = 1
-	for b := 0; b < 256; b++ {
-		if used[b] {
-			m.class[b] = uint16(m.nclass)
-			m.nclass++
-		}
-	}
-	nc := m.nclass
-	// Trie.
-	type node struct {
-		next []int32
-		fail int32
-		out  []int32
-	}
-	newNode := func() node {
-		n := node{next: make([]int32, nc)}
-		for i := range n.next {
-			n.next[i] = -1
-		}
-		return n
-	}
-	nodes := []node{newNode()}
-	for id, p := range patterns {
-		m.lens[id] = int32(len(p))
-		s := int32(0)
-		for i := 0; i < len(p); i++ {
-			c := m.class[p[i]]
-			if nodes[s].next[c] < 0 {
-				nodes = append(nodes, newNode())
-				nodes[s].next[c] = int32(len(nodes) - 1)
-			}
-			s = nodes[s].next[c]
-		}
-		nodes[s].out = append(nodes[s].out, int32(id))
-	}
-	// Breadth-first: failure links and full transitions.
-	queue := make([]int32, 0, len(nodes))
-	for c := 0; c < nc; c++ {
-		if t := nodes[0].next[c]; t >= 0 {
-			nodes[t].fail = 0
-			queue = append(queue, t)
-		} else {
-			nodes[0].next[c] = 0
-		}
-	}
-	for qi := 0; qi < len(queue); qi++ {
-		s := queue[qi]
-		f := nodes[s].fail
-		nodes[s].out = append(nodes[s].out, nodes[f].out...)
-		for c := 0; c < nc; c++ {
-			t := nodes[s].next[c]
-			if t >= 0 {
-				nodes[t].fail = nodes[f].next[c]
-				queue = append(queue, t)
-			} else {
-				nodes[s].next[c] = nodes[f].next[c]
-			}
-		}
-	}
-	// Number the states: the root, then breadth first those without
-	// outputs, then breadth first those with outputs.
+	t := newACTrie(patterns)
+	m := &acMatcher{class: t.class, nclass: t.nclass, lens: t.lens}
+	nodes, nc := t.nodes, t.nclass
+	// The root, then breadth first those without outputs, then those
+	// with.
 	order := make([]int32, 0, len(nodes))
 	order = append(order, 0)
-	for _, s := range queue {
+	for _, s := range t.order[1:] {
 		if len(nodes[s].out) == 0 {
 			order = append(order, s)
 		}
 	}
 	firstOut := len(order)
-	for _, s := range queue {
+	for _, s := range t.order[1:] {
 		if len(nodes[s].out) > 0 {
 			order = append(order, s)
 		}
@@ -117,8 +149,8 @@ func newACMatcher(patterns []string) *acMatcher {
 	m.outStart = make([]int32, len(nodes)+1)
 	for k, s := range order {
 		row := m.delta[k*nc : (k+1)*nc]
-		for c, t := range nodes[s].next {
-			row[c] = id[t] * int32(nc)
+		for c, u := range nodes[s].next {
+			row[c] = id[u] * int32(nc)
 		}
 		m.outStart[k] = int32(len(m.outs))
 		m.outs = append(m.outs, nodes[s].out...)
@@ -137,6 +169,92 @@ func (m *acMatcher) find(text []byte, hits []acHit) []acHit {
 		if s >= firstOut {
 			k := s / nc
 			for _, p := range m.outs[m.outStart[k]:m.outStart[k+1]] {
+				hits = append(hits, acHit{pat: p, end: int32(i + 1)})
+			}
+		}
+	}
+	return hits
+}
+
+// sparseMatcher is the compact form: a dense row for the root, and for
+// every other state its trie edges sorted by class and its failure link.
+// States are numbered breadth first.
+type sparseMatcher struct {
+	class     [256]uint16
+	root      []int32  // class -> state after the root
+	edgeStart []int32  // edges of state s: edgeStart[s]:edgeStart[s+1]
+	edgeClass []uint16 // by edge, ascending within a state
+	edgeNext  []int32
+	fail      []int32
+	outStart  []int32 // outputs of state s: outs[outStart[s]:outStart[s+1]]
+	outs      []int32
+	lens      []int32 // pattern id -> length
+}
+
+// newSparseMatcher compiles the patterns (non-empty byte strings) to the
+// compact form.
+func newSparseMatcher(patterns []string) *sparseMatcher {
+	t := newACTrie(patterns)
+	m := &sparseMatcher{class: t.class, lens: t.lens}
+	nodes := t.nodes
+	id := make([]int32, len(nodes))
+	for k, s := range t.order {
+		id[s] = int32(k)
+	}
+	m.root = make([]int32, t.nclass)
+	for c, u := range nodes[0].next {
+		m.root[c] = id[u]
+	}
+	n := len(nodes)
+	m.edgeStart = make([]int32, n+1)
+	m.fail = make([]int32, n)
+	m.outStart = make([]int32, n+1)
+	for k, s := range t.order {
+		m.edgeStart[k] = int32(len(m.edgeNext))
+		if k > 0 {
+			for c, u := range nodes[s].next {
+				if nodes[s].edge[c] {
+					m.edgeClass = append(m.edgeClass, uint16(c))
+					m.edgeNext = append(m.edgeNext, id[u])
+				}
+			}
+		}
+		m.fail[k] = id[nodes[s].fail]
+		m.outStart[k] = int32(len(m.outs))
+		m.outs = append(m.outs, nodes[s].out...)
+	}
+	m.edgeStart[n] = int32(len(m.edgeNext))
+	m.outStart[n] = int32(len(m.outs))
+	return m
+}
+
+// find appends every occurrence of every pattern in text to hits, as
+// acMatcher.find does.
+func (m *sparseMatcher) find(text []byte, hits []acHit) []acHit {
+	s := int32(0)
+	for i, b := range text {
+		c := m.class[b]
+		for s != 0 {
+			next := int32(-1)
+			for e := m.edgeStart[s]; e < m.edgeStart[s+1]; e++ {
+				if ec := m.edgeClass[e]; ec >= c {
+					if ec == c {
+						next = m.edgeNext[e]
+					}
+					break
+				}
+			}
+			if next >= 0 {
+				s = next
+				break
+			}
+			s = m.fail[s]
+		}
+		if s == 0 {
+			s = m.root[c]
+		}
+		if m.outStart[s] != m.outStart[s+1] {
+			for _, p := range m.outs[m.outStart[s]:m.outStart[s+1]] {
 				hits = append(hits, acHit{pat: p, end: int32(i + 1)})
 			}
 		}

@@ -290,6 +290,16 @@ func BenchmarkMatcher(b *testing.B) {
 			}
 		}
 	})
+	b.Run("own-sparse", func(b *testing.B) {
+		m := newSparseMatcher(keys)
+		var hits []acHit
+		b.SetBytes(size)
+		for i := 0; i < b.N; i++ {
+			for _, t := range norm {
+				hits = m.find(t, hits[:0])
+			}
+		}
+	})
 	b.Run("cloudflare", func(b *testing.B) {
 		m := cfac.NewStringMatcher(keys)
 		b.SetBytes(size)

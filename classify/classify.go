@@ -81,11 +81,11 @@ type Classifier struct {
 	rs      *rules.RuleSet
 	sc      rules.Scoring
 	pats    []pattern
-	main    *acMatcher // normalised and leet views
-	squeeze *acMatcher // separator-free view
-	sqPats  []int32    // squeeze pattern -> pats index
-	sqLen   []int32    // squeeze pattern -> length
-	sqKeys  []string   // squeeze pattern -> key
+	main    *sparseMatcher // normalised and leet views, every term
+	squeeze *sparseMatcher // separator-free view, every term
+	sqPats  []int32        // squeeze pattern -> pats index
+	sqLen   []int32        // squeeze pattern -> length
+	sqKeys  []string       // squeeze pattern -> key
 	subst   *substanceMatchers
 	subs    []*rules.Substance
 	ctxs    []*rules.Context
@@ -235,8 +235,8 @@ func New(rs *rules.RuleSet) (*Classifier, error) {
 			c.ctxPats = append(c.ctxPats, ctxPattern{ctx: i, re: re, lit: lit != ""})
 		}
 	}
-	c.main = newACMatcher(keys)
-	c.squeeze = newACMatcher(sq)
+	c.main = newSparseMatcher(keys)
+	c.squeeze = newSparseMatcher(sq)
 	c.sqKeys = sq
 	c.subst = newSubstanceMatchers(c)
 	c.fuzzy = newFuzzyIndex(c)
