@@ -635,7 +635,7 @@ func (n *normText) appendWord(w []foldRune) {
 		}
 		return
 	}
-	latin, other, allConf := false, false, true
+	latin, other := false, false
 	for _, fr := range w {
 		r := fr.r
 		switch {
@@ -646,12 +646,10 @@ func (n *normText) appendWord(w []foldRune) {
 		default:
 			if _, ok := lookAlike(r); ok {
 				other = true
-			} else if unicode.IsLetter(r) {
-				allConf = false
 			}
 		}
 	}
-	fold := other && (latin || allConf)
+	fold := other && (latin || onlyLookAlikes(w))
 	for _, fr := range w {
 		r := fr.r
 		if fold {
@@ -673,6 +671,19 @@ func (n *normText) appendWord(w []foldRune) {
 			n.appendByte(b, fr.from, fr.to)
 		}
 	}
+}
+
+// onlyLookAlikes reports whether every letter of w beyond ASCII is a
+// look-alike.
+func onlyLookAlikes(w []foldRune) bool {
+	for _, fr := range w {
+		if fr.r >= utf8.RuneSelf {
+			if _, ok := lookAlike(fr.r); !ok && unicode.IsLetter(fr.r) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
