@@ -2,9 +2,12 @@ package classify
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
@@ -176,5 +179,63 @@ func TestScoreParts(t *testing.T) {
 		if math.Abs(excl-p.Exclude) > 1e-9 || math.Abs(score-r.Score) > 0.0015 || p.Sales > sc.SalesCap+1e-9 {
 			t.Errorf("%s: parts %+v give exclude %.3f score %.3f, result says %.3f", e.ID, p, excl, score, r.Score)
 		}
+	}
+}
+
+// TestClassifyAgreesWithAnalyze checks the verdict path: Classify must give
+// Analyze's Hit, Score, Substances and Parts on every text, and its
+// Matches too whenever a substance term, family, CAS number or misspelt
+// name occurs; only a text with none of these may lack context matches.
+func TestClassifyAgreesWithAnalyze(t *testing.T) {
+	c := defaultClassifier(t)
+	texts := append(benchListings(t), benchTricks(t)...)
+	r := rand.New(rand.NewPCG(5, 8))
+	var terms []string
+	for _, s := range c.rs.Substances {
+		for _, term := range s.Terms {
+			terms = append(terms, term.Text)
+		}
+	}
+	seps := []string{" ", ".", "-", "\u200b", " . ", "_", "\u00a0"}
+	for i := 0; i < 3000; i++ {
+		term := []rune(terms[r.IntN(len(terms))])
+		var sb strings.Builder
+		sb.WriteString("wts 5g ")
+		for k, x := range term {
+			switch r.IntN(12) {
+			case 0:
+				sb.WriteString(seps[r.IntN(len(seps))])
+			case 1:
+				continue // a typo: letter dropped
+			case 2:
+				if k > 0 {
+					x = term[k-1]
+				}
+			}
+			sb.WriteRune(x)
+		}
+		sb.WriteString(" $120 escrow, test strips")
+		texts = append(texts, sb.String())
+	}
+	substance := 0
+	for _, text := range texts {
+		got, want := c.Classify(text), c.Analyze(text)
+		named := false
+		for _, m := range want.Matches {
+			if !strings.HasPrefix(m.Rule, "context ") {
+				named = true
+			}
+		}
+		if !named {
+			want.Matches = nil
+		} else {
+			substance++
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("Classify(%q)\n = %+v\nAnalyze gives %+v", text, got, want)
+		}
+	}
+	if substance < 1000 {
+		t.Fatalf("only %d texts named a substance: the test does not reach the full analysis", substance)
 	}
 }
