@@ -12,9 +12,16 @@
 // collapsed and spelt-out letters joined. A second view folds leetspeak
 // (0→o, 3→e, 4→a, 1→i/l, 5→s, 7→t, $→s, @→a) in words that mix letters and
 // such characters, and a third view ignores separators altogether so that
-// "fen ta nyl" and "4anpp" match. All views are searched with one
-// Aho-Corasick automaton each, long names also match with one or two edits,
-// and every match maps back to the exact byte span of the original text.
+// "fen ta nyl" and "4anpp" match. All views are searched with Aho-Corasick
+// automata, long names also match with one or two edits, and every match
+// maps back to the exact byte span of the original text.
+//
+// Most listings name no opioid. Classify therefore first runs only the
+// searches that can find a substance (a small automaton of substance terms
+// and family stems, a trie walked from word starts for the separator-free
+// view, CAS numbers, misspelt names) over a normalised copy without the
+// offset map, and runs the full analysis, with every context term, only
+// when one of them finds something. Analyze always runs the full analysis.
 package classify
 
 import (
