@@ -176,6 +176,34 @@ func (m *acMatcher) find(text []byte, hits []acHit) []acHit {
 	return hits
 }
 
+// acScan runs a dense automaton over bytes handed to it one at a time, as
+// a normaliser writes them, collecting the occurrences.
+type acScan struct {
+	m    *acMatcher
+	s    int32
+	hits []acHit
+}
+
+// reset starts a new text with automaton m.
+func (a *acScan) reset(m *acMatcher) {
+	a.m, a.s, a.hits = m, 0, a.hits[:0]
+}
+
+// step feeds byte x, the text's byte end-1.
+func (a *acScan) step(x byte, end int) {
+	a.s = a.m.delta[a.s+int32(a.m.class[x])]
+	if a.s >= a.m.firstOut {
+		a.report(end)
+	}
+}
+
+func (a *acScan) report(end int) {
+	k := a.s / int32(a.m.nclass)
+	for _, p := range a.m.outs[a.m.outStart[k]:a.m.outStart[k+1]] {
+		a.hits = append(a.hits, acHit{pat: p, end: int32(end)})
+	}
+}
+
 // sparseMatcher is the compact form: a dense row for the root, and for
 // every other state its trie edges sorted by class and its failure link.
 // States are numbered breadth first.

@@ -282,7 +282,8 @@ func (c *Classifier) RuleSet() *rules.RuleSet { return c.rs }
 type scratch struct {
 	n, l   normText
 	runes  []foldRune
-	ws     words // the words of n
+	ws     words  // the words of n
+	scan   acScan // the verdict search's automaton over n
 	hits   []acHit
 	lits   []bool // the literal prefix of ctxPats (those with one) occurs in n
 	sq     []byte
@@ -337,7 +338,8 @@ type cand struct {
 func (c *Classifier) Classify(text string) Result {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
-	normalizeWords(text, &sc.n, &sc.runes, &sc.ws, false)
+	sc.scan.reset(c.subst.main)
+	normalizeWords(text, &sc.n, &sc.runes, &sc.ws, &sc.scan)
 	sc.tokens = sc.ws.toks
 	if !c.mentionsSubstance(sc) {
 		return Result{RuleVersion: c.rs.Version()}
@@ -361,7 +363,7 @@ func (c *Classifier) Analyze(text string) Result {
 // prepare normalises text into sc.n and its words into sc.ws and
 // sc.tokens.
 func (sc *scratch) prepare(text string) {
-	normalizeWords(text, &sc.n, &sc.runes, &sc.ws, true)
+	normalizeWords(text, &sc.n, &sc.runes, &sc.ws, nil)
 	sc.tokens = sc.ws.toks
 }
 

@@ -80,8 +80,8 @@ var asciiClass = func() (t [128]byte) {
 // normalize fills n with the normalised form of src; scratch is reused
 // between calls.
 func normalize(src string, n *normText, scratch *[]foldRune) {
-	if !normalizeASCII(src, n, nil, true) {
-		normalizeRunes(src, n, scratch)
+	if !normalizeASCII(src, n, nil, nil) {
+		normalizeRunes(src, n, scratch, nil)
 	}
 }
 
@@ -118,15 +118,18 @@ var wordByteClass = func() (t [256]uint8) {
 	return t
 }()
 
-// normalizeWords normalises src into n and its words into ws. Without
-// withMap, n may be left unmapped: its bytes and words are those of the
-// mapped form, but it has no spans (the verdict search needs none).
-func normalizeWords(src string, n *normText, scratch *[]foldRune, ws *words, withMap bool) {
-	if normalizeASCII(src, n, ws, withMap) {
+// normalizeWords normalises src into n and its words into ws. With a
+// scan, it also searches n with the scan's automaton (scan.hits), and n
+// may be left unmapped: its bytes and words are those of the mapped form,
+// but it has no spans (the verdict search needs none).
+func normalizeWords(src string, n *normText, scratch *[]foldRune, ws *words, scan *acScan) {
+	if normalizeASCII(src, n, ws, scan) {
 		return
 	}
-	normalizeRunes(src, n, scratch)
-	wordsOf(n.b, ws)
+	normalizeRunes(src, n, scratch, ws)
+	if scan != nil {
+		scan.hits = scan.m.find(n.b, scan.hits[:0])
+	}
 }
 
 // wordsOf fills ws with the words of normalised text b.
@@ -142,8 +145,9 @@ func wordsOf(b []byte, ws *words) {
 	}
 }
 
-// normalizeRunes is normalize for any text.
-func normalizeRunes(src string, n *normText, scratch *[]foldRune) {
+// normalizeRunes is normalize for any text. When ws is not nil it receives
+// the words.
+func normalizeRunes(src string, n *normText, scratch *[]foldRune, ws *words) {
 	n.reset()
 	rs := slices.Grow((*scratch)[:0], len(src))
 	// Phase 1: per-rune folding.
@@ -206,6 +210,20 @@ func normalizeRunes(src string, n *normText, scratch *[]foldRune) {
 	out.b = slices.Grow(out.b, len(rs))
 	out.from = slices.Grow(out.from, len(rs))
 	out.to = slices.Grow(out.to, len(rs))
+	if ws != nil {
+		ws.toks, ws.flags = ws.toks[:0], ws.flags[:0]
+	}
+	word := func(w []foldRune) {
+		start := len(out.b)
+		out.appendWord(w)
+		if ws != nil {
+			f := uint8(0)
+			for _, c := range out.b[start:] {
+				f |= wordByteClass[c]
+			}
+			ws.toks, ws.flags = append(ws.toks, token{start, len(out.b)}), append(ws.flags, f)
+		}
+	}
 	pendingSep := false
 	for i := 0; i < len(rs); {
 		if rs[i].r == sepRune {
@@ -242,11 +260,11 @@ func normalizeRunes(src string, n *normText, scratch *[]foldRune) {
 					out.appendByte(' ', rs[i].from, rs[i].from)
 				}
 				pendingSep = false
-				word := make([]foldRune, len(letters))
+				joined := make([]foldRune, len(letters))
 				for x, at := range letters {
-					word[x] = rs[at]
+					joined[x] = rs[at]
 				}
-				out.appendWord(word)
+				word(joined)
 				i = k
 				continue
 			}
@@ -255,7 +273,7 @@ func normalizeRunes(src string, n *normText, scratch *[]foldRune) {
 			out.appendByte(' ', rs[i].from, rs[i].from)
 		}
 		pendingSep = false
-		out.appendWord(rs[i:j])
+		word(rs[i:j])
 		i = j
 	}
 }
@@ -287,16 +305,17 @@ const asciiPoint = 1
 // normalizeASCII is normalize for text of printable ASCII, the common
 // case, in one pass over bytes instead of two over runes; it reports
 // false, leaving n to be reset, for any other text. When ws is not nil it
-// receives the words. Without withMap, n is left unmapped.
-func normalizeASCII(src string, n *normText, ws *words, withMap bool) bool {
+// receives the words. With a scan, n is left unmapped and searched as it
+// is written (see normalizeWords).
+func normalizeASCII(src string, n *normText, ws *words, scan *acScan) bool {
 	if !isASCII(src) {
 		return false
 	}
 	size := len(src)
 	b := slices.Grow(n.b[:0], size)[:size]
-	n.b, n.from, n.to, n.unmapped = b[:0], n.from[:0], n.to[:0], !withMap
-	if !withMap {
-		return normalizeASCIIUnmapped(src, n, ws)
+	n.b, n.from, n.to, n.unmapped = b[:0], n.from[:0], n.to[:0], scan != nil
+	if scan != nil {
+		return normalizeASCIIScanned(src, n, ws, scan)
 	}
 	from := slices.Grow(n.from[:0], size)[:size]
 	to := slices.Grow(n.to[:0], size)[:size]
@@ -363,9 +382,9 @@ func normalizeASCII(src string, n *normText, ws *words, withMap bool) bool {
 	return true
 }
 
-// normalizeASCIIUnmapped is normalizeASCII without the map, after its
-// checks: the same bytes and words.
-func normalizeASCIIUnmapped(src string, n *normText, ws *words) bool {
+// normalizeASCIIScanned is normalizeASCII without the map, after its
+// checks, feeding every byte written to scan: the same bytes and words.
+func normalizeASCIIScanned(src string, n *normText, ws *words, scan *acScan) bool {
 	size := len(src)
 	b := n.b[:size]
 	var toks []token
@@ -391,12 +410,14 @@ func normalizeASCIIUnmapped(src string, n *normText, ws *words) bool {
 		if pendingSep && w > 0 {
 			b[w] = ' '
 			w++
+			scan.step(' ', w)
 		}
 		pendingSep = false
 		ws0 := w
 		f := wordByteClass[x]
 		b[w] = x
 		w++
+		scan.step(x, w)
 		for i++; i < size; i++ {
 			x = asciiFold[src[i]]
 			if x <= asciiPoint {
@@ -410,11 +431,15 @@ func normalizeASCIIUnmapped(src string, n *normText, ws *words) bool {
 			f |= wordByteClass[x]
 			b[w] = x
 			w++
+			scan.step(x, w)
 		}
 		if w == ws0+1 && f == wordLetter {
 			// Three or more single letters separated by one or two
 			// separators ("f e n t", "i.s.o") form one word.
 			if k, ok := speltOut(src, i, b, nil, nil, &w); ok {
+				for p := ws0 + 1; p < w; p++ {
+					scan.step(b[p], p+1)
+				}
 				i = k
 			} else if k < 0 {
 				return false
@@ -615,26 +640,25 @@ func (n *normText) appendByte(b byte, from, to int32) {
 // appendWord writes one word, folding Cyrillic and Greek look-alikes to
 // Latin when the word mixes scripts or consists only of look-alikes.
 func (n *normText) appendWord(w []foldRune) {
+	// An ASCII word has nothing to fold: ASCII has no look-alikes and no
+	// Ukrainian letters. It is copied until a rune beyond ASCII shows.
+	k := len(n.b)
+	n.b = slices.Grow(n.b, len(w))[:k+len(w)]
+	n.from = slices.Grow(n.from, len(w))[:k+len(w)]
+	n.to = slices.Grow(n.to, len(w))[:k+len(w)]
+	b, from, to := n.b[k:], n.from[k:], n.to[k:]
 	ascii := true
-	for _, fr := range w {
+	for x, fr := range w {
 		if fr.r >= utf8.RuneSelf {
 			ascii = false
 			break
 		}
+		b[x], from[x], to[x] = byte(fr.r), fr.from, fr.to
 	}
 	if ascii {
-		// Nothing to fold: ASCII has no look-alikes to fold and no
-		// Ukrainian letters.
-		k := len(n.b)
-		n.b = slices.Grow(n.b, len(w))[:k+len(w)]
-		n.from = slices.Grow(n.from, len(w))[:k+len(w)]
-		n.to = slices.Grow(n.to, len(w))[:k+len(w)]
-		b, from, to := n.b[k:], n.from[k:], n.to[k:]
-		for x, fr := range w {
-			b[x], from[x], to[x] = byte(fr.r), fr.from, fr.to
-		}
 		return
 	}
+	n.b, n.from, n.to = n.b[:k], n.from[:k], n.to[:k]
 	latin, other := false, false
 	for _, fr := range w {
 		r := fr.r

@@ -179,25 +179,57 @@ func FuzzNormalizeASCII(f *testing.F) {
 	f.Fuzz(checkFastPath)
 }
 
+// fastPathMatcher is searched while the fast path writes: patterns over
+// the alphabet of the fast path tests, spaces and spelt-out words included.
+var fastPathMatcher = newACMatcher([]string{"fent", "fentanyl", "iso", "a b", "b c", " ", "n t", "1.5", "x", "tl", "ffff"})
+
 func checkFastPath(t *testing.T, s string) {
 	var fast, slow normText
 	var fastWords, slowWords words
 	var scratch []foldRune
-	if !normalizeASCII(s, &fast, &fastWords, true) {
+	if !normalizeASCII(s, &fast, &fastWords, nil) {
 		return
 	}
-	normalizeRunes(s, &slow, &scratch)
+	normalizeRunes(s, &slow, &scratch, nil)
 	if string(fast.b) != string(slow.b) || !slices.Equal(fast.from, slow.from) || !slices.Equal(fast.to, slow.to) {
 		t.Fatalf("normalise %q:\nfast %q %v %v\nslow %q %v %v", s, fast.b, fast.from, fast.to, slow.b, slow.from, slow.to)
 	}
 	var bare normText
 	var bareWords words
-	if !normalizeASCII(s, &bare, &bareWords, false) || string(bare.b) != string(fast.b) ||
+	var scan acScan
+	scan.reset(fastPathMatcher)
+	if !normalizeASCII(s, &bare, &bareWords, &scan) || string(bare.b) != string(fast.b) ||
 		!slices.Equal(bareWords.toks, fastWords.toks) || !slices.Equal(bareWords.flags, fastWords.flags) {
 		t.Fatalf("normalise %q without the map: %q %v, with it %q %v", s, bare.b, bareWords.toks, fast.b, fastWords.toks)
+	}
+	if want := fastPathMatcher.find(fast.b, nil); !slices.Equal(scan.hits, want) {
+		t.Fatalf("normalise %q: search while writing found %v, afterwards %v", s, scan.hits, want)
 	}
 	wordsOf(slow.b, &slowWords)
 	if !slices.Equal(fastWords.toks, slowWords.toks) || !slices.Equal(fastWords.flags, slowWords.flags) {
 		t.Fatalf("words of %q: fast %v %v, slow %v %v", s, fastWords.toks, fastWords.flags, slowWords.toks, slowWords.flags)
+	}
+}
+
+// TestNormalizeRunesWords checks that the words the general normaliser
+// records as it writes are the words of what it wrote.
+func TestNormalizeRunesWords(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 23))
+	pieces := []string{"é", "ñ", "ß", "\u00a0", "\u2013", "’", "…", "\u200b", "€", "£", "°", "²", "Ｆ", "ф", "фентанил", "α", "🔥", "芬太尼",
+		"f e n t", "ф е н т", "1.5", "$5", "a", "IX", " ", "  ", "-", "x9"}
+	for i := 0; i < 20000; i++ {
+		var sb strings.Builder
+		for k := r.IntN(25); k >= 0; k-- {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := sb.String()
+		var n normText
+		var got, want words
+		var scratch []foldRune
+		normalizeRunes(s, &n, &scratch, &got)
+		wordsOf(n.b, &want)
+		if !slices.Equal(got.toks, want.toks) || !slices.Equal(got.flags, want.flags) {
+			t.Fatalf("words of %q (%q): recorded %v %v, found %v %v", s, n.b, got.toks, got.flags, want.toks, want.flags)
+		}
 	}
 }

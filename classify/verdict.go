@@ -50,12 +50,15 @@ func (c *Classifier) names(pi int) bool {
 // the same boundary rules, limited to what can name a substance.
 func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	sc.cands = sc.cands[:0]
-	if c.substanceIn(sc, &sc.n) {
+	if c.substanceIn(sc, &sc.n, sc.scan.hits) {
 		return true
 	}
 	hasLeet := leet(&sc.n, &sc.l, &sc.ws)
-	if hasLeet && c.substanceIn(sc, &sc.l) {
-		return true
+	if hasLeet {
+		sc.hits = c.subst.main.find(sc.l.b, sc.hits[:0])
+		if c.substanceIn(sc, &sc.l, sc.hits) {
+			return true
+		}
 	}
 	if c.casIn(sc, &sc.n) {
 		return true
@@ -71,13 +74,13 @@ func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	return len(sc.cands) > 0
 }
 
-// substanceIn runs the substance automata over one view.
-func (c *Classifier) substanceIn(sc *scratch, n *normText) bool {
+// substanceIn checks one view: the hits of the main substance automaton
+// in it, and the word-start trie.
+func (c *Classifier) substanceIn(sc *scratch, n *normText, hits []acHit) bool {
 	sm := c.subst
 	b := n.b
 	sc.fam.n = nil
-	sc.hits = sm.main.find(b, sc.hits[:0])
-	for _, h := range sc.hits {
+	for _, h := range hits {
 		p := &c.pats[sm.mainPat[h.pat]]
 		end := int(h.end)
 		start := end - len(p.key)
