@@ -253,16 +253,6 @@ func (c *Classifier) cas3(sc *scratch, n *normText, ti int) bool {
 	return true
 }
 
-// casIn reports whether n holds the CAS number of a substance.
-func (c *Classifier) casIn(sc *scratch, n *normText) bool {
-	for ti := range sc.tokens {
-		if sc.ws.flags[ti]&^wordLeet == wordDigit && c.cas3(sc, n, ti) {
-			return true
-		}
-	}
-	return false
-}
-
 // detectTerm is the term a detector's matches report.
 func detectTerm(det string) string {
 	switch det {

@@ -271,20 +271,28 @@ func (c *Classifier) fuzzyScan(sc *scratch, n *normText) {
 		if k := sort.Search(len(found), func(i int) bool { return found[i].s >= t.e }); k > 0 && reach[k-1] > t.s {
 			continue
 		}
-		if !c.fuzzy.near(b[t.s:t.e], maxEdits(t.e-t.s)) || !sharesGram(c.fuzzy, b[t.s:t.e]) {
-			continue
+		if cd, ok := c.fuzzyWord(n, t); ok {
+			sc.cands = append(sc.cands, cd)
 		}
-		w := string(b[t.s:t.e])
-		id := c.fuzzy.best(w, "", 2)
-		if id < 0 {
-			continue
-		}
-		e := c.fuzzy.entries[id]
-		sub := c.subs[e.sub]
-		s, en := n.span(t.s, t.e)
-		sc.cands = append(sc.cands, cand{start: s, end: en, ns: t.s, ne: t.e, sub: e.sub, ctx: -1, fam: -1,
-			name: sub.Name, class: sub.Class, kind: "fuzzy", term: e.term, weight: min(c.sc.Weights.Fuzzy, sub.Weight)})
 	}
+}
+
+// fuzzyWord returns the candidate a word of letters t of n names within
+// the edit budget, if any.
+func (c *Classifier) fuzzyWord(n *normText, t token) (cand, bool) {
+	w := n.b[t.s:t.e]
+	if !c.fuzzy.near(w, maxEdits(len(w))) || !sharesGram(c.fuzzy, w) {
+		return cand{}, false
+	}
+	id := c.fuzzy.best(string(w), "", 2)
+	if id < 0 {
+		return cand{}, false
+	}
+	e := c.fuzzy.entries[id]
+	sub := c.subs[e.sub]
+	s, en := n.span(t.s, t.e)
+	return cand{start: s, end: en, ns: t.s, ne: t.e, sub: e.sub, ctx: -1, fam: -1,
+		name: sub.Name, class: sub.Class, kind: "fuzzy", term: e.term, weight: min(c.sc.Weights.Fuzzy, sub.Weight)}, true
 }
 
 // osaDistance is the optimal string alignment distance between a and b,

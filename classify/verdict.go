@@ -50,33 +50,55 @@ func (c *Classifier) names(pi int) bool {
 // the same boundary rules, limited to what can name a substance.
 func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	sc.cands = sc.cands[:0]
-	if c.substanceIn(sc, &sc.n, sc.scan.hits) {
+	n := &sc.n
+	if c.substanceHits(sc, n, sc.scan.hits) {
 		return true
 	}
-	hasLeet := leet(&sc.n, &sc.l, &sc.ws)
-	if hasLeet {
-		sc.hits = c.subst.main.find(sc.l.b, sc.hits[:0])
-		if c.substanceIn(sc, &sc.l, sc.hits) {
+	// One pass over the words: the separator-free view from each word
+	// start, CAS numbers, misspelt names, and whether the leet view has a
+	// word of its own. (The fuzzy search skips words an exact match
+	// covers; there is none.)
+	b, toks, flags := n.b, sc.ws.toks, sc.ws.flags
+	squeeze := len(toks) > 1 // a space between words: see hasSeparator
+	found := c.squeezeFound(b)
+	hasLeet := false
+	for k, t := range toks {
+		f := flags[k]
+		if squeeze && c.subst.squeeze.fromWord(b, toks, k, found) {
 			return true
 		}
+		if f&wordLeet != 0 && !hasLeet && leetWord(b[t.s:t.e]) {
+			hasLeet = true
+		}
+		if f&^wordLeet == wordDigit && c.cas3(sc, n, k) {
+			return true
+		}
+		if t.e-t.s >= fuzzyMinLen-1 && f == wordLetter {
+			if _, ok := c.fuzzyWord(n, t); ok {
+				return true
+			}
+		}
 	}
-	if c.casIn(sc, &sc.n) {
+	if !hasLeet {
+		return false
+	}
+	// The leet view: its words are those of n with other bytes.
+	leet(n, &sc.l, &sc.ws)
+	l := &sc.l
+	sc.hits = c.subst.main.find(l.b, sc.hits[:0])
+	if c.substanceHits(sc, l, sc.hits) {
 		return true
 	}
-	// The fuzzy scan skips words an exact match covers; there is none.
-	c.fuzzyScan(sc, &sc.n)
-	if len(sc.cands) > 0 {
+	if squeeze && c.subst.squeeze.anyAtWordStart(l.b, toks, c.squeezeFound(l.b)) {
 		return true
 	}
-	if hasLeet {
-		c.fuzzyScan(sc, &sc.l)
-	}
+	c.fuzzyScan(sc, l)
 	return len(sc.cands) > 0
 }
 
-// substanceIn checks one view: the hits of the main substance automaton
-// in it, and the word-start trie.
-func (c *Classifier) substanceIn(sc *scratch, n *normText, hits []acHit) bool {
+// substanceHits checks the hits of the main substance automaton in view n:
+// family stems, and terms on word boundaries.
+func (c *Classifier) substanceHits(sc *scratch, n *normText, hits []acHit) bool {
 	sm := c.subst
 	b := n.b
 	sc.fam.n = nil
@@ -87,22 +109,22 @@ func (c *Classifier) substanceIn(sc *scratch, n *normText, hits []acHit) bool {
 		for _, fi := range p.stems {
 			c.family(sc, n, fi, start, end)
 		}
-		if len(sc.cands) > 0 {
+		if len(sc.cands) > 0 || c.bounded(b, p, start, end) {
 			return true
 		}
-		if !c.bounded(b, p, start, end) {
-			continue
-		}
-		return true
 	}
-	if !hasSeparator(b) {
-		return false // no separators: the main automaton saw everything
-	}
-	return sm.squeeze.anyAtWordStart(b, sc.tokens, func(id int32, start, end int) bool {
+	return false
+}
+
+// squeezeFound returns the test a key of the separator-free view found in
+// b must pass: a term of it ends on a word boundary there.
+func (c *Classifier) squeezeFound(b []byte) func(id int32, start, end int) bool {
+	sm := c.subst
+	return func(id int32, start, end int) bool {
 		p := &c.pats[sm.sqPat[id]]
 		e, ok := rightBoundary(b, end, p)
 		return ok && (e == len(b) || b[e] == ' ')
-	})
+	}
 }
 
 // wordTrie finds keys that start at a word start of normalised text and
@@ -215,34 +237,43 @@ func (t *wordTrie) starts3(x, y, z byte) bool {
 // skipping spaces, and reports whether found accepts one of the keys met,
 // given its id and its span [start, end) in b.
 func (t *wordTrie) anyAtWordStart(b []byte, toks []token, found func(id int32, start, end int) bool) bool {
-	for k, tk := range toks {
-		if !t.short {
-			if tk.e-tk.s >= 3 {
-				if !t.starts3(b[tk.s], b[tk.s+1], b[tk.s+2]) {
-					continue
-				}
-			} else if !t.mayStart(b, toks, k) {
-				continue
-			}
+	for k := range toks {
+		if t.fromWord(b, toks, k, found) {
+			return true
 		}
-		i := tk.s
-		n := int32(0)
-		for j := i; j < len(b); j++ {
-			c := b[j]
-			if c == ' ' {
-				continue
+	}
+	return false
+}
+
+// fromWord walks the trie from the start of word toks[k] of b (see
+// anyAtWordStart).
+func (t *wordTrie) fromWord(b []byte, toks []token, k int, found func(id int32, start, end int) bool) bool {
+	tk := toks[k]
+	if !t.short {
+		if tk.e-tk.s >= 3 {
+			if !t.starts3(b[tk.s], b[tk.s+1], b[tk.s+2]) {
+				return false
 			}
-			cl := int32(t.class[c])
-			if cl == 0 {
-				break
-			}
-			n = t.next[n+cl]
-			if n < 0 {
-				break
-			}
-			if id := t.next[n]; id >= 0 && found(id, i, j+1) {
-				return true
-			}
+		} else if !t.mayStart(b, toks, k) {
+			return false
+		}
+	}
+	n := int32(0)
+	for j := tk.s; j < len(b); j++ {
+		c := b[j]
+		if c == ' ' {
+			continue
+		}
+		cl := int32(t.class[c])
+		if cl == 0 {
+			return false
+		}
+		n = t.next[n+cl]
+		if n < 0 {
+			return false
+		}
+		if id := t.next[n]; id >= 0 && found(id, tk.s, j+1) {
+			return true
 		}
 	}
 	return false
