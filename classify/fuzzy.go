@@ -281,7 +281,7 @@ func (c *Classifier) fuzzyScan(sc *scratch, n *normText) {
 // the edit budget, if any.
 func (c *Classifier) fuzzyWord(n *normText, t token) (cand, bool) {
 	w := n.b[t.s:t.e]
-	if !c.fuzzy.near(w, maxEdits(len(w))) || !sharesGram(c.fuzzy, w) {
+	if !sharesGram(c.fuzzy, w) || !c.fuzzy.near(w, maxEdits(len(w))) {
 		return cand{}, false
 	}
 	id := c.fuzzy.best(string(w), "", 2)
