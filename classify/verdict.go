@@ -62,9 +62,11 @@ func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	squeeze := len(toks) > 1 // a space between words: see hasSeparator
 	found := c.squeezeFound(b)
 	hasLeet := false
+	tr := c.subst.squeeze
 	for k, t := range toks {
 		f := flags[k]
-		if squeeze && c.subst.squeeze.fromWord(b, toks, k, found) {
+		// The trie's first test inline: most words fail it.
+		if squeeze && (tr.short || t.e-t.s < 3 || tr.starts3(b[t.s], b[t.s+1], b[t.s+2])) && tr.fromWord(b, toks, k, found) {
 			return true
 		}
 		if f&wordLeet != 0 && !hasLeet && leetWord(b[t.s:t.e]) {
