@@ -153,9 +153,10 @@ func normalizeRunes(src string, n *normText, scratch *[]foldRune, ws *words) {
 	// Phase 1: per-rune folding.
 	for i := 0; i < len(src); {
 		c := src[i]
-		if c >= 'a' && c <= 'z' {
-			// Fast path: a run of lower-case letters is kept as it is.
-			for ; i < len(src) && src[i] >= 'a' && src[i] <= 'z'; i++ {
+		if plainASCII[c] {
+			// Fast path: a run of lower-case letters, digits and spaces
+			// is kept as it is (a space is the separator rune).
+			for ; i < len(src) && plainASCII[src[i]]; i++ {
 				rs = append(rs, foldRune{rune(src[i]), int32(i), int32(i + 1)})
 			}
 			continue
@@ -277,6 +278,15 @@ func normalizeRunes(src string, n *normText, scratch *[]foldRune, ws *words) {
 		i = j
 	}
 }
+
+// plainASCII marks the bytes phase 1 of normalizeRunes keeps as they are
+// whatever their neighbours: a-z, 0-9 and the space.
+var plainASCII = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == ' '
+	}
+	return t
+}()
 
 // asciiFold maps a byte to what the ASCII fast path writes for it: the
 // byte folded to lower case, a space for a separator, asciiPoint for '.'
