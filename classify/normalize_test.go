@@ -97,8 +97,9 @@ func TestLeet(t *testing.T) {
 	}
 }
 
-// FuzzClassify checks that normalisation and matching never panic and that
-// every span lies inside the original text on rune boundaries.
+// FuzzClassify checks that normalisation and matching never panic, that
+// Classify gives Analyze's verdict, and that every span lies inside the
+// original text on rune boundaries.
 func FuzzClassify(f *testing.F) {
 	for _, s := range []string{"fentanyl", "f e n t", "is0t0nitazene 5g", "CAS 14188-81-9", "Фентанил", "芬太尼",
 		"f\u200be", "Ｆｅｎｔ", "5xFentanyl", "N-pyrrolidino etonitazene", "\xff\xfe", "a.b.c.d"} {
@@ -117,7 +118,10 @@ func FuzzClassify(f *testing.F) {
 				t.Fatalf("byte %d maps to %d-%d outside %d", i, n.from[i], n.to[i], len(s))
 			}
 		}
-		r := c.Classify(s)
+		r := c.Analyze(s)
+		if v := c.Classify(s); v.Hit != r.Hit || v.Score != r.Score || !slices.Equal(v.Substances, r.Substances) || v.Parts != r.Parts {
+			t.Fatalf("Classify(%q) = %+v, Analyze gives %+v", s, v, r)
+		}
 		for _, m := range r.Matches {
 			if m.Start < 0 || m.End > len(s) || m.Start > m.End {
 				t.Fatalf("match %+v outside the text", m)
