@@ -94,8 +94,16 @@ func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	if squeeze && c.subst.squeeze.anyAtWordStart(l.b, toks, c.squeezeFound(l.b)) {
 		return true
 	}
-	c.fuzzyScan(sc, l)
-	return len(sc.cands) > 0
+	// Misspelt names: the words leetspeak changed (the others were
+	// looked at in n).
+	for k, t := range toks {
+		if flags[k]&wordLeet != 0 && t.e-t.s >= fuzzyMinLen-1 && allLetters(l.b[t.s:t.e]) {
+			if _, ok := c.fuzzyWord(l, t); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // substanceHits checks the hits of the main substance automaton in view n:
