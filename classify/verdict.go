@@ -1,5 +1,10 @@
 package classify
 
+import (
+	"strings"
+	"unicode/utf8"
+)
+
 // The verdict path: Classify first asks whether any search that can yield
 // a substance would yield one, running only those searches, and runs the
 // full analysis only when the answer is yes.
@@ -9,7 +14,11 @@ package classify
 // family's stem, without the context terms most text is full of.
 type substanceMatchers struct {
 	main    *acMatcher
-	mainPat []int32 // pattern id -> pats index
+	mainPat []int32 // pattern id -> pats index, or -1 for a trigger only
+	// trigger marks the patterns of main that start a possible match of
+	// the separator-free view (see newSubstanceMatchers): where one
+	// occurs at a word start, the trie is walked from there.
+	trigger []bool
 	squeeze *wordTrie
 	sqPat   []int32 // pattern id -> pats index
 }
@@ -18,16 +27,43 @@ type substanceMatchers struct {
 func newSubstanceMatchers(c *Classifier) *substanceMatchers {
 	sm := &substanceMatchers{}
 	var keys, sqKeys []string
+	index := map[string]int{}
 	for i := range c.pats {
 		if c.names(i) || len(c.pats[i].stems) > 0 {
+			index[c.pats[i].key] = len(keys)
 			keys = append(keys, c.pats[i].key)
 			sm.mainPat = append(sm.mainPat, int32(i))
 		}
 	}
+	sm.trigger = make([]bool, len(keys))
+	addTrigger := func(t string) {
+		if id, ok := index[t]; ok {
+			sm.trigger[id] = true
+			return
+		}
+		index[t] = len(keys)
+		keys = append(keys, t)
+		sm.mainPat = append(sm.mainPat, -1)
+		sm.trigger = append(sm.trigger, true)
+	}
 	for k, pi := range c.sqPats {
-		if c.names(int(pi)) {
-			sqKeys = append(sqKeys, c.sqKeys[k])
-			sm.sqPat = append(sm.sqPat, pi)
+		if !c.names(int(pi)) {
+			continue
+		}
+		key := c.sqKeys[k]
+		sqKeys = append(sqKeys, key)
+		sm.sqPat = append(sm.sqPat, pi)
+		// A match that runs across words starts with a whole word that
+		// begins the key, a space and the key's next byte; one within a
+		// word of a key written with spaces is the key itself. (One
+		// within a word of a key without spaces is the main automaton's.)
+		for j := 1; j < len(key); j++ {
+			if utf8.RuneStart(key[j]) {
+				addTrigger(key[:j] + " " + key[j:j+1])
+			}
+		}
+		if strings.Contains(c.pats[pi].key, " ") {
+			addTrigger(key)
 		}
 	}
 	sm.main = newACMatcher(keys)
@@ -54,21 +90,13 @@ func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	if c.substanceHits(sc, n, sc.scan.hits) {
 		return true
 	}
-	// One pass over the words: the separator-free view from each word
-	// start, CAS numbers, misspelt names, and whether the leet view has a
-	// word of its own. (The fuzzy search skips words an exact match
-	// covers; there is none.)
+	// One pass over the words: CAS numbers, misspelt names, and whether
+	// the leet view has a word of its own. (The fuzzy search skips words
+	// an exact match covers; there is none.)
 	b, toks, flags := n.b, sc.ws.toks, sc.ws.flags
-	squeeze := len(toks) > 1 // a space between words: see hasSeparator
-	found := c.squeezeFound(b)
 	hasLeet := false
-	tr := c.subst.squeeze
 	for k, t := range toks {
 		f := flags[k]
-		// The trie's first test inline: most words fail it.
-		if squeeze && (tr.short || t.e-t.s < 3 || tr.starts3(b[t.s], b[t.s+1], b[t.s+2])) && tr.fromWord(b, toks, k, found) {
-			return true
-		}
 		if f&wordLeet != 0 && !hasLeet && leetWord(b[t.s:t.e]) {
 			hasLeet = true
 		}
@@ -91,9 +119,6 @@ func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	if c.substanceHits(sc, l, sc.hits) {
 		return true
 	}
-	if squeeze && c.subst.squeeze.anyAtWordStart(l.b, toks, c.squeezeFound(l.b)) {
-		return true
-	}
 	// Misspelt names: the words leetspeak changed (the others were
 	// looked at in n).
 	for k, t := range toks {
@@ -107,14 +132,25 @@ func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 }
 
 // substanceHits checks the hits of the main substance automaton in view n:
-// family stems, and terms on word boundaries.
+// family stems, terms on word boundaries, and the separator-free view
+// where a trigger occurs at a word start.
 func (c *Classifier) substanceHits(sc *scratch, n *normText, hits []acHit) bool {
 	sm := c.subst
 	b := n.b
 	sc.fam.n = nil
 	for _, h := range hits {
-		p := &c.pats[sm.mainPat[h.pat]]
 		end := int(h.end)
+		if sm.trigger[h.pat] {
+			start := end - int(sm.main.lens[h.pat])
+			if (start == 0 || b[start-1] == ' ') && sm.squeeze.walk(b, start, c.squeezeFound(b)) {
+				return true
+			}
+		}
+		pi := sm.mainPat[h.pat]
+		if pi < 0 {
+			continue
+		}
+		p := &c.pats[pi]
 		start := end - len(p.key)
 		for _, fi := range p.stems {
 			c.family(sc, n, fi, start, end)
@@ -249,6 +285,30 @@ func (t *wordTrie) starts3(x, y, z byte) bool {
 	}
 	i = i*37 + uint(start3Digit[z])
 	return t.starts[i>>6]&(1<<(i&63)) != 0
+}
+
+// walk walks the trie from b[start], skipping spaces, and reports whether
+// found accepts one of the keys met (see anyAtWordStart).
+func (t *wordTrie) walk(b []byte, start int, found func(id int32, start, end int) bool) bool {
+	n := int32(0)
+	for j := start; j < len(b); j++ {
+		c := b[j]
+		if c == ' ' {
+			continue
+		}
+		cl := int32(t.class[c])
+		if cl == 0 {
+			return false
+		}
+		n = t.next[n+cl]
+		if n < 0 {
+			return false
+		}
+		if id := t.next[n]; id >= 0 && found(id, start, j+1) {
+			return true
+		}
+	}
+	return false
 }
 
 // anyAtWordStart walks the trie from the start of every word of b (toks),
