@@ -173,9 +173,9 @@ func (c *Classifier) squeezeFound(b []byte) func(id int32, start, end int) bool 
 	}
 }
 
-// wordTrie finds keys that start at a word start of normalised text and
-// may run across the spaces between words: the keys of the separator-free
-// view, searched from each word start instead of over a squeezed copy.
+// wordTrie finds the keys of the separator-free view that start at a
+// given word start of normalised text and may run across the spaces
+// between words.
 type wordTrie struct {
 	class  [256]uint8
 	nclass int32
@@ -184,34 +184,7 @@ type wordTrie struct {
 	// 0, the class of bytes no key has, holds the id of the key ending at
 	// the node or -1.
 	next []int32
-	// starts has a bit for every key's first three bytes (see start3): a
-	// walk whose first three bytes have none cannot meet a key of three
-	// or more bytes, and most words fail this test.
-	starts []uint64
-	// starts2 is starts for the first two bytes: a cheaper first test.
-	starts2 [(37*37 + 63) / 64]uint64
-	short   bool // some key is shorter than three bytes
 }
-
-// start3 numbers three bytes: a-z and 0-9 each have a digit of their own,
-// every other byte shares one.
-func start3(a, b, c byte) int {
-	return (int(start3Digit[a])*37+int(start3Digit[b]))*37 + int(start3Digit[c])
-}
-
-var start3Digit = func() (t [256]uint8) {
-	for c := range t {
-		switch {
-		case c >= 'a' && c <= 'z':
-			t[c] = uint8(c - 'a')
-		case c >= '0' && c <= '9':
-			t[c] = uint8(26 + c - '0')
-		default:
-			t[c] = 36
-		}
-	}
-	return t
-}()
 
 // newWordTrie builds the trie of keys (non-empty, without spaces, at most
 // 255 byte classes).
@@ -234,16 +207,7 @@ func newWordTrie(keys []string) *wordTrie {
 		return at
 	}
 	newNode()
-	t.starts = make([]uint64, (37*37*37+63)/64)
 	for id, k := range keys {
-		if len(k) < 3 {
-			t.short = true
-		} else {
-			x := start3(k[0], k[1], k[2])
-			t.starts[x/64] |= 1 << (x % 64)
-			y := int(start3Digit[k[0]])*37 + int(start3Digit[k[1]])
-			t.starts2[y/64] |= 1 << (y % 64)
-		}
 		n := int32(0)
 		for i := 0; i < len(k); i++ {
 			c := int32(t.class[k[i]])
@@ -258,37 +222,9 @@ func newWordTrie(keys []string) *wordTrie {
 	return t
 }
 
-// mayStart reports whether a key of three or more bytes may start at the
-// start of word toks[k] of b: whether the first three bytes other than
-// spaces from there begin one.
-func (t *wordTrie) mayStart(b []byte, toks []token, k int) bool {
-	if tk := toks[k]; tk.e-tk.s >= 3 {
-		return t.starts3(b[tk.s], b[tk.s+1], b[tk.s+2])
-	}
-	// A short word: the bytes run on into the next words.
-	var first [3]byte
-	n := 0
-	for ; k < len(toks) && n < 3; k++ {
-		for i := toks[k].s; i < toks[k].e && n < 3; i++ {
-			first[n] = b[i]
-			n++
-		}
-	}
-	return n == 3 && t.starts3(first[0], first[1], first[2])
-}
-
-// starts3 reports whether a key starts with the bytes x, y, z.
-func (t *wordTrie) starts3(x, y, z byte) bool {
-	i := uint(int(start3Digit[x])*37 + int(start3Digit[y]))
-	if t.starts2[i>>6]&(1<<(i&63)) == 0 {
-		return false
-	}
-	i = i*37 + uint(start3Digit[z])
-	return t.starts[i>>6]&(1<<(i&63)) != 0
-}
-
 // walk walks the trie from b[start], skipping spaces, and reports whether
-// found accepts one of the keys met (see anyAtWordStart).
+// found accepts one of the keys met, given its id and its span [start,
+// end) in b.
 func (t *wordTrie) walk(b []byte, start int, found func(id int32, start, end int) bool) bool {
 	n := int32(0)
 	for j := start; j < len(b); j++ {
@@ -305,52 +241,6 @@ func (t *wordTrie) walk(b []byte, start int, found func(id int32, start, end int
 			return false
 		}
 		if id := t.next[n]; id >= 0 && found(id, start, j+1) {
-			return true
-		}
-	}
-	return false
-}
-
-// anyAtWordStart walks the trie from the start of every word of b (toks),
-// skipping spaces, and reports whether found accepts one of the keys met,
-// given its id and its span [start, end) in b.
-func (t *wordTrie) anyAtWordStart(b []byte, toks []token, found func(id int32, start, end int) bool) bool {
-	for k := range toks {
-		if t.fromWord(b, toks, k, found) {
-			return true
-		}
-	}
-	return false
-}
-
-// fromWord walks the trie from the start of word toks[k] of b (see
-// anyAtWordStart).
-func (t *wordTrie) fromWord(b []byte, toks []token, k int, found func(id int32, start, end int) bool) bool {
-	tk := toks[k]
-	if !t.short {
-		if tk.e-tk.s >= 3 {
-			if !t.starts3(b[tk.s], b[tk.s+1], b[tk.s+2]) {
-				return false
-			}
-		} else if !t.mayStart(b, toks, k) {
-			return false
-		}
-	}
-	n := int32(0)
-	for j := tk.s; j < len(b); j++ {
-		c := b[j]
-		if c == ' ' {
-			continue
-		}
-		cl := int32(t.class[c])
-		if cl == 0 {
-			return false
-		}
-		n = t.next[n+cl]
-		if n < 0 {
-			return false
-		}
-		if id := t.next[n]; id >= 0 && found(id, tk.s, j+1) {
 			return true
 		}
 	}
