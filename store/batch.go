@@ -73,7 +73,7 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
 		}
 	}
 	now := formatTime(db.Now())
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withConnTx(ctx, func(tx querier) error {
 		var push, done *sql.Stmt
 		defer func() {
 			if push != nil {

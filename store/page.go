@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
+	"strconv"
 	"time"
 
 	"snoop/evidence"
@@ -115,7 +117,13 @@ func ContentHash(fields map[string]string, text string) string {
 	}
 	sort.Strings(keys)
 	h := sha256.New()
-	part := func(s string) { fmt.Fprintf(h, "%d:%s,", len(s), s) }
+	var n []byte
+	part := func(s string) { // len(s) ":" s ","
+		n = append(strconv.AppendInt(n[:0], int64(len(s)), 10), ':')
+		h.Write(n)
+		io.WriteString(h, s)
+		h.Write(comma)
+	}
 	for _, k := range keys {
 		part(k)
 		part(fields[k])
@@ -123,6 +131,8 @@ func ContentHash(fields map[string]string, text string) string {
 	part(text)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+var comma = []byte{','}
 
 // newRecordID returns a WARC record id: "urn:uuid:" and a random (version 4)
 // UUID.
@@ -274,9 +284,20 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// latestOriginalSQL finds the latest non-revisit capture of a URL and
+// method.
+//
+// This lookup and the ones of touch and Validators write their parameters
+// as "+?", so that the query planner does not read the bound values: when
+// it does, SQLite plans the statement again whenever new values are bound,
+// and the driver binds values anew on every run, so that each lookup would
+// pay for a full parse and plan.
+const latestOriginalSQL = `SELECT id, payload_sha256, truncated FROM evidence
+	WHERE url = +? AND method = +? AND revisit = 0 ORDER BY id DESC LIMIT 1`
+
 // asRevisit turns e into a revisit when its payload equals the one of the
 // latest non-revisit capture of the same URL and method.
-func asRevisit(ctx context.Context, tx *sql.Tx, e *Evidence, rc revisitCandidate) error {
+func asRevisit(ctx context.Context, tx querier, e *Evidence, rc revisitCandidate) error {
 	if !rc.ok {
 		return nil
 	}
@@ -285,8 +306,7 @@ func asRevisit(ctx context.Context, tx *sql.Tx, e *Evidence, rc revisitCandidate
 		origSum   string
 		truncated bool
 	)
-	err := tx.QueryRowContext(ctx, `SELECT id, payload_sha256, truncated FROM evidence
-		WHERE url = ? AND method = ? AND revisit = 0 ORDER BY id DESC LIMIT 1`, e.URL, e.Method).Scan(&origID, &origSum, &truncated)
+	err := tx.QueryRowContext(ctx, latestOriginalSQL, e.URL, e.Method).Scan(&origID, &origSum, &truncated)
 	if errors.Is(err, sql.ErrNoRows) || truncated {
 		return nil
 	}
@@ -337,7 +357,7 @@ func prepareListing(l *ListingRecord) error {
 }
 
 // insertPage inserts the page row of p and its evidence e.
-func insertPage(ctx context.Context, tx *sql.Tx, p PageRecord, e Evidence) (pageID, evidenceID int64, err error) {
+func insertPage(ctx context.Context, tx querier, p PageRecord, e Evidence) (pageID, evidenceID int64, err error) {
 	r, err := tx.ExecContext(ctx, `INSERT INTO pages (sweep_id, market, url, depth, status, fetched_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.SweepID, p.Market, p.URL, p.Depth, p.Status, formatTime(p.FetchedAt))
 	if err != nil {
@@ -368,7 +388,7 @@ func insertPage(ctx context.Context, tx *sql.Tx, p PageRecord, e Evidence) (page
 	return pageID, evidenceID, nil
 }
 
-func (db *DB) savePage(ctx context.Context, tx *sql.Tx, p PageRecord, rc revisitCandidate, listings []ListingRecord) (SaveResult, error) {
+func (db *DB) savePage(ctx context.Context, tx querier, p PageRecord, rc revisitCandidate, listings []ListingRecord) (SaveResult, error) {
 	var res SaveResult
 	e := p.Evidence
 	if err := asRevisit(ctx, tx, &e, rc); err != nil {
@@ -389,7 +409,7 @@ func (db *DB) savePage(ctx context.Context, tx *sql.Tx, p PageRecord, rc revisit
 	return res, nil
 }
 
-func (db *DB) saveListing(ctx context.Context, tx *sql.Tx, p PageRecord, evidenceID int64, l ListingRecord) (ListingResult, error) {
+func (db *DB) saveListing(ctx context.Context, tx querier, p PageRecord, evidenceID int64, l ListingRecord) (ListingResult, error) {
 	var res ListingResult
 	seen := formatTime(p.FetchedAt)
 	fields, err := json.Marshal(nonNilMap(l.Fields))
@@ -452,7 +472,7 @@ func (db *DB) saveListing(ctx context.Context, tx *sql.Tx, p PageRecord, evidenc
 	return res, nil
 }
 
-func saveHit(ctx context.Context, tx *sql.Tx, p PageRecord, evidenceID, listingID int64, h HitRecord) (id int64, isNew bool, err error) {
+func saveHit(ctx context.Context, tx querier, p PageRecord, evidenceID, listingID int64, h HitRecord) (id int64, isNew bool, err error) {
 	subs, err := json.Marshal(nonNilSubstances(h.Substances))
 	if err != nil {
 		return 0, false, err

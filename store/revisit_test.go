@@ -330,3 +330,29 @@ func TestScreenshots(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestLatestCaptureLookupsUseIndex checks that the lookups of a URL's
+// latest capture, whose parameters are hidden from the query planner,
+// still search the index of originals by URL and method.
+func TestLatestCaptureLookupsUseIndex(t *testing.T) {
+	db := openTest(t)
+	for _, q := range []string{latestOriginalSQL, latestCompleteSQL, validatorsSQL} {
+		rows, err := db.db.Query("EXPLAIN QUERY PLAN "+q, make([]any, strings.Count(q, "?"))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if got := strings.Join(plan, "; "); got != "SEARCH evidence USING INDEX evidence_url_original (url=? AND method=?)" {
+			t.Errorf("%s\nplan: %s", q, got)
+		}
+	}
+}

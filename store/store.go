@@ -18,6 +18,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -212,6 +213,62 @@ func (db *DB) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// querier runs the statements of a transaction: a *sql.Tx, or the
+// connection of withConnTx.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// withConnTx runs fn in a write transaction, like withTx, on a connection
+// taken from the pool, with BEGIN IMMEDIATE, COMMIT and ROLLBACK run as
+// statements. Inside a *sql.Tx, database/sql starts a goroutine for every
+// query to watch the transaction's context, which costs more than SQLite's
+// own work for the lookups a sweep makes for each page it stores; on a
+// connection, a query under a context that cannot be cancelled starts none.
+// A connection left inside a transaction is never returned to the pool.
+func (db *DB) withConnTx(ctx context.Context, fn func(q querier) error) error {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			rollback(context.WithoutCancel(ctx), conn)
+		}
+	}()
+	if err := fn(conn); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return err
+	}
+	committed = true
+	return nil
+}
+
+// rollback ends the transaction open on conn; when that fails and the
+// connection is still inside a transaction, the connection is closed
+// rather than returned to the pool.
+func rollback(ctx context.Context, conn *sql.Conn) {
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err == nil {
+		return
+	}
+	conn.Raw(func(dc any) error {
+		if c, ok := dc.(interface{ AutoCommit() bool }); ok && c.AutoCommit() {
+			return nil // SQLite already rolled the transaction back
+		}
+		return driver.ErrBadConn
+	})
 }
 
 // formatTime formats t for storage; the zero time is stored as "".

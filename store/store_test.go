@@ -280,6 +280,21 @@ func TestSavePageUpsert(t *testing.T) {
 }
 
 func TestContentHash(t *testing.T) {
+	// Stored listings keep their hashes: a new hash for the same content
+	// would record every listing as changed.
+	for _, tc := range []struct {
+		fields map[string]string
+		text   string
+		want   string
+	}{
+		{map[string]string{"title": "Isotonitazene 5 g", "price": "$50", "vendor": "élan ✓", "": "x"}, "Isotonitazene 5 g\n$50",
+			"3eccc970b3a1d906b5f4dd568357c4861159efbc2778c49188a60649a59592c1"},
+		{nil, "", "643d76d2766c1c66bf6df40630304dc3b86aa16ace3849a62e16419d2ed3cce7"},
+	} {
+		if got := ContentHash(tc.fields, tc.text); got != tc.want {
+			t.Errorf("ContentHash(%v, %q) = %s, want %s", tc.fields, tc.text, got, tc.want)
+		}
+	}
 	a := ContentHash(map[string]string{"a": "1", "b": "2"}, "t")
 	for _, tc := range []struct {
 		name   string

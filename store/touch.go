@@ -30,11 +30,20 @@ type TouchOp struct {
 	Touched int
 }
 
+// latestCompleteSQL finds the latest complete 200 capture of a URL and
+// method (see latestOriginalSQL for the "+?").
+const latestCompleteSQL = `SELECT id, payload_sha256 FROM evidence
+	WHERE url = +? AND method = +? AND revisit = 0 AND status = 200 AND truncated = 0 ORDER BY id DESC LIMIT 1`
+
+// validatorsSQL reads the latest complete 200 GET response of a URL.
+const validatorsSQL = `SELECT response_bytes FROM evidence
+	WHERE url = +? AND method = 'GET' AND revisit = 0 AND status = 200 AND truncated = 0 ORDER BY id DESC LIMIT 1`
+
 // touch keeps op's 304 exchange as a revisit of the URL's latest full
 // capture and marks the listing at op.URL, and its hit, as seen in op's
 // sweep. Without a stored listing or capture to refer to there is nothing
 // to touch.
-func (db *DB) touch(ctx context.Context, tx *sql.Tx, op *TouchOp) error {
+func (db *DB) touch(ctx context.Context, tx querier, op *TouchOp) error {
 	var listingID int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM listings WHERE market = ? AND url = ?`, op.Market, op.URL).Scan(&listingID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -50,9 +59,7 @@ func (db *DB) touch(ctx context.Context, tx *sql.Tx, op *TouchOp) error {
 	e := p.Evidence
 	var origID int64
 	var origSum string
-	err = tx.QueryRowContext(ctx, `SELECT id, payload_sha256 FROM evidence
-		WHERE url = ? AND method = ? AND revisit = 0 AND status = 200 AND truncated = 0 ORDER BY id DESC LIMIT 1`,
-		e.URL, e.Method).Scan(&origID, &origSum)
+	err = tx.QueryRowContext(ctx, latestCompleteSQL, e.URL, e.Method).Scan(&origID, &origSum)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -99,8 +106,7 @@ func (db *DB) touch(ctx context.Context, tx *sql.Tx, op *TouchOp) error {
 // response stored for url, for a conditional request; empty when none.
 func (db *DB) Validators(ctx context.Context, url string) (etag, lastModified string, err error) {
 	var raw []byte
-	err = db.db.QueryRowContext(ctx, `SELECT response_bytes FROM evidence
-		WHERE url = ? AND method = 'GET' AND revisit = 0 AND status = 200 AND truncated = 0 ORDER BY id DESC LIMIT 1`, url).Scan(&raw)
+	err = db.db.QueryRowContext(ctx, validatorsSQL, url).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", nil
 	}
