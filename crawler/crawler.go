@@ -237,7 +237,7 @@ type sweeper struct {
 	limiter  HostLimiter
 	frontier Frontier
 	retry    RetryPolicy
-	gates    []GatePattern
+	gates    gateSet
 	traps    *trapGuard
 	maxRedir int
 	jar      http.CookieJar
@@ -274,7 +274,7 @@ func newSweeper(m config.Market, sink Sink, opts Options) (*sweeper, error) {
 		return nil, fmt.Errorf("sweep %s: no start URLs", m.Name)
 	}
 	s := &sweeper{m: m, sink: sink, opts: opts, log: opts.Logger, now: opts.Now, limiter: opts.Limiter,
-		frontier: opts.Frontier, retry: opts.Retry.withDefaults(), gates: opts.Gates,
+		frontier: opts.Frontier, retry: opts.Retry.withDefaults(),
 		traps: newTrapGuard(opts.Traps), maxRedir: opts.MaxRedirects}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -289,13 +289,15 @@ func newSweeper(m config.Market, sink Sink, opts Options) (*sweeper, error) {
 	if s.frontier == nil {
 		s.frontier = &MemFrontier{}
 	}
-	if s.gates == nil {
-		s.gates = DefaultGates()
+	gates := opts.Gates
+	if gates == nil {
+		gates = DefaultGates()
 	}
-	s.gates = slices.Clip(s.gates)
+	gates = slices.Clip(gates)
 	for _, g := range m.Gates {
-		s.gates = append(s.gates, GatePattern{Name: g.Name, Text: g.Text, Selector: g.Selector})
+		gates = append(gates, GatePattern{Name: g.Name, Text: g.Text, Selector: g.Selector})
 	}
+	s.gates = newGateSet(gates)
 	if opts.Retry.MaxRetries == 0 {
 		s.retry.MaxRetries = max(m.Retries, 0)
 	}

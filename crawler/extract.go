@@ -3,9 +3,11 @@ package crawler
 import (
 	"net/url"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/charset"
 
@@ -28,6 +30,32 @@ func toUTF8(body []byte, contentType string) []byte {
 	}
 	return out
 }
+
+// matchers holds compiled CSS selectors by their text: goquery's Find
+// compiles its selector on every call, and a sweep applies the same few
+// selectors to every page.
+var matchers sync.Map // string -> goquery.Matcher
+
+// find is sel.Find(selector), with the selector compiled once per process.
+// As with Find, a selector that does not compile matches nothing.
+func find(sel *goquery.Selection, selector string) *goquery.Selection {
+	m, ok := matchers.Load(selector)
+	if !ok {
+		var c goquery.Matcher = noMatch{}
+		if compiled, err := cascadia.Compile(selector); err == nil {
+			c = compiled
+		}
+		m, _ = matchers.LoadOrStore(selector, c)
+	}
+	return sel.FindMatcher(m.(goquery.Matcher))
+}
+
+// noMatch is the matcher of a selector that does not compile.
+type noMatch struct{}
+
+func (noMatch) Match(*html.Node) bool            { return false }
+func (noMatch) MatchAll(*html.Node) []*html.Node { return nil }
+func (noMatch) Filter([]*html.Node) []*html.Node { return nil }
 
 // skipText holds elements whose text is not visible.
 var skipText = map[string]bool{"script": true, "style": true, "noscript": true, "template": true, "head": true, "svg": true, "iframe": true, "object": true}
@@ -78,8 +106,8 @@ func collapse(s string) string {
 
 // pageText is the page's title and visible body text.
 func pageText(doc *goquery.Document) string {
-	title := collapse(doc.Find("title").First().Text())
-	body := visibleText(doc.Find("body").Nodes)
+	title := collapse(find(doc.Selection, "title").First().Text())
+	body := visibleText(find(doc.Selection, "body").Nodes)
 	if body == "" {
 		body = visibleText(doc.Nodes)
 	}
@@ -95,7 +123,7 @@ func pageText(doc *goquery.Document) string {
 
 // baseURL is the page URL resolved against a <base href>, if any.
 func baseURL(doc *goquery.Document, page *url.URL) *url.URL {
-	if href, ok := doc.Find("base[href]").First().Attr("href"); ok {
+	if href, ok := find(doc.Selection, "base[href]").First().Attr("href"); ok {
 		if b, err := page.Parse(strings.TrimSpace(href)); err == nil {
 			return b
 		}
@@ -109,7 +137,7 @@ func links(doc *goquery.Document, base *url.URL, follow []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, sel := range follow {
-		doc.Find(sel).Each(func(_ int, s *goquery.Selection) {
+		find(doc.Selection, sel).Each(func(_ int, s *goquery.Selection) {
 			href, ok := s.Attr("href")
 			href = strings.TrimSpace(href)
 			if !ok || href == "" || strings.HasPrefix(href, "#") {
@@ -147,7 +175,7 @@ func extractListings(doc *goquery.Document, base *url.URL, pageURL string, spec 
 		return []Listing{l}
 	case spec.Item != "":
 		var out []Listing
-		doc.Find(spec.Item).Each(func(_ int, item *goquery.Selection) {
+		find(doc.Selection, spec.Item).Each(func(_ int, item *goquery.Selection) {
 			l := buildListing(item, base, pageURL, spec.Fields)
 			if len(spec.Fields) == 0 {
 				l.Text = visibleText(item.Nodes)
@@ -168,7 +196,7 @@ func buildListing(sel *goquery.Selection, base *url.URL, pageURL string, fields 
 	for _, f := range fields {
 		target := sel
 		if f.Selector != "" {
-			target = sel.Find(f.Selector).First()
+			target = find(sel, f.Selector).First()
 		}
 		if target.Length() == 0 {
 			continue

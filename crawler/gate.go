@@ -42,11 +42,26 @@ const maxGateText = 4000
 // gateStatus are statuses whose page is a gate whatever it says.
 var gateStatus = map[int]string{403: "http_403", 429: "http_429", 503: "http_503"}
 
+// gateSet is a sweep's gate patterns with the filters of their texts.
+type gateSet struct {
+	patterns []GatePattern
+	filters  []textFilter // filters[i] is the filter of patterns[i].Text
+}
+
+// newGateSet derives the filters of the patterns' texts.
+func newGateSet(patterns []GatePattern) gateSet {
+	g := gateSet{patterns: patterns, filters: make([]textFilter, len(patterns))}
+	for i, p := range patterns {
+		g.filters[i] = newTextFilter(p.Text)
+	}
+	return g
+}
+
 // detectGate returns the gate reason for a page, or "". Statuses 403, 429 and
 // 503 are gates. Patterns are tried only on short pages (maxGateText) that did not
 // yield a listing with an extracted field: real pages often carry a login box or
 // a CAPTCHA-protected contact form.
-func detectGate(status int, doc *goquery.Document, listings []Listing, hasFields bool, gates []GatePattern) string {
+func detectGate(status int, doc *goquery.Document, listings []Listing, hasFields bool, gates gateSet) string {
 	if r, ok := gateStatus[status]; ok {
 		return r
 	}
@@ -66,11 +81,17 @@ func detectGate(status int, doc *goquery.Document, listings []Listing, hasFields
 	if len(text) > maxGateText { // interstitials are short; a long page is content
 		return ""
 	}
-	for _, g := range gates {
-		if g.Text != nil && g.Text.MatchString(text) {
-			return g.Name
+	folded, isFolded := "", false
+	for i, g := range gates.patterns {
+		if f := gates.filters[i]; g.Text != nil {
+			if f.any != nil && !isFolded {
+				folded, isFolded = foldString(text), true
+			}
+			if f.mayMatch(folded) && g.Text.MatchString(text) {
+				return g.Name
+			}
 		}
-		if g.Selector != "" && doc.Find(g.Selector).Length() > 0 {
+		if g.Selector != "" && find(doc.Selection, g.Selector).Length() > 0 {
 			return g.Name
 		}
 	}

@@ -150,7 +150,7 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	var raw []byte
 	truncated := false
 	if !c.nonHTML {
-		raw, err = io.ReadAll(io.LimitReader(resp.Body, t.maxBody+1))
+		raw, err = readBody(resp.Body, resp.ContentLength, t.maxBody+1)
 		if err != nil {
 			resp.Body.Close()
 			return nil, err
@@ -214,6 +214,51 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	return resp, nil
 }
+
+// readBody reads r to its end or to limit bytes, as io.ReadAll of an
+// io.LimitReader does, into a buffer of the body's size: sized from the
+// announced length, or else read through a pooled buffer and copied out, so
+// that reading a body does not allocate a chain of growing buffers.
+func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	r = io.LimitReader(r, limit)
+	if contentLength >= 0 && contentLength < maxPrealloc {
+		return readAll(r, make([]byte, 0, min(contentLength, limit-1)+1)) // +1: room to see the end
+	}
+	buf := bodyPool.Get().(*[]byte)
+	defer bodyPool.Put(buf)
+	b, err := readAll(r, (*buf)[:0])
+	if cap(b) <= maxPooled {
+		*buf = b
+	}
+	return bytes.Clone(b), err
+}
+
+// readAll appends what r holds to b, as io.ReadAll does.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// Bodies of unknown length are read through pooled buffers of up to
+// maxPooled bytes; a body announced shorter than maxPrealloc is read into a
+// buffer of its length.
+const (
+	maxPrealloc = 1 << 20
+	maxPooled   = 1 << 20
+)
+
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
 // responseBytes cuts the final response out of the bytes read for one request
 // (see Exchange). When cut is set or the message is incomplete, the body is

@@ -90,11 +90,14 @@ func (c *recConn) expect(ct *connTrace) {
 	c.mu.Unlock()
 }
 
-// snapshot copies a segment of this connection.
+// snapshot returns the bytes of a segment of this connection so far. They
+// are not copied: a segment only ever grows by appending, so the bytes
+// returned never change; the capacity is cut so that appending to them
+// cannot either.
 func (c *recConn) snapshot(s *segment) (req, resp []byte, overflow bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return bytes.Clone(s.req), bytes.Clone(s.resp), s.overflow
+	return s.req[:len(s.req):len(s.req)], s.resp[:len(s.resp):len(s.resp)], s.overflow
 }
 
 // connTrace follows one RoundTrip to the connection and segment it used. Go's
@@ -309,6 +312,9 @@ func (d *dialer) handshake(ctx context.Context, conn net.Conn, host string) (*tl
 	return tc, nil
 }
 
+// framePool holds the buffered readers of frameResponse.
+var framePool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+
 // frameResponse finds the final response in the bytes read for one request:
 // interim 1xx responses are skipped, and the message ends where its framing
 // (Content-Length, chunked encoding with trailers, or end of data) says, exactly
@@ -316,7 +322,12 @@ func (d *dialer) handshake(ctx context.Context, conn net.Conn, host string) (*tl
 // complete is false when the data ends before the message does.
 func frameResponse(b []byte, method string) (start, head, end int, complete bool, err error) {
 	rd := bytes.NewReader(b)
-	br := bufio.NewReader(rd)
+	br := framePool.Get().(*bufio.Reader)
+	br.Reset(rd)
+	defer func() {
+		br.Reset(nil)
+		framePool.Put(br)
+	}()
 	consumed := func() int { return len(b) - rd.Len() - br.Buffered() }
 	for range 16 {
 		start = consumed()

