@@ -113,21 +113,35 @@ func report(b *testing.B, pages int64, elapsed, cpu time.Duration) {
 }
 
 func BenchmarkCrawl(b *testing.B) {
-	pages := benchPages()
-	base := startFixture(b, pages)
-	b.Run("bare-colly", func(b *testing.B) { benchBareColly(b, base) })
-	b.Run("snoop", func(b *testing.B) { benchSnoop(b, base) })
+	n := benchPages()
+	base := startFixture(b, n)
+	b.Run("bare-colly", func(b *testing.B) { benchBareColly(b, base, benchmarket.Pages(n)) })
+	b.Run("snoop", func(b *testing.B) { benchSnoop(b, base, benchmarket.Pages(n)) })
+}
+
+// checkPages fails the benchmark unless a crawl fetched every page of the
+// fixture: a crawl that stopped early would not be comparable.
+func checkPages(b *testing.B, name string, got, want int) {
+	b.Helper()
+	if got != want {
+		b.Fatalf("%s fetched %d pages, want all %d", name, got, want)
+	}
 }
 
 // benchBareColly crawls the fixture with Colly alone: follow links, extract
 // the listing fields of product pages, nothing else.
-func benchBareColly(b *testing.B, base string) {
+func benchBareColly(b *testing.B, base string, want int) {
 	product := regexp.MustCompile(`/product/\d+$`)
 	var fetched atomic.Int64
 	var elapsed, cpu time.Duration
 	for i := 0; i < b.N; i++ {
 		c := colly.NewCollector(colly.Async(true), colly.MaxDepth(0))
 		c.Limit(&colly.LimitRule{DomainGlob: "*", Parallelism: benchConcurrency})
+		// Keep a connection per request in flight, as snoop does: Go's
+		// default transport keeps two, and would open hundreds of new ones.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = benchConcurrency
+		c.WithTransport(tr)
 		c.DisallowedURLFilters = []*regexp.Regexp{regexp.MustCompile(`/cart`)}
 		fetched.Store(0)
 		c.OnResponse(func(*colly.Response) { fetched.Add(1) })
@@ -151,12 +165,13 @@ func benchBareColly(b *testing.B, base string) {
 		c.Wait()
 		elapsed += time.Since(start)
 		cpu += cpuTime() - cpu0
+		checkPages(b, "bare colly", int(fetched.Load()), want)
 	}
 	report(b, fetched.Load()*int64(b.N), elapsed, cpu)
 }
 
 // benchSnoop runs a full snoop sweep of the fixture into a new database.
-func benchSnoop(b *testing.B, base string) {
+func benchSnoop(b *testing.B, base string, want int) {
 	rs, err := rules.Default()
 	if err != nil {
 		b.Fatal(err)
@@ -199,6 +214,7 @@ marketplaces:
 		if err != nil {
 			b.Fatal(err)
 		}
+		checkPages(b, "snoop", res.Pages(), want)
 		pages += int64(res.Pages())
 		db.Close()
 	}

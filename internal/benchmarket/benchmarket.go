@@ -18,18 +18,22 @@ const PerPage = 50
 // Handler serves a shop with n products:
 //
 //	/                    links to the first category page
-//	/list?page=P         PerPage product links and a link to page P+1
+//	/list/P              PerPage product links and a link to page P+1
 //	/product/ID          one listing: h1, .description, .price, .vendor
+//
+// Category pages are numbered in the path, not the query: a crawler's trap
+// guard that caps the query variants of one path (snoop's allows 50) would
+// otherwise stop after the first few thousand products.
 func Handler(n int) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		writePage(w, "Bench shop", `<a href="/list?page=1">All products</a>`)
+		writePage(w, "Bench shop", `<a href="/list/1">All products</a>`)
 	})
 	mux.HandleFunc("GET /robots.txt", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "User-agent: *\nDisallow: /cart\n")
 	})
-	mux.HandleFunc("GET /list", func(w http.ResponseWriter, r *http.Request) {
-		page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	mux.HandleFunc("GET /list/{page}", func(w http.ResponseWriter, r *http.Request) {
+		page, err := strconv.Atoi(r.PathValue("page"))
 		pages := (n + PerPage - 1) / PerPage
 		if err != nil || page < 1 || page > pages {
 			http.NotFound(w, r)
@@ -42,7 +46,7 @@ func Handler(n int) http.Handler {
 		}
 		b.WriteString("</ul>")
 		if page < pages {
-			fmt.Fprintf(&b, `<a class="next" href="/list?page=%d">next</a>`, page+1)
+			fmt.Fprintf(&b, `<a class="next" href="/list/%d">next</a>`, page+1)
 		}
 		writePage(w, fmt.Sprintf("Products, page %d", page), b.String())
 	})
@@ -53,11 +57,17 @@ func Handler(n int) http.Handler {
 			return
 		}
 		body := fmt.Sprintf(`<h1>%s</h1><div class="description">%s</div><span class="price">$%d.%02d</span><span class="vendor">vendor%d</span>
-<p>%s</p><a href="/list?page=1">back</a> <a href="/cart">cart</a>`,
+<p>%s</p><a href="/list/1">back</a> <a href="/cart">cart</a>`,
 			title(id), description(id), 10+id%490, id%100, id%37, filler)
 		writePage(w, title(id), body)
 	})
 	return mux
+}
+
+// Pages reports how many HTML pages a crawl of Handler(n) that follows every
+// link but /cart fetches: the home page, the category pages and the products.
+func Pages(n int) int {
+	return 1 + (n+PerPage-1)/PerPage + n
 }
 
 // Listings reports how many product pages Handler(n) serves and how many of
