@@ -326,12 +326,12 @@ type cand struct {
 	weak       *rules.Term
 }
 
-// Classify returns the verdict on text. Its Matches list every matched
-// term, context terms included, when a substance term, family, CAS number
-// or misspelt name occurs in the text; for a text with none of these the
-// verdict is "no substance" and Matches is empty (Analyze lists the context
-// terms of such a text too). Hit, Score, Substances and Parts are always
-// those of Analyze.
+// Classify returns the verdict on text. Hit, Score, Substances and Parts
+// are always those of Analyze. Matches are Analyze's too (every matched
+// term, context terms included) when the text holds a substance term, a
+// family's stem, a CAS number or a misspelt name; for a text with none of
+// these the verdict is "no substance" and Matches is empty (Analyze lists
+// the context terms of such a text too).
 //
 // Most listings name no opioid at all: for them Classify runs only the
 // substance search of every view and returns early.

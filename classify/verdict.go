@@ -151,11 +151,9 @@ func (c *Classifier) substanceHits(sc *scratch, n *normText, hits []acHit) bool 
 			continue
 		}
 		p := &c.pats[pi]
-		start := end - len(p.key)
-		for _, fi := range p.stems {
-			c.family(sc, n, fi, start, end)
-		}
-		if len(sc.cands) > 0 || c.bounded(b, p, start, end) {
+		// A family's stem sends the text on: the family's pattern is
+		// tried there, once.
+		if len(p.stems) > 0 || c.bounded(b, p, end-len(p.key), end) {
 			return true
 		}
 	}
