@@ -204,12 +204,16 @@ func (a *acScan) report(end int) {
 	}
 }
 
-// sparseMatcher is the compact form: a dense row for the root, and for
-// every other state its trie edges sorted by class and its failure link.
-// States are numbered breadth first.
+// sparseMatcher is the compact form: dense rows of full transitions for
+// the root and the states one byte deep, where most text keeps the
+// automaton, and for every deeper state its trie edges sorted by class and
+// its failure link. States are numbered breadth first, so the dense ones
+// are 0..lastDense.
 type sparseMatcher struct {
 	class     [256]uint16
-	root      []int32  // class -> state after the root
+	nclass    int32
+	lastDense int32
+	dense     []int32  // state*nclass + class -> next state, for states up to lastDense
 	edgeStart []int32  // edges of state s: edgeStart[s]:edgeStart[s+1]
 	edgeClass []uint16 // by edge, ascending within a state
 	edgeNext  []int32
@@ -229,11 +233,20 @@ func newSparseMatcher(patterns []string) *sparseMatcher {
 	for k, s := range t.order {
 		id[s] = int32(k)
 	}
-	m.root = make([]int32, t.nclass)
-	for c, u := range nodes[0].next {
-		m.root[c] = id[u]
-	}
 	n := len(nodes)
+	nc := t.nclass
+	m.nclass = int32(nc)
+	for _, u := range nodes[0].next {
+		if u != 0 {
+			m.lastDense = max(m.lastDense, id[u])
+		}
+	}
+	m.dense = make([]int32, (int(m.lastDense)+1)*nc)
+	for k := 0; k <= int(m.lastDense); k++ {
+		for c, u := range nodes[t.order[k]].next {
+			m.dense[k*nc+c] = id[u]
+		}
+	}
 	m.edgeStart = make([]int32, n+1)
 	m.fail = make([]int32, n)
 	m.outStart = make([]int32, n+1)
@@ -262,8 +275,8 @@ func (m *sparseMatcher) find(text []byte, hits []acHit) []acHit {
 	s := int32(0)
 	for i, b := range text {
 		c := m.class[b]
-		for s != 0 {
-			next := int32(-1)
+		next := int32(-1)
+		for s > m.lastDense && next < 0 {
 			for e := m.edgeStart[s]; e < m.edgeStart[s+1]; e++ {
 				if ec := m.edgeClass[e]; ec >= c {
 					if ec == c {
@@ -272,14 +285,14 @@ func (m *sparseMatcher) find(text []byte, hits []acHit) []acHit {
 					break
 				}
 			}
-			if next >= 0 {
-				s = next
-				break
+			if next < 0 {
+				s = m.fail[s]
 			}
-			s = m.fail[s]
 		}
-		if s == 0 {
-			s = m.root[c]
+		if next >= 0 {
+			s = next
+		} else {
+			s = m.dense[s*m.nclass+int32(c)]
 		}
 		if m.outStart[s] != m.outStart[s+1] {
 			for _, p := range m.outs[m.outStart[s]:m.outStart[s+1]] {
