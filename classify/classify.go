@@ -103,6 +103,8 @@ type Classifier struct {
 	byKind  map[string][]int // context kind -> context indexes
 	detect  map[string][]int // detector -> context indexes
 	ctxRule []string         // "context NAME"
+	subRule []string         // "substance NAME"
+	famRule []string         // "family NAME"
 	// ctxPats are the context patterns; those with a literal prefix run
 	// only where the main automaton found it (pattern id len(pats)+k for
 	// ctxPats[k]).
@@ -167,6 +169,7 @@ func New(rs *rules.RuleSet) (*Classifier, error) {
 	for i := range rs.Substances {
 		s := &rs.Substances[i]
 		c.subs = append(c.subs, s)
+		c.subRule = append(c.subRule, "substance "+s.Name)
 		for j := range s.Terms {
 			t := &s.Terms[j]
 			add(t.Text, ref{sub: i, ctx: -1, term: t}, -1)
@@ -196,6 +199,7 @@ func New(rs *rules.RuleSet) (*Classifier, error) {
 			return nil, fmt.Errorf("classify: family %s has no pattern", f.Name)
 		}
 		c.fams = append(c.fams, f)
+		c.famRule = append(c.famRule, "family "+f.Name)
 		stem := strings.TrimRight(Normalize(f.Stem), " ")
 		if f.Stem != "" && strings.HasSuffix(f.Stem, " ") {
 			stem += " "
@@ -585,6 +589,14 @@ func (c *Classifier) addCtx(sc *scratch, n *normText, ci, ns, ne int, term strin
 		kind: x.Kind, term: term, weight: x.Weight})
 }
 
+// substanceRule is the Rule of a substance match: "substance NAME".
+func (c *Classifier) substanceRule(cd cand) string {
+	if cd.sub >= 0 && c.subs[cd.sub].Name == cd.name {
+		return c.subRule[cd.sub]
+	}
+	return "substance " + cd.name
+}
+
 // isWordByte reports whether b is part of a word in normalised text: an
 // ASCII letter or digit, or any byte of a non-ASCII character (separators
 // were already turned into spaces).
@@ -693,13 +705,13 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 				if blocked != "" {
 					why = "not with " + blocked
 				}
-				res.Matches = append(res.Matches, Match{Rule: "substance " + cd.name, Term: cd.term + " (" + why + ")",
+				res.Matches = append(res.Matches, Match{Rule: c.substanceRule(cd), Term: cd.term + " (" + why + ")",
 					Kind: "unsupported", Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
 				continue
 			}
 		}
 		if neg, ok := ni.negated(cd); ok {
-			res.Matches = append(res.Matches, Match{Rule: "substance " + cd.name, Term: cd.term + " (negated by " + neg.term + ")",
+			res.Matches = append(res.Matches, Match{Rule: c.substanceRule(cd), Term: cd.term + " (negated by " + neg.term + ")",
 				Kind: "negated", Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
 			continue
 		}
@@ -768,9 +780,9 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 	}
 	hit := len(chosen) > 0 && best >= c.sc.Threshold
 	for _, cd := range chosen {
-		rule := "substance " + cd.name
+		rule := c.substanceRule(cd)
 		if cd.fam >= 0 {
-			rule = "family " + c.fams[cd.fam].Name
+			rule = c.famRule[cd.fam]
 		} else if cd.kind == "cas" {
 			rule = "cas"
 		}
