@@ -80,9 +80,7 @@ var asciiClass = func() (t [128]byte) {
 // normalize fills n with the normalised form of src; scratch is reused
 // between calls.
 func normalize(src string, n *normText, scratch *[]foldRune) {
-	if !normalizeASCII(src, n, nil, nil) {
-		normalizeRunes(src, n, scratch, nil)
-	}
+	normalizeRunes(src, n, scratch, nil)
 }
 
 // words are the words of normalised text (maximal runs of bytes other than
@@ -123,7 +121,7 @@ var wordByteClass = func() (t [256]uint8) {
 // may be left unmapped: its bytes and words are those of the mapped form,
 // but it has no spans (the verdict search needs none).
 func normalizeWords(src string, n *normText, scratch *[]foldRune, ws *words, scan *acScan) {
-	if normalizeASCII(src, n, ws, scan) {
+	if scan != nil && normalizeASCII(src, n, ws, scan) {
 		return
 	}
 	normalizeRunes(src, n, scratch, ws)
@@ -312,96 +310,20 @@ var asciiFold = func() (t [256]byte) {
 
 const asciiPoint = 1
 
-// normalizeASCII is normalize for text of printable ASCII, the common
-// case, in one pass over bytes instead of two over runes; it reports
-// false, leaving n to be reset, for any other text. When ws is not nil it
-// receives the words. With a scan, n is left unmapped and searched as it
-// is written (see normalizeWords).
+// normalizeASCII is the verdict search's normaliser for text of
+// printable ASCII, the common case: one pass over bytes instead of two over
+// runes, without the map back to the original offsets (n is left
+// unmapped), feeding every byte written to scan. It writes into n and ws
+// the bytes and words normalizeRunes writes, and reports false, leaving n
+// to be reset, for any other text.
 func normalizeASCII(src string, n *normText, ws *words, scan *acScan) bool {
 	if !isASCII(src) {
 		return false
 	}
 	size := len(src)
 	b := slices.Grow(n.b[:0], size)[:size]
-	n.b, n.from, n.to, n.unmapped = b[:0], n.from[:0], n.to[:0], scan != nil
-	if scan != nil {
-		return normalizeASCIIScanned(src, n, ws, scan)
-	}
-	from := slices.Grow(n.from[:0], size)[:size]
-	to := slices.Grow(n.to[:0], size)[:size]
-	var toks []token
-	var flags []uint8
-	if ws != nil {
-		toks, flags = ws.toks[:0], ws.flags[:0]
-	}
-	w := 0
-	pendingSep := false
-	for i := 0; i < size; {
-		x := asciiFold[src[i]]
-		if x <= asciiPoint {
-			if x = foldSpecial(src, i); x == 0 {
-				return false
-			}
-		}
-		if x == ' ' {
-			pendingSep = true
-			i++
-			continue
-		}
-		// A word starts at i: one space before it, then its bytes.
-		if pendingSep && w > 0 {
-			b[w], from[w], to[w] = ' ', int32(i), int32(i)
-			w++
-		}
-		pendingSep = false
-		ws0 := w
-		f := wordByteClass[x]
-		b[w], from[w], to[w] = x, int32(i), int32(i+1)
-		w++
-		for i++; i < size; i++ {
-			x = asciiFold[src[i]]
-			if x <= asciiPoint {
-				if x = foldSpecial(src, i); x == 0 {
-					return false
-				}
-			}
-			if x == ' ' {
-				break
-			}
-			f |= wordByteClass[x]
-			b[w], from[w], to[w] = x, int32(i), int32(i+1)
-			w++
-		}
-		if w == ws0+1 && f == wordLetter {
-			// Three or more single letters separated by one or two
-			// separators ("f e n t", "i.s.o") form one word.
-			if k, ok := speltOut(src, i, b, from, to, &w); ok {
-				i = k
-			} else if k < 0 {
-				return false
-			}
-		}
-		if ws != nil {
-			toks, flags = append(toks, token{ws0, w}), append(flags, f)
-		}
-	}
-	n.b, n.from, n.to = b[:w], from[:w], to[:w]
-	if ws != nil {
-		ws.toks, ws.flags = toks, flags
-	}
-	return true
-}
-
-// normalizeASCIIScanned is normalizeASCII without the map, after its
-// checks, feeding every byte written to scan: the same bytes and words.
-func normalizeASCIIScanned(src string, n *normText, ws *words, scan *acScan) bool {
-	size := len(src)
-	b := n.b[:size]
-	var toks []token
-	var flags []uint8
-	if ws != nil {
-		toks, flags = ws.toks[:0], ws.flags[:0]
-	}
+	n.b, n.from, n.to, n.unmapped = b[:0], n.from[:0], n.to[:0], true
+	toks, flags := ws.toks[:0], ws.flags[:0]
 	w := 0
 	pendingSep := false
 	for i := 0; i < size; {
@@ -446,7 +368,7 @@ func normalizeASCIIScanned(src string, n *normText, ws *words, scan *acScan) boo
 		if w == ws0+1 && f == wordLetter {
 			// Three or more single letters separated by one or two
 			// separators ("f e n t", "i.s.o") form one word.
-			if k, ok := speltOut(src, i, b, nil, nil, &w); ok {
+			if k, ok := speltOut(src, i, b, &w); ok {
 				for p := ws0 + 1; p < w; p++ {
 					scan.step(b[p], p+1)
 				}
@@ -455,14 +377,9 @@ func normalizeASCIIScanned(src string, n *normText, ws *words, scan *acScan) boo
 				return false
 			}
 		}
-		if ws != nil {
-			toks, flags = append(toks, token{ws0, w}), append(flags, f)
-		}
+		toks, flags = append(toks, token{ws0, w}), append(flags, f)
 	}
-	n.b = b[:w]
-	if ws != nil {
-		ws.toks, ws.flags = toks, flags
-	}
+	n.b, ws.toks, ws.flags = b[:w], toks, flags
 	return true
 }
 
@@ -507,7 +424,7 @@ func foldSpecial(src string, i int) byte {
 // word ends in src. It returns false and a negative offset when a byte
 // the fast path cannot handle was met, false and 0 when the letters stop
 // short of three.
-func speltOut(src string, i int, b []byte, from, to []int32, w *int) (int, bool) {
+func speltOut(src string, i int, b []byte, w *int) (int, bool) {
 	var buf [16]int
 	letters := buf[:0]
 	k := i
@@ -547,9 +464,6 @@ func speltOut(src string, i int, b []byte, from, to []int32, w *int) (int, bool)
 	}
 	for _, at := range letters {
 		b[*w] = foldAt(src, at)
-		if from != nil {
-			from[*w], to[*w] = int32(at), int32(at+1)
-		}
 		*w++
 	}
 	return k, true
