@@ -11,22 +11,6 @@ import (
 // token is a word of normalised text: b[s:e].
 type token struct{ s, e int }
 
-func tokens(b []byte, out []token) []token {
-	for i := 0; i < len(b); {
-		if b[i] == ' ' {
-			i++
-			continue
-		}
-		j := i
-		for j < len(b) && b[j] != ' ' {
-			j++
-		}
-		out = append(out, token{i, j})
-		i = j
-	}
-	return out
-}
-
 // leet fills l with the leetspeak-folded view of n and reports whether any
 // word changed. Only words that mix at least two letters with digits or
 // $ and @ next to a letter are folded, and never words shaped like

@@ -130,19 +130,6 @@ func normalizeWords(src string, n *normText, scratch *[]foldRune, ws *words, sca
 	}
 }
 
-// wordsOf fills ws with the words of normalised text b.
-func wordsOf(b []byte, ws *words) {
-	ws.toks = tokens(b, ws.toks[:0])
-	ws.flags = slices.Grow(ws.flags[:0], len(ws.toks))[:len(ws.toks)]
-	for i, t := range ws.toks {
-		f := uint8(0)
-		for _, c := range b[t.s:t.e] {
-			f |= wordByteClass[c]
-		}
-		ws.flags[i] = f
-	}
-}
-
 // normalizeRunes is normalize for any text. When ws is not nil it receives
 // the words.
 func normalizeRunes(src string, n *normText, scratch *[]foldRune, ws *words) {

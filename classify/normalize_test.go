@@ -231,3 +231,34 @@ func TestNormalizeRunesWords(t *testing.T) {
 		}
 	}
 }
+
+// wordsOf fills ws with the words of normalised text b, found afresh: the
+// oracle for the words the normalisers record as they write.
+func wordsOf(b []byte, ws *words) {
+	ws.toks = tokens(b, ws.toks[:0])
+	ws.flags = slices.Grow(ws.flags[:0], len(ws.toks))[:len(ws.toks)]
+	for i, t := range ws.toks {
+		f := uint8(0)
+		for _, c := range b[t.s:t.e] {
+			f |= wordByteClass[c]
+		}
+		ws.flags[i] = f
+	}
+}
+
+// tokens appends the words of normalised text b to out.
+func tokens(b []byte, out []token) []token {
+	for i := 0; i < len(b); {
+		if b[i] == ' ' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j] != ' ' {
+			j++
+		}
+		out = append(out, token{i, j})
+		i = j
+	}
+	return out
+}
