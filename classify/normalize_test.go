@@ -155,47 +155,97 @@ func boundary(s string, i int) bool {
 	return false
 }
 
-// TestNormalizeASCIIFastPath checks that the ASCII fast path writes the
-// bytes and words the general normaliser writes, and finds what the
-// automaton finds in them afterwards.
-func TestNormalizeASCIIFastPath(t *testing.T) {
+// TestNormalizeFastPath checks that the fast normaliser writes the bytes
+// and words the general normaliser writes, and finds what the automaton
+// finds in them afterwards, on random text of ASCII and of the characters
+// beyond it the fast path handles or leaves to the general one.
+func TestNormalizeFastPath(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	alphabet := "aeinost fntlyIXZ019 .,-_/$@%&;#|\t\n'!:"
-	pieces := []string{"f e n t", "i.s.o", "a  b  c", "FentanyI", "fentanyI.", "12.5", "1,000", "x.5", "&amp;", "&#102;", "&x", "R&B", " I ", "p r o t o nitazene"}
-	for i := 0; i < 20000; i++ {
+	pieces := []string{"f e n t", "i.s.o", "a  b  c", "FentanyI", "fentanyI.", "12.5", "1,000", "x.5", "&amp;", "&#102;", "&x", "R&B", " I ", "p r o t o nitazene",
+		"é", "à", "Ñ", "ß", "ﬁ", "\u00a0", "\u2013", "—", "’", "…", "«", "\u200b", "€", "£", "¥", "°", "²", "Ｆ", "ｅ", "µ", "ª",
+		"ф", "в", "с", "о", "і", "є", "Ё", "фентанил", "фентаніл", "продаю", "сеть", "α", "ο", "ς", "🔥", "芬太尼", "\xff", "\x01",
+		"a é b", "в с к", "f £ n", "с a b", "é £ x", "c£a", "1€5"}
+	took := 0
+	for i := 0; i < 40000; i++ {
 		var sb strings.Builder
 		for k := r.IntN(40); k >= 0; k-- {
-			if r.IntN(6) == 0 {
+			if r.IntN(4) == 0 {
 				sb.WriteString(pieces[r.IntN(len(pieces))])
 				continue
 			}
 			sb.WriteByte(alphabet[r.IntN(len(alphabet))])
 		}
-		checkFastPath(t, sb.String())
+		if checkFastPath(t, sb.String()) {
+			took++
+		}
+	}
+	t.Logf("took %d", took)
+	if took < 5000 {
+		t.Errorf("the fast path took %d of 40000 texts", took)
+	}
+	// Every rune it has a table entry for, alone and between letters,
+	// digits and separators.
+	for k, fr := range foldRanges {
+		for c := fr.lo; c <= fr.hi; c++ {
+			if fastFolds[k][c-fr.lo].kind == fastBail {
+				continue
+			}
+			x := string(c)
+			for _, s := range []string{x, "a" + x + "b", "ab" + x, x + "ab", "a " + x + " b", "1" + x + ".5", "f" + x + "nt", "ф" + x + "н", x + x + x, "a " + x + " b " + x} {
+				checkFastPath(t, s)
+			}
+		}
 	}
 }
 
-// FuzzNormalizeASCII checks the ASCII fast path against the general
-// normaliser.
-func FuzzNormalizeASCII(f *testing.F) {
-	for _, s := range []string{"f e n t", "i.s.o nitazene", "FentanyI", "1.5 g, $20", "&amp; x"} {
+// TestNormalizeFastPathTaken checks that the fast path takes the ordinary
+// text of listings in the languages of the rules.
+func TestNormalizeFastPathTaken(t *testing.T) {
+	for _, s := range []string{
+		"Mountain bike, 27.5 inch. Works perfectly!",
+		"Vends canapé en très bon état, à débattre. Prix £120.50",
+		"Verkaufe Waschmaschine, wie neu – Preis 300 € VB, nur Abholung.",
+		"Envío a toda España en 3 días, pago por Bizum o PayPal.",
+		"Продаю телефон, состояние отличное. Доставка по всей России, сделка через гарант.",
+		"Frete grátis para todo o Brasil, entrega em 5 dias úteis.",
+		"В наличии «гашиш» — в Москве и с доставкой",
+	} {
+		var n normText
+		var ws words
+		var scan acScan
+		scan.reset(fastPathMatcher)
+		if !normalizeFast(s, &n, &ws, &scan) {
+			t.Errorf("the fast path left %q to the general normaliser", s)
+		}
+		checkFastPath(t, s)
+	}
+}
+
+// FuzzNormalizeFast checks the fast normaliser against the general one.
+func FuzzNormalizeFast(f *testing.F) {
+	for _, s := range []string{"f e n t", "i.s.o nitazene", "FentanyI", "1.5 g, $20", "&amp; x", "é £ x", "в с к", "сеть fent", "фентаніл"} {
 		f.Add(s)
 	}
-	f.Fuzz(checkFastPath)
+	f.Fuzz(func(t *testing.T, s string) { checkFastPath(t, s) })
 }
 
 // fastPathMatcher is searched while the fast path writes: patterns over
-// the alphabet of the fast path tests, spaces and spelt-out words included.
-var fastPathMatcher = newACMatcher([]string{"fent", "fentanyl", "iso", "a b", "b c", " ", "n t", "1.5", "x", "tl", "ffff"})
+// the alphabet of the fast path tests, spaces, spelt-out and Cyrillic
+// words included.
+var fastPathMatcher = newACMatcher([]string{"fent", "fentanyl", "iso", "a b", "b c", " ", "n t", "1.5", "x", "tl", "ffff", "фентанил", "фен", "cab", "ceть", "e", "sett"})
 
-func checkFastPath(t *testing.T, s string) {
+// checkFastPath compares the fast normaliser with the general one on s
+// and reports whether the fast one took it.
+func checkFastPath(t *testing.T, s string) bool {
+	t.Helper()
 	var fast, slow normText
 	var fastWords, slowWords words
 	var scratch []foldRune
 	var scan acScan
 	scan.reset(fastPathMatcher)
-	if !normalizeASCII(s, &fast, &fastWords, &scan) {
-		return
+	if !normalizeFast(s, &fast, &fastWords, &scan) {
+		return false
 	}
 	normalizeRunes(s, &slow, &scratch, &slowWords)
 	if string(fast.b) != string(slow.b) {
@@ -207,6 +257,7 @@ func checkFastPath(t *testing.T, s string) {
 	if want := fastPathMatcher.find(fast.b, nil); !slices.Equal(scan.hits, want) {
 		t.Fatalf("normalise %q: search while writing found %v, afterwards %v", s, scan.hits, want)
 	}
+	return true
 }
 
 // TestNormalizeRunesWords checks that the words the general normaliser
