@@ -1,5 +1,7 @@
 package classify
 
+import "slices"
+
 // Aho-Corasick automata: every occurrence of every pattern (overlaps
 // included) in one pass, reported at each end position in the same order
 // by both forms below (the pattern of the state first, then those of its
@@ -22,6 +24,7 @@ type acTrie struct {
 	nodes  []acNode
 	order  []int32 // the nodes breadth first, the root first
 	lens   []int32 // pattern id -> length
+	depth  []int32 // node -> length of the string it stands for
 }
 
 type acNode struct {
@@ -56,6 +59,7 @@ func newACTrie(patterns []string) *acTrie {
 		return n
 	}
 	t.nodes = []acNode{newNode()}
+	t.depth = []int32{0}
 	for id, p := range patterns {
 		t.lens[id] = int32(len(p))
 		s := int32(0)
@@ -63,6 +67,7 @@ func newACTrie(patterns []string) *acTrie {
 			c := t.class[p[i]]
 			if t.nodes[s].next[c] < 0 {
 				t.nodes = append(t.nodes, newNode())
+				t.depth = append(t.depth, int32(i+1))
 				t.nodes[s].next[c] = int32(len(t.nodes) - 1)
 				t.nodes[s].edge[c] = true
 			}
@@ -111,6 +116,7 @@ type acMatcher struct {
 	outStart []int32 // outputs of state s: outs[outStart[s]:outStart[s+1]]
 	outs     []int32 // pattern ids
 	lens     []int32 // pattern id -> length
+	depth    []int32 // state -> length of the string it stands for
 }
 
 // acHit is one occurrence: pattern id and end offset (exclusive).
@@ -147,7 +153,9 @@ func newACMatcher(patterns []string) *acMatcher {
 	m.firstOut = int32(firstOut * nc)
 	m.delta = make([]int32, len(nodes)*nc)
 	m.outStart = make([]int32, len(nodes)+1)
+	m.depth = make([]int32, len(nodes))
 	for k, s := range order {
+		m.depth[k] = t.depth[s]
 		row := m.delta[k*nc : (k+1)*nc]
 		for c, u := range nodes[s].next {
 			row[c] = id[u] * int32(nc)
@@ -176,32 +184,103 @@ func (m *acMatcher) find(text []byte, hits []acHit) []acHit {
 	return hits
 }
 
+// findHalves appends every occurrence of every pattern in text to hits
+// as find does, in another order: each half of the text in order, the
+// halves interleaved. The automaton runs over both halves at once, so that
+// the table loads of one overlap those of the other, the second half from
+// the start state; the first then runs on past the middle only until it
+// is in the state the second is in (its string starts in the second half),
+// reporting the occurrences that start in the first.
+func (m *acMatcher) findHalves(text []byte, hits []acHit) []acHit {
+	if len(text) < minHalves {
+		return m.find(text, hits)
+	}
+	mid := len(text) / 2
+	nc := int32(m.nclass)
+	delta, class, firstOut := m.delta, &m.class, m.firstOut
+	first, second := text[:mid], text[mid:2*mid]
+	var s1, s2 int32
+	for i, x := range first {
+		s1 = delta[s1+int32(class[x])]
+		s2 = delta[s2+int32(class[second[i]])]
+		if s1 >= firstOut {
+			hits = m.report(hits, s1, i+1, 0)
+		}
+		if s2 >= firstOut {
+			hits = m.report(hits, s2, mid+i+1, 0)
+		}
+	}
+	for i := 2 * mid; i < len(text); i++ {
+		s2 = delta[s2+int32(class[text[i]])]
+		if s2 >= firstOut {
+			hits = m.report(hits, s2, i+1, 0)
+		}
+	}
+	for i := mid; i < len(text); i++ {
+		s1 = delta[s1+int32(class[text[i]])]
+		if m.depth[s1/nc] <= int32(i+1-mid) {
+			break
+		}
+		if s1 >= firstOut {
+			hits = m.report(hits, s1, i+1, i+1-mid)
+		}
+	}
+	return hits
+}
+
+// minHalves is the shortest text findHalves splits.
+const minHalves = 32
+
+// report appends the occurrences state s (premultiplied) reports at end,
+// those longer than minLen.
+func (m *acMatcher) report(hits []acHit, s int32, end, minLen int) []acHit {
+	k := s / int32(m.nclass)
+	for _, p := range m.outs[m.outStart[k]:m.outStart[k+1]] {
+		if int(m.lens[p]) > minLen {
+			hits = append(hits, acHit{pat: p, end: int32(end)})
+		}
+	}
+	return hits
+}
+
 // acScan runs a dense automaton over bytes handed to it one at a time, as
-// a normaliser writes them, collecting the occurrences.
+// a normaliser writes them. It records the reporting states it meets and
+// where; hits lists their occurrences.
 type acScan struct {
-	m    *acMatcher
-	s    int32
-	hits []acHit
+	m *acMatcher
+	s int32
+	// found[:nf] are the reporting states met: pat holds the state
+	// (premultiplied), end the offset after the byte that led to it.
+	found []acHit
+	nf    int
 }
 
 // reset starts a new text with automaton m.
 func (a *acScan) reset(m *acMatcher) {
-	a.m, a.s, a.hits = m, 0, a.hits[:0]
+	a.m, a.s, a.nf = m, 0, 0
+}
+
+// start makes room for a text of at most size bytes.
+func (a *acScan) start(size int) {
+	a.found = slices.Grow(a.found[:0], size)[:size]
 }
 
 // step feeds byte x, the text's byte end-1.
 func (a *acScan) step(x byte, end int) {
 	a.s = a.m.delta[a.s+int32(a.m.class[x])]
 	if a.s >= a.m.firstOut {
-		a.report(end)
+		a.found[a.nf] = acHit{pat: a.s, end: int32(end)}
+		a.nf++
 	}
 }
 
-func (a *acScan) report(end int) {
-	k := a.s / int32(a.m.nclass)
-	for _, p := range a.m.outs[a.m.outStart[k]:a.m.outStart[k+1]] {
-		a.hits = append(a.hits, acHit{pat: p, end: int32(end)})
+// hits appends the occurrences of the patterns fed so far to hits, in
+// the order find reports them.
+func (a *acScan) hits(hits []acHit) []acHit {
+	for _, f := range a.found[:a.nf] {
+		hits = a.m.report(hits, f.pat, int(f.end), 0)
 	}
+	return hits
 }
 
 // sparseMatcher is the compact form: dense rows of full transitions for

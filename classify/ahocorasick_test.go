@@ -45,7 +45,7 @@ func TestMatchersAgree(t *testing.T) {
 			pats = append(pats, randWord(5))
 		}
 		pats = dedupe(pats)
-		checkMatchers(t, pats, []string{randWord(60), randWord(60), "", "a"})
+		checkMatchers(t, pats, []string{randWord(60), randWord(60), randWord(200), "", "a"})
 	}
 }
 
@@ -77,6 +77,18 @@ func checkMatchers(t *testing.T, pats, texts []string) {
 		}
 		if !slices.Equal(d, naive) {
 			t.Fatalf("patterns %q on %q: automaton %v, naive search %v", pats, text, d, naive)
+		}
+		// The halves search finds the same occurrences in another order.
+		h := dense.findHalves([]byte(text), nil)
+		byEnd := func(a, b acHit) int {
+			if a.end != b.end {
+				return int(a.end - b.end)
+			}
+			return len(pats[b.pat]) - len(pats[a.pat])
+		}
+		slices.SortFunc(h, byEnd)
+		if !slices.Equal(h, naive) {
+			t.Fatalf("patterns %q on %q: halves search %v, naive search %v", pats, text, h, naive)
 		}
 	}
 }

@@ -286,8 +286,9 @@ func (c *Classifier) RuleSet() *rules.RuleSet { return c.rs }
 type scratch struct {
 	n, l   normText
 	runes  []foldRune
-	ws     words  // the words of n
-	scan   acScan // the verdict search's automaton over n
+	ws     words   // the words of n
+	scan   acScan  // the verdict search's automaton over n
+	subst  []acHit // its occurrences
 	hits   []acHit
 	lits   []bool // the literal prefix of ctxPats (those with one) occurs in n
 	sq     []byte
@@ -343,7 +344,12 @@ func (c *Classifier) Classify(text string) Result {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
 	sc.scan.reset(c.subst.main)
-	normalizeWords(text, &sc.n, &sc.runes, &sc.ws, &sc.scan)
+	if normalizeFast(text, &sc.n, &sc.ws, &sc.scan) {
+		sc.subst = sc.scan.hits(sc.subst[:0])
+	} else {
+		normalizeRunes(text, &sc.n, &sc.runes, &sc.ws)
+		sc.subst = c.subst.main.findHalves(sc.n.b, sc.subst[:0])
+	}
 	sc.tokens = sc.ws.toks
 	if !c.mentionsSubstance(sc) {
 		return Result{RuleVersion: c.rs.Version()}
@@ -367,7 +373,7 @@ func (c *Classifier) Analyze(text string) Result {
 // prepare normalises text into sc.n and its words into sc.ws and
 // sc.tokens.
 func (sc *scratch) prepare(text string) {
-	normalizeWords(text, &sc.n, &sc.runes, &sc.ws, nil)
+	normalizeRunes(text, &sc.n, &sc.runes, &sc.ws)
 	sc.tokens = sc.ws.toks
 }
 

@@ -145,7 +145,18 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 	// one space.
 	b := slices.Grow(n.b[:0], size)[:size]
 	n.b, n.from, n.to, n.unmapped = b[:0], n.from[:0], n.to[:0], true
-	toks, flags := ws.toks[:0], ws.flags[:0]
+	// A word takes a byte and a separator, or the end.
+	maxWords := size/2 + 1
+	toks := slices.Grow(ws.toks[:0], maxWords)[:maxWords]
+	flags := slices.Grow(ws.flags[:0], maxWords)[:maxWords]
+	nw := 0
+	scan.start(size)
+	// The automaton's state and its record are kept here, not in scan,
+	// so that the loop over the plain bytes of a word, which calls
+	// nothing, keeps them in registers; scan is brought up to date around
+	// the rare paths that step it themselves.
+	delta, class, firstOut := scan.m.delta, &scan.m.class, int(scan.m.firstOut)
+	s, found, nf := int(scan.s), scan.found, 0
 	w := 0
 	pendingSep := false
 	for i := 0; i < size; {
@@ -174,50 +185,73 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 		if pendingSep && w > 0 {
 			b[w] = ' '
 			w++
-			scan.step(' ', w)
+			if s = int(delta[s+int(class[' '])]); s >= firstOut {
+				found[nf] = acHit{pat: int32(s), end: int32(w)}
+				nf++
+			}
 		}
 		pendingSep = false
 		ws0, i0 := w, i
-		s0, h0 := scan.s, len(scan.hits)
+		s0, nf0 := s, nf
 		var f, marks uint8
 		for i < size {
-			x = asciiFold[src[i]]
-			if x <= asciiPoint {
-				if src[i] >= utf8.RuneSelf {
-					e, sz := fastFoldAt(src, i)
-					if e.kind != fastWord {
-						if e.kind == fastBail {
-							return false
-						}
-						break
-					}
-					// A currency sign between Latin letters stands
-					// for a letter ("f€ntanyl").
-					if e.mark&markCurrency != 0 && w > ws0 && isASCIILetter(b[w-1]) && i+sz < size && isASCIIAlpha(src[i+sz]) {
-						return false
-					}
-					for k := range e.n {
-						b[w] = e.out[k]
-						w++
-						scan.step(e.out[k], w)
-					}
-					f |= e.class
-					marks |= e.mark
-					i += sz
-					continue
+			// Plain bytes: letters, digits and the like.
+			for ; i < size; i++ {
+				x = asciiFold[src[i]]
+				if x <= asciiPoint || x == ' ' {
+					break
 				}
+				f |= wordByteClass[x]
+				b[w] = x
+				w++
+				if s = int(delta[s+int(class[x])]); s >= firstOut {
+					found[nf] = acHit{pat: int32(s), end: int32(w)}
+					nf++
+				}
+			}
+			if i == size || x == ' ' {
+				break
+			}
+			if src[i] < utf8.RuneSelf {
 				if x = foldSpecial(src, i); x == 0 {
 					return false
 				}
+				if x == ' ' {
+					break
+				}
+				f |= wordByteClass[x]
+				b[w] = x
+				w++
+				if s = int(delta[s+int(class[x])]); s >= firstOut {
+					found[nf] = acHit{pat: int32(s), end: int32(w)}
+					nf++
+				}
+				i++
+				continue
 			}
-			if x == ' ' {
+			e, sz := fastFoldAt(src, i)
+			if e.kind != fastWord {
+				if e.kind == fastBail {
+					return false
+				}
 				break
 			}
-			f |= wordByteClass[x]
-			b[w] = x
-			w++
-			scan.step(x, w)
-			i++
+			// A currency sign between Latin letters stands for a
+			// letter ("f€ntanyl").
+			if e.mark&markCurrency != 0 && w > ws0 && isASCIILetter(b[w-1]) && i+sz < size && isASCIIAlpha(src[i+sz]) {
+				return false
+			}
+			for k := range e.n {
+				b[w] = e.out[k]
+				w++
+				if s = int(delta[s+int(class[e.out[k]])]); s >= firstOut {
+					found[nf] = acHit{pat: int32(s), end: int32(w)}
+					nf++
+				}
+			}
+			f |= e.class
+			marks |= e.mark
+			i += sz
 		}
 		// A word that mixes look-alikes with Latin letters, or has no
 		// other letters beyond ASCII, is folded to Latin (appendWord): it
@@ -226,24 +260,31 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 			if marks&markUkrainian != 0 {
 				return false
 			}
-			scan.s, scan.hits = s0, scan.hits[:h0]
+			scan.s, scan.nf = int32(s0), nf0
 			w, f = foldWord(src, i0, i, b, ws0, scan)
+			s, nf = int(scan.s), scan.nf
 		}
-		if single, ascii := oneLetter(src, i0, i, f, marks); single {
-			// Three or more single letters separated by one or two
-			// separators ("f e n t", "i.s.o") form one word.
-			if k, ok := speltOut(src, i, b, &w, ascii); ok {
-				for p := ws0 + 1; p < w; p++ {
-					scan.step(b[p], p+1)
+		if w == ws0+1 || marks&markLetter != 0 {
+			if single, ascii := oneLetter(src, i0, i, f, marks); single {
+				// Three or more single letters separated by one or two
+				// separators ("f e n t", "i.s.o") form one word.
+				if k, ok := speltOut(src, i, b, &w, ascii); ok {
+					scan.s, scan.nf = int32(s), nf
+					for p := ws0 + 1; p < w; p++ {
+						scan.step(b[p], p+1)
+					}
+					s, nf = int(scan.s), scan.nf
+					i = k
+				} else if k < 0 {
+					return false
 				}
-				i = k
-			} else if k < 0 {
-				return false
 			}
 		}
-		toks, flags = append(toks, token{ws0, w}), append(flags, f)
+		toks[nw], flags[nw] = token{ws0, w}, f
+		nw++
 	}
-	n.b, ws.toks, ws.flags = b[:w], toks, flags
+	n.b, ws.toks, ws.flags = b[:w], toks[:nw], flags[:nw]
+	scan.s, scan.nf = int32(s), nf
 	return true
 }
 

@@ -20,7 +20,7 @@ type normText struct {
 	b    []byte
 	from []int32
 	to   []int32
-	// unmapped: from and to were not written (see normalizeWords), and
+	// unmapped: from and to were not written (see normalizeFast), and
 	// span answers 0, 0.
 	unmapped bool
 }
@@ -115,20 +115,6 @@ var wordByteClass = func() (t [256]uint8) {
 	}
 	return t
 }()
-
-// normalizeWords normalises src into n and its words into ws. With a
-// scan, it also searches n with the scan's automaton (scan.hits), and n
-// may be left unmapped: its bytes and words are those of the mapped form,
-// but it has no spans (the verdict search needs none).
-func normalizeWords(src string, n *normText, scratch *[]foldRune, ws *words, scan *acScan) {
-	if scan != nil && normalizeFast(src, n, ws, scan) {
-		return
-	}
-	normalizeRunes(src, n, scratch, ws)
-	if scan != nil {
-		scan.hits = scan.m.find(n.b, scan.hits[:0])
-	}
-}
 
 // normalizeRunes is normalize for any text. When ws is not nil it receives
 // the words.

@@ -254,8 +254,8 @@ func checkFastPath(t *testing.T, s string) bool {
 	if !slices.Equal(fastWords.toks, slowWords.toks) || !slices.Equal(fastWords.flags, slowWords.flags) {
 		t.Fatalf("words of %q: fast %v %v, slow %v %v", s, fastWords.toks, fastWords.flags, slowWords.toks, slowWords.flags)
 	}
-	if want := fastPathMatcher.find(fast.b, nil); !slices.Equal(scan.hits, want) {
-		t.Fatalf("normalise %q: search while writing found %v, afterwards %v", s, scan.hits, want)
+	if got, want := scan.hits(nil), fastPathMatcher.find(fast.b, nil); !slices.Equal(got, want) {
+		t.Fatalf("normalise %q: search while writing found %v, afterwards %v", s, got, want)
 	}
 	return true
 }

@@ -87,7 +87,7 @@ func (c *Classifier) names(pi int) bool {
 func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	sc.cands = sc.cands[:0]
 	n := &sc.n
-	if c.substanceHits(sc, n, sc.scan.hits) {
+	if c.substanceHits(sc, n, sc.subst) {
 		return true
 	}
 	// One pass over the words: CAS numbers, misspelt names, and whether
@@ -115,7 +115,7 @@ func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	// The leet view: its words are those of n with other bytes.
 	leet(n, &sc.l, &sc.ws)
 	l := &sc.l
-	sc.hits = c.subst.main.find(l.b, sc.hits[:0])
+	sc.hits = c.subst.main.findHalves(l.b, sc.hits[:0])
 	if c.substanceHits(sc, l, sc.hits) {
 		return true
 	}
