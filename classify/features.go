@@ -20,7 +20,8 @@ func leet(n, l *normText, ws *words) bool {
 	b := n.b
 	changed := false
 	for i, t := range ws.toks {
-		if ws.flags[i]&wordLeet == 0 || !leetWord(b[t.s:t.e]) {
+		// A leetspeak word has leetspeak bytes and letters.
+		if f := ws.flags[i]; f&wordLeet == 0 || f&wordLetter == 0 || !leetWord(b[t.s:t.e]) {
 			continue
 		}
 		if !changed {

@@ -14,10 +14,12 @@ import (
 type fuzzyIndex struct {
 	dels    map[string][]int32
 	entries []fuzzyEntry
-	grams   map[uint32]bool // every 4-gram of every entry: a cheap exact pre-filter
-	// letterGrams holds the 4-grams of grams made of the letters a-z, one
-	// bit each (see letterGram): the same answer without hashing.
+	// letterGrams holds every 4-gram of every entry (the entries are
+	// made of the letters a-z), one bit each (see letterGram): a cheap
+	// exact pre-filter. gramHashes holds a bit for the hash of each (see
+	// gramHash), small enough to stay in the fastest cache, tried first.
 	letterGrams []uint64
+	gramHashes  *[gramHashBits / 64]uint64
 	// byLen lists the entries by key length, setsByLen their letter sets
 	// (see letterSet) in the same order.
 	byLen     [][]int32
@@ -46,7 +48,8 @@ func maxEdits(n int) int {
 }
 
 func newFuzzyIndex(c *Classifier) *fuzzyIndex {
-	fx := &fuzzyIndex{dels: map[string][]int32{}, grams: map[uint32]bool{}, letterGrams: make([]uint64, (26*26*26*26+63)/64)}
+	fx := &fuzzyIndex{dels: map[string][]int32{}, letterGrams: make([]uint64, (26*26*26*26+63)/64),
+		gramHashes: new([gramHashBits / 64]uint64)}
 	seen := map[string]bool{}
 	for si, s := range c.subs {
 		for _, t := range s.Terms {
@@ -68,10 +71,10 @@ func newFuzzyIndex(c *Classifier) *fuzzyIndex {
 			fx.byLen[len(key)] = append(fx.byLen[len(key)], id)
 			fx.setsByLen[len(key)] = append(fx.setsByLen[len(key)], set)
 			for i := 0; i+4 <= len(key); i++ {
-				fx.grams[gram4(key, i)] = true
-				if g, ok := letterGram(key, i); ok {
-					fx.letterGrams[g/64] |= 1 << (g % 64)
-				}
+				g, _ := letterGram(key, i)
+				fx.letterGrams[g/64] |= 1 << (g % 64)
+				h := gramHash(key, i)
+				fx.gramHashes[h/64] |= 1 << (h % 64)
 			}
 			for _, v := range deletions(key, maxEdits(len(key))) {
 				fx.dels[v] = append(fx.dels[v], id)
@@ -334,27 +337,29 @@ func osaDistance(a, b string, limit int) int {
 	return prev[len(b)]
 }
 
-func gram4[T string | []byte](s T, i int) uint32 {
-	return uint32(s[i])<<24 | uint32(s[i+1])<<16 | uint32(s[i+2])<<8 | uint32(s[i+3])
-}
-
 // sharesGram reports whether w has a 4-gram of some entry. Within the edit
 // budget (one edit from 7 bytes, two from 11) a word nearly always keeps a
 // 4-gram of the name it is close to; a word that keeps none is too
 // scrambled to report anyway.
 func sharesGram[T string | []byte](fx *fuzzyIndex, w T) bool {
 	for i := 0; i+4 <= len(w); i++ {
-		if g, ok := letterGram(w, i); ok {
-			if fx.letterGrams[g/64]&(1<<(g%64)) != 0 {
-				return true
-			}
+		if h := gramHash(w, i); fx.gramHashes[h/64]&(1<<(h%64)) == 0 {
 			continue
 		}
-		if fx.grams[gram4(w, i)] {
+		if g, ok := letterGram(w, i); ok && fx.letterGrams[g/64]&(1<<(g%64)) != 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// gramHashBits is the size of the 4-gram hash filter.
+const gramHashBits = 1 << 16
+
+// gramHash hashes the 4-gram s[i:i+4] to gramHashBits.
+func gramHash[T string | []byte](s T, i int) uint32 {
+	g := uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+	return (g * 0x9E3779B1) >> 16
 }
 
 // letterGram numbers the 4-gram s[i:i+4] when it is made of the letters

@@ -97,7 +97,7 @@ func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	hasLeet := false
 	for k, t := range toks {
 		f := flags[k]
-		if f&wordLeet != 0 && !hasLeet && leetWord(b[t.s:t.e]) {
+		if f&wordLeet != 0 && f&wordLetter != 0 && !hasLeet && leetWord(b[t.s:t.e]) {
 			hasLeet = true
 		}
 		if f&^wordLeet == wordDigit && c.cas3(sc, n, k) {
