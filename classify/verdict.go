@@ -57,9 +57,19 @@ func newSubstanceMatchers(c *Classifier) *substanceMatchers {
 		// begins the key, a space and the key's next byte; one within a
 		// word of a key written with spaces is the key itself. (One
 		// within a word of a key without spaces is the main automaton's.)
+		// After a one-letter word, which ordinary text is full of ("a",
+		// "s"), the trigger holds the key's next two bytes, or its next
+		// byte as a word of its own.
 		for j := 1; j < len(key); j++ {
-			if utf8.RuneStart(key[j]) {
+			switch {
+			case !utf8.RuneStart(key[j]):
+			case j > 1 || j+1 == len(key):
 				addTrigger(key[:j] + " " + key[j:j+1])
+			default:
+				addTrigger(key[:j] + " " + key[j:j+2])
+				if key[j] < utf8.RuneSelf {
+					addTrigger(key[:j] + " " + key[j:j+1] + " ")
+				}
 			}
 		}
 		if strings.Contains(c.pats[pi].key, " ") {
