@@ -217,6 +217,15 @@ func TestClassifyAgreesWithAnalyze(t *testing.T) {
 		sb.WriteString(" $120 escrow, test strips")
 		texts = append(texts, sb.String())
 	}
+	// Names split into words at every letter, for the separator-free
+	// view: "f entanyl", "fent anyl", "f e ntanyl".
+	for i := 0; i < 300; i++ {
+		term := []rune(terms[r.IntN(len(terms))])
+		for j := 1; j < len(term); j++ {
+			texts = append(texts, "wts "+string(term[:j])+" "+string(term[j:])+" 5g",
+				"wts "+string(term[:j])+" "+string(term[j:j+1])+" "+string(term[j+1:])+" 5g")
+		}
+	}
 	substance := 0
 	for _, text := range texts {
 		got, want := c.Classify(text), c.Analyze(text)
