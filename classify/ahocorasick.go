@@ -111,7 +111,7 @@ func newACTrie(patterns []string) *acTrie {
 type acMatcher struct {
 	class    [256]uint16
 	nclass   int
-	delta    []int32 // state*nclass + class -> next state*nclass
+	delta    []uint32 // state*nclass + class -> next state*nclass
 	firstOut int32   // states from firstOut on (premultiplied) have outputs
 	outStart []int32 // outputs of state s: outs[outStart[s]:outStart[s+1]]
 	outs     []int32 // pattern ids
@@ -151,14 +151,14 @@ func newACMatcher(patterns []string) *acMatcher {
 		id[s] = int32(k)
 	}
 	m.firstOut = int32(firstOut * nc)
-	m.delta = make([]int32, len(nodes)*nc)
+	m.delta = make([]uint32, len(nodes)*nc)
 	m.outStart = make([]int32, len(nodes)+1)
 	m.depth = make([]int32, len(nodes))
 	for k, s := range order {
 		m.depth[k] = t.depth[s]
 		row := m.delta[k*nc : (k+1)*nc]
 		for c, u := range nodes[s].next {
-			row[c] = id[u] * int32(nc)
+			row[c] = uint32(id[u] * int32(nc))
 		}
 		m.outStart[k] = int32(len(m.outs))
 		m.outs = append(m.outs, nodes[s].out...)
@@ -173,7 +173,7 @@ func (m *acMatcher) find(text []byte, hits []acHit) []acHit {
 	nc := int32(m.nclass)
 	delta, class, firstOut := m.delta, &m.class, m.firstOut
 	for i, b := range text {
-		s = delta[s+int32(class[b])]
+		s = int32(delta[s+int32(class[b])])
 		if s >= firstOut {
 			k := s / nc
 			for _, p := range m.outs[m.outStart[k]:m.outStart[k+1]] {
@@ -201,8 +201,8 @@ func (m *acMatcher) findHalves(text []byte, hits []acHit) []acHit {
 	first, second := text[:mid], text[mid:2*mid]
 	var s1, s2 int32
 	for i, x := range first {
-		s1 = delta[s1+int32(class[x])]
-		s2 = delta[s2+int32(class[second[i]])]
+		s1 = int32(delta[s1+int32(class[x])])
+		s2 = int32(delta[s2+int32(class[second[i]])])
 		if s1 >= firstOut {
 			hits = m.report(hits, s1, i+1, 0)
 		}
@@ -211,13 +211,13 @@ func (m *acMatcher) findHalves(text []byte, hits []acHit) []acHit {
 		}
 	}
 	for i := 2 * mid; i < len(text); i++ {
-		s2 = delta[s2+int32(class[text[i]])]
+		s2 = int32(delta[s2+int32(class[text[i]])])
 		if s2 >= firstOut {
 			hits = m.report(hits, s2, i+1, 0)
 		}
 	}
 	for i := mid; i < len(text); i++ {
-		s1 = delta[s1+int32(class[text[i]])]
+		s1 = int32(delta[s1+int32(class[text[i]])])
 		if m.depth[s1/nc] <= int32(i+1-mid) {
 			break
 		}
@@ -267,7 +267,7 @@ func (a *acScan) start(size int) {
 
 // step feeds byte x, the text's byte end-1.
 func (a *acScan) step(x byte, end int) {
-	a.s = a.m.delta[a.s+int32(a.m.class[x])]
+	a.s = int32(a.m.delta[a.s+int32(a.m.class[x])])
 	if a.s >= a.m.firstOut {
 		a.found[a.nf] = acHit{pat: a.s, end: int32(end)}
 		a.nf++

@@ -196,20 +196,19 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 		var f, marks uint8
 		for i < size {
 			// Plain bytes: letters, digits and the like.
-			for ; i < size; i++ {
-				x = asciiFold[src[i]]
-				if x <= asciiPoint || x == ' ' {
-					break
-				}
-				f |= wordByteClass[x]
-				b[w] = x
-				w++
-				if s = int(delta[s+int(class[x])]); s >= firstOut {
-					found[nf] = acHit{pat: int32(s), end: int32(w)}
-					nf++
-				}
+			var pf uint8
+			var reports bool
+			i, w, s, pf, reports = plainRun(src, i, b, w, s, scan.m)
+			f |= pf
+			if reports {
+				found[nf] = acHit{pat: int32(s), end: int32(w)}
+				nf++
+				continue
 			}
-			if i == size || x == ' ' {
+			if i == size {
+				break
+			}
+			if x = asciiFold[src[i]]; x == ' ' {
 				break
 			}
 			if src[i] < utf8.RuneSelf {
@@ -286,6 +285,31 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 	n.b, ws.toks, ws.flags = b[:w], toks[:nw], flags[:nw]
 	scan.s, scan.nf = int32(s), nf
 	return true
+}
+
+// plainRun writes the plain bytes of src from i (those asciiFold maps to
+// themselves or their lower case, other than the space) to b from w,
+// stepping automaton m from state s, up to the first other byte or the
+// first reporting state. It returns where it stopped in src and b, the
+// state, the OR of wordByteClass over the bytes written, and whether it
+// stopped at a reporting state.
+func plainRun(src string, i int, b []byte, w int, s int, m *acMatcher) (int, int, int, uint8, bool) {
+	delta, class, firstOut := m.delta, &m.class, int(m.firstOut)
+	var f uint8
+	for ; i < len(src); i++ {
+		x := asciiFold[src[i]]
+		if x <= asciiPoint || x == ' ' {
+			break
+		}
+		f |= wordByteClass[x]
+		b[w] = x
+		w++
+		s = int(delta[s+int(class[x])])
+		if s >= firstOut {
+			return i + 1, w, s, f, true
+		}
+	}
+	return i, w, s, f, false
 }
 
 // foldWord writes the word src[i0:i] into b from ws0 with its look-alikes
