@@ -112,11 +112,11 @@ type acMatcher struct {
 	class    [256]uint16
 	nclass   int
 	delta    []uint32 // state*nclass + class -> next state*nclass
-	firstOut int32   // states from firstOut on (premultiplied) have outputs
-	outStart []int32 // outputs of state s: outs[outStart[s]:outStart[s+1]]
-	outs     []int32 // pattern ids
-	lens     []int32 // pattern id -> length
-	depth    []int32 // state -> length of the string it stands for
+	firstOut int32    // states from firstOut on (premultiplied) have outputs
+	outStart []int32  // outputs of state s: outs[outStart[s]:outStart[s+1]]
+	outs     []int32  // pattern ids
+	lens     []int32  // pattern id -> length
+	depth    []int32  // state -> length of the string it stands for
 }
 
 // acHit is one occurrence: pattern id and end offset (exclusive).
