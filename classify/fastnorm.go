@@ -10,11 +10,35 @@ import (
 // writing what normalizeRunes writes without the map back to the original
 // offsets and feeding every byte written to the substance automaton. It
 // handles printable ASCII and the characters beyond it that ordinary
-// listings are full of (accented letters, Cyrillic words, currency signs,
-// dashes and quotes) with a table per rune, and leaves whatever needs more
-// than one rune of context beyond the word (invisible characters, symbols,
-// entities, control characters, look-alikes mixed into Latin words, CJK)
-// to normalizeRunes.
+// listings are full of (accented letters, Cyrillic and Greek words,
+// look-alikes mixed into Latin words, currency signs, dashes and quotes)
+// with a table per rune, and leaves the rest to normalizeRunes: invisible
+// characters, symbols, entities, control characters, CJK, and letters
+// beyond ASCII spelt out one by one.
+
+// asciiFold maps a byte to what normalizeFast writes for it: the byte
+// folded to lower case, a space for a separator, asciiPoint for '.' and
+// ',' (kept between digits), or 0 for a byte it looks at more closely: a
+// byte beyond ASCII (see fastFoldAt), a control character, '&' (which may
+// start an HTML entity) and 'I' (which may stand for l).
+var asciiFold = func() (t [256]byte) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		switch asciiClass[c] {
+		case 'k':
+			t[c] = byte(c)
+		case 'u':
+			t[c] = byte(c + 32)
+		case 'd':
+			t[c] = asciiPoint
+		case 's':
+			t[c] = ' '
+		}
+	}
+	t['&'], t['I'] = 0, 0
+	return t
+}()
+
+const asciiPoint = 1
 
 // fastFold is what the fast normaliser writes for one rune beyond ASCII:
 // what normalizeRunes writes for it, given that its word is written as it
@@ -85,21 +109,21 @@ func newFastFold(r rune) fastFold {
 		if isDigit(x) {
 			return fastFold{}
 		}
-		l, lookALike := lookAlike(x)
+		l, isLookAlike := lookAlike(x)
 		switch {
-		case lookALike && len(folded) > 1:
+		case isLookAlike && len(folded) > 1:
 			return fastFold{}
-		case lookALike:
+		case isLookAlike:
 			e.mark |= markLookAlike
 			e.latin = byte(l)
 		case x >= utf8.RuneSelf && unicode.IsLetter(x):
 			e.mark |= markOtherLetter
 		}
-		// Words written as they are read Ukrainian letters as Russian
+		// In a word written as it is, Ukrainian letters read as Russian
 		// (see appendWord).
 		if u, ok := ukrainianRussian(x); ok {
 			x = u
-			if !lookALike {
+			if !isLookAlike {
 				e.mark |= markUkrainian
 			}
 		}
@@ -121,6 +145,7 @@ func newFastFold(r rune) fastFold {
 	return e
 }
 
+// bailFold is the fastFold of the runes beyond foldRanges.
 var bailFold fastFold
 
 // fastFoldAt returns the fastFold of the rune beyond ASCII at src[i:] and

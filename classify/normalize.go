@@ -259,49 +259,6 @@ var plainASCII = func() (t [256]bool) {
 	return t
 }()
 
-// asciiFold maps a byte to what the ASCII fast path writes for it: the
-// byte folded to lower case, a space for a separator, asciiPoint for '.'
-// and ',' (kept between digits), or 0 for a byte the fast path leaves to
-// normalize: non-ASCII, control characters, '&' (which may start an HTML
-// entity) and 'I' (which may stand for l).
-var asciiFold = func() (t [256]byte) {
-	for c := 0; c < utf8.RuneSelf; c++ {
-		switch asciiClass[c] {
-		case 'k':
-			t[c] = byte(c)
-		case 'u':
-			t[c] = byte(c + 32)
-		case 'd':
-			t[c] = asciiPoint
-		case 's':
-			t[c] = ' '
-		}
-	}
-	t['&'], t['I'] = 0, 0
-	return t
-}()
-
-const asciiPoint = 1
-
-// isASCII reports whether s has only bytes below 0x80, eight at a time.
-func isASCII(s string) bool {
-	for len(s) >= 8 {
-		_ = s[7]
-		x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-		if x&0x8080808080808080 != 0 {
-			return false
-		}
-		s = s[8:]
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
 func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
 
 // entity returns the length of an HTML character reference ("&amp;",
