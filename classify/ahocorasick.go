@@ -269,9 +269,14 @@ func (a *acScan) start(size int) {
 func (a *acScan) step(x byte, end int) {
 	a.s = int32(a.m.delta[a.s+int32(a.m.class[x])])
 	if a.s >= a.m.firstOut {
-		a.found[a.nf] = acHit{pat: a.s, end: int32(end)}
-		a.nf++
+		a.record(int(a.s), end)
 	}
+}
+
+// record notes reporting state s (premultiplied), reached at end.
+func (a *acScan) record(s, end int) {
+	a.found[a.nf] = acHit{pat: int32(s), end: int32(end)}
+	a.nf++
 }
 
 // hits appends the occurrences of the patterns fed so far to hits, in

@@ -176,12 +176,6 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 	flags := slices.Grow(ws.flags[:0], maxWords)[:maxWords]
 	nw := 0
 	scan.start(size)
-	// The automaton's state and its record are kept here, not in scan,
-	// so that the loop over the plain bytes of a word, which calls
-	// nothing, keeps them in registers; scan is brought up to date around
-	// the rare paths that step it themselves.
-	delta, class, firstOut := scan.m.delta, &scan.m.class, int(scan.m.firstOut)
-	s, found, nf := int(scan.s), scan.found, 0
 	w := 0
 	pendingSep := false
 	for i := 0; i < size; {
@@ -210,26 +204,16 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 		if pendingSep && w > 0 {
 			b[w] = ' '
 			w++
-			if s = int(delta[s+int(class[' '])]); s >= firstOut {
-				found[nf] = acHit{pat: int32(s), end: int32(w)}
-				nf++
-			}
+			scan.step(' ', w)
 		}
 		pendingSep = false
 		ws0, i0 := w, i
-		s0, nf0 := s, nf
+		s0, nf0 := scan.s, scan.nf
 		var f, marks uint8
 		for i < size {
-			// Plain bytes: letters, digits and the like.
 			var pf uint8
-			var reports bool
-			i, w, s, pf, reports = plainRun(src, i, b, w, s, scan.m)
+			i, w, pf = plainRun(src, i, b, w, scan)
 			f |= pf
-			if reports {
-				found[nf] = acHit{pat: int32(s), end: int32(w)}
-				nf++
-				continue
-			}
 			if i == size {
 				break
 			}
@@ -246,10 +230,7 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 				f |= wordByteClass[x]
 				b[w] = x
 				w++
-				if s = int(delta[s+int(class[x])]); s >= firstOut {
-					found[nf] = acHit{pat: int32(s), end: int32(w)}
-					nf++
-				}
+				scan.step(x, w)
 				i++
 				continue
 			}
@@ -268,10 +249,7 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 			for k := range e.n {
 				b[w] = e.out[k]
 				w++
-				if s = int(delta[s+int(class[e.out[k]])]); s >= firstOut {
-					found[nf] = acHit{pat: int32(s), end: int32(w)}
-					nf++
-				}
+				scan.step(e.out[k], w)
 			}
 			f |= e.class
 			marks |= e.mark
@@ -284,20 +262,17 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 			if marks&markUkrainian != 0 {
 				return false
 			}
-			scan.s, scan.nf = int32(s0), nf0
+			scan.s, scan.nf = s0, nf0
 			w, f = foldWord(src, i0, i, b, ws0, scan)
-			s, nf = int(scan.s), scan.nf
 		}
 		if w == ws0+1 || marks&markLetter != 0 {
 			if single, ascii := oneLetter(src, i0, i, f, marks); single {
 				// Three or more single letters separated by one or two
 				// separators ("f e n t", "i.s.o") form one word.
 				if k, ok := speltOut(src, i, b, &w, ascii); ok {
-					scan.s, scan.nf = int32(s), nf
 					for p := ws0 + 1; p < w; p++ {
 						scan.step(b[p], p+1)
 					}
-					s, nf = int(scan.s), scan.nf
 					i = k
 				} else if k < 0 {
 					return false
@@ -308,18 +283,19 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 		nw++
 	}
 	n.b, ws.toks, ws.flags = b[:w], toks[:nw], flags[:nw]
-	scan.s, scan.nf = int32(s), nf
 	return true
 }
 
-// plainRun writes the plain bytes of src from i (those asciiFold maps to
-// themselves or their lower case, other than the space) to b from w,
-// stepping automaton m from state s, up to the first other byte or the
-// first reporting state. It returns where it stopped in src and b, the
-// state, the OR of wordByteClass over the bytes written, and whether it
-// stopped at a reporting state.
-func plainRun(src string, i int, b []byte, w int, s int, m *acMatcher) (int, int, int, uint8, bool) {
-	delta, class, firstOut := m.delta, &m.class, int(m.firstOut)
+// plainRun writes the plain bytes of src from i (letters, digits and the
+// others asciiFold maps to a byte of a word) to b from w, feeding them to
+// scan, up to the first other byte. It returns where it stopped in src and
+// b and the OR of wordByteClass over the bytes written.
+//
+// It is most of the time a text takes, in a loop that calls nothing, so
+// that the automaton's state and the offsets stay in registers.
+func plainRun(src string, i int, b []byte, w int, scan *acScan) (int, int, uint8) {
+	delta, class, firstOut := scan.m.delta, &scan.m.class, int(scan.m.firstOut)
+	s := int(scan.s)
 	var f uint8
 	for ; i < len(src); i++ {
 		x := asciiFold[src[i]]
@@ -329,12 +305,12 @@ func plainRun(src string, i int, b []byte, w int, s int, m *acMatcher) (int, int
 		f |= wordByteClass[x]
 		b[w] = x
 		w++
-		s = int(delta[s+int(class[x])])
-		if s >= firstOut {
-			return i + 1, w, s, f, true
+		if s = int(delta[s+int(class[x])]); s >= firstOut {
+			scan.record(s, w)
 		}
 	}
-	return i, w, s, f, false
+	scan.s = int32(s)
+	return i, w, f
 }
 
 // foldWord writes the word src[i0:i] into b from ws0 with its look-alikes
