@@ -265,7 +265,8 @@ func benchRegexp(b *testing.B, texts []string) {
 
 // BenchmarkMatcher compares multi-pattern search choices on the normalised
 // corpus with the rule set's patterns: this package's dense-DFA
-// Aho-Corasick (positions of every overlapping match), cloudflare's
+// Aho-Corasick (positions of every overlapping match; also searching both
+// halves of each text at once), its compact form, cloudflare's
 // Aho-Corasick (which reports only which patterns occur, no positions) and
 // a Go regexp alternation.
 func BenchmarkMatcher(b *testing.B) {
@@ -287,6 +288,16 @@ func BenchmarkMatcher(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			for _, t := range norm {
 				hits = m.find(t, hits[:0])
+			}
+		}
+	})
+	b.Run("own-dfa-halves", func(b *testing.B) {
+		m := newACMatcher(keys)
+		var hits []acHit
+		b.SetBytes(size)
+		for i := 0; i < b.N; i++ {
+			for _, t := range norm {
+				hits = m.findHalves(t, hits[:0])
 			}
 		}
 	})
