@@ -20,6 +20,8 @@ var knownMisses = map[string]string{
 	"rob-p035-customs-guidance": "two weak words (guidance, customs) against only two kinds of sales evidence",
 	"pg-p029-patches-market":    "a \"Harm reduction\" navigation link three words from the listing title; chrome is not told from prose",
 	"pg-n021-reddit-thread":     "\"r/fentanyl\" in a sidebar next to a promoted ad with a price and \"crypto\"; the page's exclusions are beyond the window and far_cap",
+	"un-p005-cypf":              "\"Cyp-F\" is not among the rules' abbreviations: no source names it, and \"cyp\" also abbreviates cypionate",
+	"un-p032-brorphine-ja":      "the rules have Japanese names for fentanyl, carfentanil and isotonitazene only; brorphine's katakana name is not sourced",
 }
 
 // testdataExamples returns every labelled case under testdata/*.jsonl.

@@ -78,7 +78,10 @@ func TestExternalCorpus(t *testing.T) {
 // harm-reduction, test-strip and job texts full of sales words) and
 // pages.jsonl (whole-page text as a crawl without fields sees it: offers
 // inside site chrome full of exclusion words, and news, harm-reduction,
-// shop and forum pages whose sidebars carry drug and sales words).
+// shop and forum pages whose sidebars carry drug and sales words) and
+// unseen.jsonl (written after all of those and scored blind: unseen names
+// and abbreviations, nine more languages, new disguises, and treatment,
+// pharmacy, test-strip and news texts).
 func TestLabelledQuality(t *testing.T) {
 	tests := []struct {
 		file     string
@@ -91,6 +94,7 @@ func TestLabelledQuality(t *testing.T) {
 		{"validation.jsonl", 0.95, 0.95, 50},
 		{"robustness.jsonl", 0.95, 0.95, 60},
 		{"pages.jsonl", 0.95, 0.95, 80},
+		{"unseen.jsonl", 0.95, 0.95, 70},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -218,7 +218,19 @@ func normalizeRunes(src string, n *normText, scratch *[]foldRune, ws *words) {
 				for m < len(rs) && rs[m].r == sepRune {
 					m++
 				}
-				if m == k || m-k > 2 || m >= len(rs) {
+				gap := m - k
+				// A symbol between separators may stand between the
+				// letters too ("f🍬e🍬n🍬t", "f ★ e ★ n").
+				if gap >= 1 && gap <= 2 && m+1 < len(rs) && rs[m+1].r == sepRune && unicode.Is(unicode.So, rs[m].r) {
+					after := m + 1
+					for after < len(rs) && rs[after].r == sepRune {
+						after++
+					}
+					if after-(m+1) <= 2 {
+						m = after
+					}
+				}
+				if gap == 0 || gap > 2 || m >= len(rs) {
 					break
 				}
 				if !isLetter(rs[m].r) || (m+1 < len(rs) && rs[m+1].r != sepRune) {

@@ -20,6 +20,9 @@ func TestNormalize(t *testing.T) {
 		{"f e n t a n y l", "fentanyl"},
 		{"i.s.o nitazene", "iso nitazene"},
 		{"f-e-n-t", "fent"},
+		{"F🍬E🍬N🍬T 10g", "fent 10g"}, // symbols between spelt-out letters
+		{"f ★ e ★ n", "fen"},
+		{"a 🔥 b", "a 🔥 b"},
 		{"4-ANPP, CAS 21409-26-7", "4 anpp cas 21409 26 7"},
 		{"U-47700 | 98.8% | 23,12mg", "u 47700 98.8% 23,12mg"},
 		{"  many   spaces!!! ", "many spaces"},
