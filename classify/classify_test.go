@@ -22,6 +22,7 @@ var knownMisses = map[string]string{
 	"pg-n021-reddit-thread":     "\"r/fentanyl\" in a sidebar next to a promoted ad with a price and \"crypto\"; the page's exclusions are beyond the window and far_cap",
 	"un-p005-cypf":              "\"Cyp-F\" is not among the rules' abbreviations: no source names it, and \"cyp\" also abbreviates cypionate",
 	"un-p032-brorphine-ja":      "the rules have Japanese names for fentanyl, carfentanil and isotonitazene only; brorphine's katakana name is not sourced",
+	"fm-p001-wts":               "\"iso\" alone is also \"in search of\", the ISO standards and isopropyl: it needs a nitazene word",
 }
 
 // testdataExamples returns every labelled case under testdata/*.jsonl.

@@ -81,7 +81,9 @@ func TestExternalCorpus(t *testing.T) {
 // shop and forum pages whose sidebars carry drug and sales words) and
 // unseen.jsonl (written after all of those and scored blind: unseen names
 // and abbreviations, nine more languages, new disguises, and treatment,
-// pharmacy, test-strip and news texts).
+// pharmacy, test-strip and news texts) and formats.jsonl (blind too:
+// forum, channel, menu, vendor-page and JSON shapes, more currencies and
+// scripts, and look-alike codes and channel posts that sell nothing).
 func TestLabelledQuality(t *testing.T) {
 	tests := []struct {
 		file     string
@@ -95,6 +97,7 @@ func TestLabelledQuality(t *testing.T) {
 		{"robustness.jsonl", 0.95, 0.95, 60},
 		{"pages.jsonl", 0.95, 0.95, 80},
 		{"unseen.jsonl", 0.95, 0.95, 70},
+		{"formats.jsonl", 0.95, 0.95, 50},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
