@@ -23,6 +23,8 @@ var knownMisses = map[string]string{
 	"un-p005-cypf":              "\"Cyp-F\" is not among the rules' abbreviations: no source names it, and \"cyp\" also abbreviates cypionate",
 	"un-p032-brorphine-ja":      "the rules have Japanese names for fentanyl, carfentanil and isotonitazene only; brorphine's katakana name is not sourced",
 	"fm-p001-wts":               "\"iso\" alone is also \"in search of\", the ISO standards and isopropyl: it needs a nitazene word",
+	"sh-p001":                   "\"Eto\" alone (a name, Spanish slang, a footballer) needs a nitazene word",
+	"sh-p002":                   "\"Proto\" alone (prototype, a pipe brand) needs a nitazene word",
 }
 
 // testdataExamples returns every labelled case under testdata/*.jsonl.
