@@ -170,15 +170,11 @@ func newACMatcher(patterns []string) *acMatcher {
 // find appends every occurrence of every pattern in text to hits.
 func (m *acMatcher) find(text []byte, hits []acHit) []acHit {
 	s := int32(0)
-	nc := int32(m.nclass)
 	delta, class, firstOut := m.delta, &m.class, m.firstOut
 	for i, b := range text {
 		s = int32(delta[s+int32(class[b])])
 		if s >= firstOut {
-			k := s / nc
-			for _, p := range m.outs[m.outStart[k]:m.outStart[k+1]] {
-				hits = append(hits, acHit{pat: p, end: int32(i + 1)})
-			}
+			hits = m.report(hits, s, i+1, 0)
 		}
 	}
 	return hits
