@@ -281,36 +281,26 @@ func BenchmarkMatcher(b *testing.B) {
 		keys[i] = p.key
 	}
 	size := corpusBytes(texts)
-	b.Run("own-dfa", func(b *testing.B) {
-		m := newACMatcher(keys)
-		var hits []acHit
-		b.SetBytes(size)
-		for i := 0; i < b.N; i++ {
-			for _, t := range norm {
-				hits = m.find(t, hits[:0])
+	own := []struct {
+		name string
+		find func(keys []string) func([]byte, []acHit) []acHit
+	}{
+		{"own-dfa", func(keys []string) func([]byte, []acHit) []acHit { return newACMatcher(keys).find }},
+		{"own-dfa-halves", func(keys []string) func([]byte, []acHit) []acHit { return newACMatcher(keys).findHalves }},
+		{"own-sparse", func(keys []string) func([]byte, []acHit) []acHit { return newSparseMatcher(keys).find }},
+	}
+	for _, o := range own {
+		b.Run(o.name, func(b *testing.B) {
+			find := o.find(keys)
+			var hits []acHit
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				for _, t := range norm {
+					hits = find(t, hits[:0])
+				}
 			}
-		}
-	})
-	b.Run("own-dfa-halves", func(b *testing.B) {
-		m := newACMatcher(keys)
-		var hits []acHit
-		b.SetBytes(size)
-		for i := 0; i < b.N; i++ {
-			for _, t := range norm {
-				hits = m.findHalves(t, hits[:0])
-			}
-		}
-	})
-	b.Run("own-sparse", func(b *testing.B) {
-		m := newSparseMatcher(keys)
-		var hits []acHit
-		b.SetBytes(size)
-		for i := 0; i < b.N; i++ {
-			for _, t := range norm {
-				hits = m.find(t, hits[:0])
-			}
-		}
-	})
+		})
+	}
 	b.Run("cloudflare", func(b *testing.B) {
 		m := cfac.NewStringMatcher(keys)
 		b.SetBytes(size)
