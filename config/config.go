@@ -54,6 +54,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"time"
@@ -152,8 +153,14 @@ const (
 )
 
 // Load reads and parses the configuration file at path.
+// A file larger than MaxFileBytes is refused without being read whole.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}

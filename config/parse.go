@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/andybalholm/cascadia"
 	"github.com/robfig/cron/v3"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
+
+	"snoop/internal/yamlbound"
 )
 
 var (
@@ -23,9 +26,13 @@ var (
 	attrRE      = regexp.MustCompile(`^[A-Za-z_:][-A-Za-z0-9_:.]*$`)
 	fieldNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	gateNameRE  = regexp.MustCompile(`^[a-z0-9_-]+$`)
-	yamlLineRE  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 	cronParser  = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 )
+
+// MaxFileBytes is the largest configuration file Parse accepts. Aliases
+// may repeat parts of it a few times, never multiply it (see package
+// yamlbound).
+const MaxFileBytes = 4 << 20
 
 // Parse parses and validates a configuration. name is used in error messages and
 // to resolve cookies_file paths; Parse does no I/O. A non-nil error is an ErrorList.
@@ -54,15 +61,16 @@ func (p *parser) errorf(n *yaml.Node, key, format string, args ...any) {
 }
 
 func (p *parser) parse(data []byte) *Config {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		line := 0
-		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-			line, _ = strconv.Atoi(m[1])
-			msg = m[2]
+	doc, err := yamlbound.Parse(data, yamlbound.Limits{MaxBytes: MaxFileBytes})
+	if err != nil {
+		var e *yamlbound.Error
+		if errors.As(err, &e) && e.Limit {
+			p.errs = append(p.errs, &Error{File: p.file, Line: e.Line, Msg: e.Msg})
+		} else if errors.As(err, &e) {
+			p.errs = append(p.errs, &Error{File: p.file, Line: e.Line, Msg: "invalid YAML: " + e.Msg})
+		} else {
+			p.errs = append(p.errs, &Error{File: p.file, Msg: "invalid YAML: " + err.Error()})
 		}
-		p.errs = append(p.errs, &Error{File: p.file, Line: line, Msg: "invalid YAML: " + msg})
 		return nil
 	}
 	cfg := &Config{File: p.file, Defaults: Builtin()}

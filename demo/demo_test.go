@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"snoop/config"
 )

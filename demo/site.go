@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // siteData is the layout of every sites/<name>/data.yaml file.

@@ -1,13 +1,16 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
+
+	"snoop/internal/yamlbound"
 )
 
 // unset marks a weight not given in the file.
@@ -104,14 +107,17 @@ func (p *parser) list(n *yaml.Node, what string) []*yaml.Node {
 
 func (p *parser) parseFile(f file) {
 	p.file = f.name
-	var doc yaml.Node
-	if err := yaml.Unmarshal(f.data, &doc); err != nil {
-		line := 1
-		msg := err.Error()
-		if n, ok := yamlErrLine(msg); ok {
-			line = n
+	doc, err := yamlbound.Parse(f.data, yamlbound.Limits{MaxBytes: MaxFileBytes})
+	if err != nil {
+		var e *yamlbound.Error
+		switch {
+		case errors.As(err, &e) && e.Limit:
+			p.errorf(max(e.Line, 1), "%s", e.Msg)
+		case errors.As(err, &e):
+			p.errorf(max(e.Line, 1), "yaml: %s", e.Msg)
+		default:
+			p.errorf(1, "yaml: %v", err)
 		}
-		p.errorf(line, "yaml: %s", strings.TrimPrefix(msg, "yaml: "))
 		return
 	}
 	if len(doc.Content) == 0 {
@@ -124,21 +130,6 @@ func (p *parser) parseFile(f file) {
 		"families":   func(_, v *yaml.Node) { p.seq(v, "families", p.parseFamily) },
 		"contexts":   func(_, v *yaml.Node) { p.seq(v, "contexts", p.parseContext) },
 	})
-}
-
-// yamlErrLine extracts "line N" from a yaml.v3 error message.
-func yamlErrLine(msg string) (int, bool) {
-	i := strings.Index(msg, "line ")
-	if i < 0 {
-		return 0, false
-	}
-	j := i + len("line ")
-	k := j
-	for k < len(msg) && msg[k] >= '0' && msg[k] <= '9' {
-		k++
-	}
-	n, err := strconv.Atoi(msg[j:k])
-	return n, err == nil
 }
 
 func (p *parser) seq(n *yaml.Node, what string, fn func(*yaml.Node)) {

@@ -404,7 +404,13 @@ func readFiles(fsys fs.FS) ([]file, error) {
 	}
 	sort.Strings(names)
 	files := make([]file, 0, len(names))
+	if len(names) > MaxFiles {
+		return nil, fmt.Errorf("%d rule files, more than the %d allowed", len(names), MaxFiles)
+	}
 	for _, n := range names {
+		if err := checkFileSize(fsys, n); err != nil {
+			return nil, err
+		}
 		data, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			return nil, fmt.Errorf("read rule file: %w", err)
@@ -431,6 +437,7 @@ func build(files []file) (*RuleSet, Problems) {
 	}
 	p.applyDefaults()
 	p.check()
+	p.checkLimits()
 	sort.SliceStable(p.probs, func(i, j int) bool {
 		a, b := p.probs[i], p.probs[j]
 		if a.File != b.File {
