@@ -330,27 +330,32 @@ func (a *archiver) commit(ctx context.Context) error {
 	return nil
 }
 
-// place gives the temporary file tmp the name name in dir, failing if that
-// name exists. A hard link makes the check and the naming one step; where
-// the file system has no hard links, the check precedes a rename.
+// place gives the temporary file tmp the name name in dir (see placeNew).
 func (a *archiver) place(tmp, name string) error {
 	final := filepath.Join(a.dir, name)
-	err := os.Link(tmp, final)
-	switch {
-	case err == nil:
-		a.final = append(a.final, final)
-		return os.Remove(tmp)
-	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("%s already exists: refusing to overwrite", final)
-	}
-	if _, err := os.Lstat(final); err == nil {
-		return fmt.Errorf("%s already exists: refusing to overwrite", final)
-	}
-	if err := os.Rename(tmp, final); err != nil {
+	if err := placeNew(tmp, final); err != nil {
 		return err
 	}
 	a.final = append(a.final, final)
 	return nil
+}
+
+// placeNew gives the temporary file tmp the name final, failing with
+// ErrExists if that name exists. A hard link makes the check and the
+// naming one step; where the file system has no hard links, the check
+// precedes a rename.
+func placeNew(tmp, final string) error {
+	err := os.Link(tmp, final)
+	switch {
+	case err == nil:
+		return os.Remove(tmp)
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%s %w", final, ErrExists)
+	}
+	if _, err := os.Lstat(final); err == nil {
+		return fmt.Errorf("%s %w", final, ErrExists)
+	}
+	return os.Rename(tmp, final)
 }
 
 // cleanup removes the temporary files, and on failure the files already

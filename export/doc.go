@@ -43,8 +43,9 @@
 // [Write] reads each hit once (store.DB.HitsEach) and spools every output
 // to temporary files next to the destination, one hit and one evidence
 // record at a time, so memory does not grow with the size of the case;
-// then it assembles the zip in path+".tmp" and renames it into place, and
-// records the export in the audit log.
+// then it assembles the zip in a new temporary file of a random name,
+// created exclusively next to the destination, gives it its name (never
+// replacing a file), and records the export in the audit log.
 //
 // # Sweep archive
 //

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -76,10 +77,17 @@ type Summary struct {
 	ManifestSHA256 string
 }
 
+// ErrExists is returned when the file or directory an export or archive
+// would create is already there: nothing is ever overwritten.
+var ErrExists = errors.New("already exists: refusing to overwrite")
+
 // Write exports the hits selected by opts.Filter, with their evidence, as a
-// case package at path (see the package documentation). It writes
-// path+".tmp" and renames it to path on success, then appends an "export"
-// row to the audit log; if that fails the package is removed.
+// case package at path (see the package documentation). It refuses a path
+// that exists (ErrExists). It writes a new temporary file of a random name
+// next to path, created exclusively (mode 0600), and gives it the name path
+// on success, still refusing to replace a file that appeared meanwhile;
+// then it appends an "export" row to the audit log, and if that fails the
+// package is removed.
 func Write(ctx context.Context, db *store.DB, path string, opts Options) (Summary, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -96,6 +104,11 @@ func Write(ctx context.Context, db *store.DB, path string, opts Options) (Summar
 	now := opts.Now().UTC()
 	if opts.Case == "" {
 		opts.Case = "snoop-case-" + now.Format("20060102T150405Z")
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return Summary{}, fmt.Errorf("export %s: %w", path, ErrExists)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return Summary{}, fmt.Errorf("export %s: %w", path, err)
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(path), ".snoop-export-")
 	if err != nil {
@@ -115,7 +128,6 @@ func Write(ctx context.Context, db *store.DB, path string, opts Options) (Summar
 	defer b.closeAll()
 	sum, err := b.run(ctx, path)
 	if err != nil {
-		os.Remove(path + ".tmp")
 		return Summary{}, fmt.Errorf("export %s: %w", path, err)
 	}
 	return sum, nil
@@ -342,10 +354,13 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 	}
 	names = append(names, ReportFile, CustodyFile)
 
-	out, err := os.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	// A new file of a random name, created exclusively: never a path that
+	// exists already, such as a symbolic link planted at PATH.tmp.
+	out, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return Summary{}, err
 	}
+	defer os.Remove(out.Name())
 	defer out.Close()
 	zipHash := sha256.New()
 	counter := &evidence.CountingWriter{W: io.MultiWriter(out, zipHash)}
@@ -405,7 +420,7 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 	if err := out.Close(); err != nil {
 		return Summary{}, err
 	}
-	if err := os.Rename(path+".tmp", path); err != nil {
+	if err := placeNew(out.Name(), path); err != nil {
 		return Summary{}, err
 	}
 

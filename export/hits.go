@@ -31,16 +31,29 @@ func WriteJSONL(w io.Writer, hits []store.Hit) error {
 	return nil
 }
 
-// WriteCSV writes hits as CSV (RFC 4180) with CSVHeader as the first row.
-// substances, classes and matched hold one entry per substance, joined
-// with ";". A text cell that a spreadsheet would run as a formula (it
-// starts with =, +, -, @, tab or carriage return) is prefixed with a
-// single quote; hits.jsonl keeps the exact text.
+// WriteCSV writes hits as CSV (RFC 4180) with CSVHeader as the first row,
+// safe to open in a spreadsheet. substances, classes and matched hold one
+// entry per substance, joined with ";". A text cell, or a part of one after
+// a ",", ";" or tab (which spreadsheets in some locales read as separators),
+// that a spreadsheet would run as a formula (it starts with =, +, -, @, a
+// tab or carriage return, or their full-width forms) gets a single quote
+// before it; hits.jsonl and WriteRawCSV keep the exact text.
 func WriteCSV(w io.Writer, hits []store.Hit) error {
+	return writeCSV(w, hits, false)
+}
+
+// WriteRawCSV is WriteCSV with every cell exactly as stored, for tools that
+// need exact values. It is not safe to open in a spreadsheet.
+func WriteRawCSV(w io.Writer, hits []store.Hit) error {
+	return writeCSV(w, hits, true)
+}
+
+func writeCSV(w io.Writer, hits []store.Hit, raw bool) error {
 	cw, err := newCSVWriter(w)
 	if err != nil {
 		return err
 	}
+	cw.raw = raw
 	for _, h := range hits {
 		if err := cw.Write(h); err != nil {
 			return err
@@ -67,7 +80,10 @@ func (j *jsonlWriter) Write(h store.Hit) error {
 }
 
 // csvWriter writes one hit a row after the header.
-type csvWriter struct{ w *csv.Writer }
+type csvWriter struct {
+	w   *csv.Writer
+	raw bool // cells as stored, not neutralised
+}
 
 func newCSVWriter(w io.Writer) (*csvWriter, error) {
 	cw := csv.NewWriter(w)
@@ -84,6 +100,10 @@ func (c *csvWriter) Write(h store.Hit) error {
 		names = append(names, s.Name)
 		classes = append(classes, s.Class)
 		matched = append(matched, s.Matched)
+	}
+	safeCell := safeCell
+	if c.raw {
+		safeCell = func(s string) string { return s }
 	}
 	row := []string{
 		strconv.FormatInt(h.ID, 10),
@@ -136,14 +156,28 @@ func formatTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// safeCell defuses spreadsheet formula injection.
+// safeCell defuses spreadsheet formula injection: a single quote goes
+// before a formula trigger at the start of the cell and at the start of
+// every part after a separator a spreadsheet may split on (",", ";", tab),
+// spaces skipped.
 func safeCell(s string) string {
 	if s == "" {
 		return s
 	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
+	var b strings.Builder
+	start := true // at the start of the cell or of a separated part
+	for _, r := range s {
+		if start {
+			switch r {
+			case ' ':
+				b.WriteRune(r)
+				continue
+			case '=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠':
+				b.WriteByte('\'')
+			}
+		}
+		start = r == ',' || r == ';' || r == '\t'
+		b.WriteRune(r)
 	}
-	return s
+	return b.String()
 }

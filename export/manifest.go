@@ -1,6 +1,10 @@
 package export
 
 import (
+	"archive/zip"
+	"encoding/json"
+	"fmt"
+	"io"
 	"time"
 )
 
@@ -94,4 +98,32 @@ type FileEntry struct {
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
+}
+
+// ReadManifest returns the manifest.json of the case package (a zip file)
+// at path, read up to MaxManifestBytes. It checks nothing else: use Verify
+// to check a package.
+func ReadManifest(path string) (*Manifest, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest of %s: %w", path, err)
+	}
+	defer zr.Close()
+	f, err := zr.Open(ManifestFile)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest of %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxManifestBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest of %s: %w", path, err)
+	}
+	if len(data) > MaxManifestBytes {
+		return nil, fmt.Errorf("read manifest of %s: larger than %d bytes", path, MaxManifestBytes)
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("read manifest of %s: %w", path, err)
+	}
+	return &m, nil
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"snoop/evidence"
+	"snoop/internal/termsafe"
 	"snoop/store"
 )
 
@@ -72,6 +73,10 @@ type Report struct {
 	SignatureOK bool
 	// SignedBy is the fingerprint of the key the signature verified with.
 	SignedBy string
+	// SignerKnown is true when that key is the one the caller gave, false
+	// when it is the key manifest.json names: a signature that verifies
+	// with the manifest's own key proves integrity, not who signed.
+	SignerKnown bool
 	// Timestamp is set when manifest.json.tsr stamps manifest.json.
 	Timestamp *Timestamp
 	Problems  []Problem
@@ -92,24 +97,32 @@ func (r *Report) String() string {
 	return b.String()
 }
 
-// WriteTo writes the report as String does.
+// WriteTo writes the report as String does. File names and details come
+// from the package and may be hostile: control characters in them are
+// escaped (see package termsafe), so the report is safe on a terminal.
 func (r *Report) WriteTo(w io.Writer) (int64, error) {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s: %d files, %d WARC records, %d hits checked\n", r.Path, r.Files, r.WARCRecords, r.Hits)
+	line := func(format string, args ...any) {
+		b.WriteString(termsafe.Escape(fmt.Sprintf(format, args...)))
+		b.WriteByte('\n')
+	}
+	line("%s: %d files, %d WARC records, %d hits checked", r.Path, r.Files, r.WARCRecords, r.Hits)
 	switch {
+	case r.SignatureOK && r.SignerKnown:
+		line("signature: valid, signed by the given key %s", r.SignedBy)
 	case r.SignatureOK:
-		fmt.Fprintf(&b, "signature: valid, key %s\n", r.SignedBy)
+		line("signature: intact, but signed by an unknown key %s (the key manifest.json names); pass --pub-key to check who signed", r.SignedBy)
 	case !r.Signed:
-		fmt.Fprintf(&b, "signature: none\n")
+		line("signature: none")
 	}
 	if r.Timestamp != nil {
-		fmt.Fprintf(&b, "timestamp: %s (serial %s)\n", r.Timestamp.Time.Format("2006-01-02T15:04:05Z"), r.Timestamp.Serial)
+		line("timestamp: %s (serial %s)", r.Timestamp.Time.Format("2006-01-02T15:04:05Z"), r.Timestamp.Serial)
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
+		line("note: %s", n)
 	}
 	for _, p := range r.Problems {
-		fmt.Fprintf(&b, "FAIL %s\n", p)
+		line("FAIL %s", p)
 	}
 	if r.OK() {
 		b.WriteString("OK\n")
@@ -118,9 +131,12 @@ func (r *Report) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
-// Size limits for the small files Verify reads whole.
+// Size limits for the files Verify reads whole. snoop's manifest.json and
+// SHA256SUMS take about 150 bytes per file packed, so these hold packages of
+// over 100,000 files; a crafted package whose manifest compresses from a few
+// megabytes to hundreds is reported instead of decoded.
 const (
-	maxManifestBytes = 256 << 20
+	MaxManifestBytes = 16 << 20
 	maxSmallBytes    = 1 << 20
 )
 
@@ -150,7 +166,7 @@ func Verify(pkgPath string, pub ed25519.PublicKey) (*Report, error) {
 	// SHA256SUMS.
 	sums := map[string]string{}
 	var sumOrder []string
-	if data, ok := readSmall(fsys, SumsFile, maxManifestBytes, present, r); ok {
+	if data, ok := readSmall(fsys, SumsFile, MaxManifestBytes, present, r); ok {
 		for i, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
 			sum, name, ok := strings.Cut(line, "  ")
 			if !ok {
@@ -170,7 +186,7 @@ func Verify(pkgPath string, pub ed25519.PublicKey) (*Report, error) {
 
 	// manifest.json.
 	var m Manifest
-	manifestJSON, haveManifest := readSmall(fsys, ManifestFile, maxManifestBytes, present, r)
+	manifestJSON, haveManifest := readSmall(fsys, ManifestFile, MaxManifestBytes, present, r)
 	listed := map[string]FileEntry{}
 	if haveManifest {
 		if err := json.Unmarshal(manifestJSON, &m); err != nil {
@@ -504,7 +520,6 @@ func checkSignature(fsys fs.FS, present map[string]bool, manifestJSON []byte, ha
 			return
 		}
 		key = raw
-		r.Notes = append(r.Notes, "signature checked against the key named in manifest.json ("+KeyFingerprint(key)+"); pass the signer's public key to check who signed")
 	}
 	if !ed25519.Verify(key, manifestJSON, sig) {
 		r.add(Problem{File: SignatureFile, Kind: "signature", Detail: "does not verify over manifest.json with key " + KeyFingerprint(key)})
@@ -512,6 +527,7 @@ func checkSignature(fsys fs.FS, present map[string]bool, manifestJSON []byte, ha
 	}
 	r.SignatureOK = true
 	r.SignedBy = KeyFingerprint(key)
+	r.SignerKnown = pub != nil
 }
 
 // checkHits checks each hit's evidence reference and the hit count.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 
 	"snoop/config"
 	"snoop/crawler"
 	"snoop/demo"
 	"snoop/export"
+	"snoop/internal/termsafe"
 	"snoop/store"
 	"snoop/sweep"
 )
@@ -39,6 +42,15 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The demo marketplaces listen on new ports each run, so their listings
+	// have new URLs: each run starts a fresh demo database and package
+	// rather than duplicate every hit.
+	if err := freshDemoDB(ctx, e, *dbPath, cfg); err != nil {
+		return err
+	}
+	if err := freshDemoPackage(e, *out); err != nil {
+		return err
+	}
 	db, err := openDB(ctx, *dbPath)
 	if err != nil {
 		return err
@@ -46,7 +58,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	defer db.Close()
 
 	for _, m := range cfg.Marketplaces {
-		fmt.Fprintf(e.stderr, "demo marketplace %s at %s\n", m.Name, m.StartURLs[0])
+		fmt.Fprintf(e.stderr, "demo marketplace %s at %s\n", m.Name, termsafe.Escape(m.StartURLs[0]))
 	}
 	progress := newProgressLine(e.stderr)
 	runner := &sweep.Runner{
@@ -76,7 +88,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		return errors.New("demo: the sweep found no hits; the demo marketplaces or rules are broken")
 	}
 
-	sum, err := writeCase(ctx, db, *out, "snoop demo", store.HitFilter{SweepID: res.SweepID}, nil, "")
+	sum, err := writeCase(ctx, db, *out, demoCase, store.HitFilter{SweepID: res.SweepID}, nil, "")
 	if err != nil {
 		return err
 	}
@@ -93,4 +105,59 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	runner.Progress = nil
 	runner.Limiter = &crawler.Limiters{}
 	return serveDemo(ctx, e, db, cfg, runner, *addr)
+}
+
+// demoCase is the case name of the demo's package.
+const demoCase = "snoop demo"
+
+// freshDemoDB removes the database at path when it holds sweeps of the
+// demo marketplaces only (an earlier demo run), and refuses one that holds
+// sweeps of any other marketplace. A database without sweeps is kept.
+func freshDemoDB(ctx context.Context, e env, path string, cfg *config.Config) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	db, err := openDB(ctx, path)
+	if err != nil {
+		return fmt.Errorf("demo: %s: %w", path, err)
+	}
+	runs, err := db.MarketRuns(ctx)
+	db.Close()
+	if err != nil {
+		return fmt.Errorf("demo: %s: %w", path, err)
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	for _, r := range runs {
+		if _, ok := cfg.Market(r.Market); !ok {
+			return fmt.Errorf("demo: %s holds sweeps of marketplace %q: it is not a demo database; give the demo its own --db", path, r.Market)
+		}
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("demo: replace the earlier demo database: %w", err)
+		}
+	}
+	fmt.Fprintf(e.stderr, "demo: starting a fresh demo database %s (the earlier demo run's is replaced: its marketplaces had other ports)\n", path)
+	return nil
+}
+
+// freshDemoPackage removes the case package at path when it is an earlier
+// demo's, and refuses any other file there.
+func freshDemoPackage(e env, path string) error {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	m, err := export.ReadManifest(path)
+	if err != nil || m.Case != demoCase {
+		return fmt.Errorf("demo: %s exists and is not an earlier demo's case package: refusing to overwrite it; give another --out", path)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("demo: replace the earlier demo package: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "demo: replacing the earlier demo case package %s\n", path)
+	return nil
 }

@@ -71,8 +71,5 @@ func writeCase(ctx context.Context, db *store.DB, path, caseName string, f store
 		TSAURL:      tsaURL,
 		Now:         func() time.Time { return time.Now().UTC() },
 	})
-	if err != nil {
-		return sum, fmt.Errorf("export %s: %w", path, err)
-	}
-	return sum, nil
+	return sum, err // names path
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"snoop/export"
+	"snoop/internal/termsafe"
 	"snoop/store"
 )
 
@@ -58,6 +59,7 @@ func runHits(ctx context.Context, e env, args []string) error {
 	var hf hitFilterFlags
 	hf.register(fs, false)
 	format := fs.String("format", "table", "output format: table, jsonl or csv")
+	rawCSV := fs.Bool("raw-csv", false, "with --format csv: write every cell exactly as stored; by default a cell a spreadsheet would run as a formula gets a ' before it")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,6 +71,9 @@ func runHits(ctx context.Context, e env, args []string) error {
 	case "table", "jsonl", "csv":
 	default:
 		return usagef("--format %q: want table, jsonl or csv", *format)
+	}
+	if *rawCSV && *format != "csv" {
+		return usagef("--raw-csv goes with --format csv")
 	}
 	db, err := openDB(ctx, *dbPath)
 	if err != nil {
@@ -83,6 +88,9 @@ func runHits(ctx context.Context, e env, args []string) error {
 	case "jsonl":
 		return export.WriteJSONL(e.stdout, hits)
 	case "csv":
+		if *rawCSV {
+			return export.WriteRawCSV(e.stdout, hits)
+		}
 		return export.WriteCSV(e.stdout, hits)
 	}
 	printHitTable(e.stdout, hits)
@@ -102,18 +110,19 @@ func printHitTable(w io.Writer, hits []store.Hit) {
 		for _, s := range h.Substances {
 			subs = append(subs, s.Name)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.Status, h.Score, h.Marketplace,
-			strings.Join(subs, ","), clip(h.Title, 48), clip(h.Price, 16), h.URL)
+		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\n", h.ID, termsafe.Escape(h.Status), h.Score, termsafe.Escape(h.Marketplace),
+			termsafe.Escape(strings.Join(subs, ",")), clip(h.Title, 48), clip(h.Price, 16), termsafe.Escape(h.URL))
 	}
 	tw.Flush()
 }
 
-// clip shortens s to at most n runes for table display.
+// clip shortens s to at most n runes for table display, with runs of
+// white space as one space and control characters escaped.
 func clip(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	r := []rune(s)
-	if len(r) <= n {
-		return s
+	if len(r) > n {
+		s = string(r[:n-1]) + "…"
 	}
-	return string(r[:n-1]) + "…"
+	return termsafe.Escape(s)
 }

@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"snoop/internal/termsafe"
 )
 
 func main() {
@@ -31,11 +33,11 @@ func exitCode(err error, w io.Writer) int {
 	var u *usageError
 	if errors.As(err, &u) {
 		if u.msg != "" {
-			fmt.Fprintf(w, "snoop: %s\n", u.msg)
+			fmt.Fprintf(w, "snoop: %s\n", termsafe.Lines(u.msg))
 		}
 		return 2
 	}
-	fmt.Fprintf(w, "snoop: %v\n", err)
+	fmt.Fprintf(w, "snoop: %s\n", termsafe.Lines(err.Error()))
 	return 1
 }
 

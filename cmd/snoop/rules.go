@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"snoop/classify"
+	"snoop/internal/termsafe"
 	"snoop/rules"
 )
 
@@ -76,7 +77,7 @@ func runRulesLint(_ context.Context, e env, args []string) error {
 		}
 	}
 	for _, p := range probs {
-		fmt.Fprintln(e.stdout, p.String())
+		fmt.Fprintln(e.stdout, termsafe.Escape(p.String()))
 	}
 	if len(probs) > 0 {
 		return fmt.Errorf("rules lint: %d problem(s) in %s", len(probs), name)
@@ -135,7 +136,11 @@ func runRulesTest(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return classify.Evaluate(c, examples).WriteReport(e.stdout)
+	out := termsafe.NewWriter(e.stdout)
+	if err := classify.Evaluate(c, examples).WriteReport(out); err != nil {
+		return err
+	}
+	return out.Close()
 }
 
 func runRulesExplain(_ context.Context, e env, args []string) error {
@@ -165,5 +170,9 @@ func runRulesExplain(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.Explain(e.stdout, text)
+	out := termsafe.NewWriter(e.stdout)
+	if err := c.Explain(out, text); err != nil {
+		return err
+	}
+	return out.Close()
 }

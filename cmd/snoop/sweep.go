@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"snoop/config"
+	"snoop/internal/termsafe"
 	"snoop/screenshot"
 	"snoop/sweep"
 )
@@ -136,15 +137,15 @@ func printSweepSummary(w io.Writer, res sweep.Result) {
 			subs = append(subs, fmt.Sprintf("%s=%d", s, m.HitsBySubstance[s]))
 		}
 		errs := m.Crawl.Errors
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", m.Market, m.Crawl.PagesFetched, m.Crawl.Listings,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", termsafe.Escape(m.Market), m.Crawl.PagesFetched, m.Crawl.Listings,
 			m.NewListings, m.ChangedListings, m.GoneListings, m.Hits, m.NewHits,
 			withKinds(errs, m.Crawl.ErrorsByKind), withKinds(sum(m.Crawl.SkippedByReason), m.Crawl.SkippedByReason),
-			strings.Join(subs, " "))
+			termsafe.Escape(strings.Join(subs, " ")))
 	}
 	tw.Flush()
 	for _, m := range res.Markets {
 		if m.Err != "" {
-			fmt.Fprintf(w, "\n%s: %s\n", m.Market, m.Err)
+			fmt.Fprintf(w, "\n%s: %s\n", termsafe.Escape(m.Market), termsafe.Escape(m.Err))
 		}
 		if m.GatePages > 0 {
 			fmt.Fprintf(w, "\n%s: %d gate pages (CAPTCHA, login or DDoS protection) were not stored; refresh the session cookies (cookies_file) and sweep again\n", m.Market, m.GatePages)

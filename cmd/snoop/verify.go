@@ -9,10 +9,13 @@ import (
 )
 
 func runVerify(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "verify", "FILE.zip [--pub-key FILE]",
+	fs := newFlagSet(e, "verify", "FILE.zip",
 		"Re-check a case package: every file's sha256 against SHA256SUMS and manifest.json, no missing or\n"+
-			"extra file, the WARC records' digests, and the signature when there is one (required with --pub-key).")
+			"extra file, the WARC records' digests, and the signature when there is one. Without --pub-key a\n"+
+			"signature is checked with the key manifest.json names, which proves the package is intact but\n"+
+			"not who signed it (\"signed by an unknown key\"); --require-signature --pub-key KEY.pub proves both.")
 	pubKey := fs.String("pub-key", "", "ed25519 public key (KEY.pub from snoop keygen) the package must be signed with")
+	requireSig := fs.Bool("require-signature", false, "fail unless the package is signed with the --pub-key key")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -20,6 +23,9 @@ func runVerify(ctx context.Context, e env, args []string) error {
 	if len(pos) != 1 {
 		fs.Usage()
 		return usagef("verify: want exactly one FILE.zip")
+	}
+	if *requireSig && *pubKey == "" {
+		return usagef("verify: --require-signature needs --pub-key KEY.pub: a signature proves who signed only against a key you trust")
 	}
 	var pub ed25519.PublicKey
 	if *pubKey != "" {
@@ -29,10 +35,15 @@ func runVerify(ctx context.Context, e env, args []string) error {
 	}
 	rep, err := export.Verify(pos[0], pub)
 	if rep != nil {
-		fmt.Fprint(e.stdout, rep.String())
+		if _, werr := rep.WriteTo(e.stdout); werr != nil {
+			return werr
+		}
 	}
 	if err != nil {
 		return err // names the package and its first problem; the report above lists them all
+	}
+	if *requireSig && !(rep.SignatureOK && rep.SignerKnown) {
+		return fmt.Errorf("verify %s: not signed with the key in %s", pos[0], *pubKey)
 	}
 	return nil
 }
