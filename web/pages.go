@@ -281,10 +281,13 @@ func (s *Server) bulkReviewForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := localPath(r.PostFormValue("back"))
-	if !strings.HasPrefix(back, "/hits") {
+	if back != "/hits" && !strings.HasPrefix(back, "/hits?") {
 		back = "/hits"
 	}
-	u, _ := url.Parse(back)
+	u, err := url.Parse(back)
+	if err != nil {
+		u = &url.URL{Path: "/hits"}
+	}
 	qv := u.Query()
 	qv.Set("notice", "reviewed")
 	u.RawQuery = qv.Encode()

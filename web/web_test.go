@@ -170,6 +170,8 @@ type req struct {
 	ctype        string
 	headers      map[string]string
 	cookies      []*http.Cookie
+	host         string // Host header; "" for 127.0.0.1:8080
+	remote       string // client address; "" for httptest's default
 }
 
 func (f *fixture) do(t *testing.T, r req) *httptest.ResponseRecorder {
@@ -178,6 +180,12 @@ func (f *fixture) do(t *testing.T, r req) *httptest.ResponseRecorder {
 		r.method = http.MethodGet
 	}
 	hr := httptest.NewRequest(r.method, "http://127.0.0.1:8080"+r.path, strings.NewReader(r.body))
+	if r.host != "" {
+		hr.Host = r.host
+	}
+	if r.remote != "" {
+		hr.RemoteAddr = r.remote
+	}
 	if r.ctype != "" {
 		hr.Header.Set("Content-Type", r.ctype)
 	}
