@@ -84,7 +84,8 @@ type evidenceJSON struct {
 	Revisit         bool      `json:"revisit,omitempty"`        // payload identical to evidence RefersTo; headers only kept
 	RefersTo        int64     `json:"refers_to,omitempty"`
 	Bytes           int       `json:"bytes"`
-	ViewURL         string    `json:"view_url"` // the page, sandboxed
+	ViewURL         string    `json:"view_url"` // a workbench page showing the archived page, sandboxed
+	PageURL         string    `json:"page_url"` // the archived page body, sandboxed, for an iframe or a non-browser client
 	RawURL          string    `json:"raw_url"`  // the exact response bytes
 }
 
@@ -94,7 +95,8 @@ func toEvidenceJSON(e store.Evidence) evidenceJSON {
 		WARCRecordID: e.WARCRecordID, RequestRecordID: e.RequestRecordID,
 		RemoteAddr: e.RemoteAddr, Proxy: evidence.RedactProxy(e.Proxy), Truncated: e.Truncated, Bytes: len(e.ResponseBytes),
 		PayloadSHA256: e.PayloadSHA256, Revisit: e.Revisit, RefersTo: e.RefersTo,
-		ViewURL: fmt.Sprintf("/evidence/%d", e.ID), RawURL: fmt.Sprintf("/evidence/%d/raw", e.ID),
+		ViewURL: fmt.Sprintf("/evidence/%d", e.ID), PageURL: fmt.Sprintf("/evidence/%d/page", e.ID),
+		RawURL: fmt.Sprintf("/evidence/%d/raw", e.ID),
 	}
 }
 
