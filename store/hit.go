@@ -32,7 +32,7 @@ func ValidStatus(s string) bool {
 
 // HitFilter selects, orders and pages hits. Zero fields do not filter.
 type HitFilter struct {
-	IDs       []int64   // only these hits
+	IDs       []int64   // only these hits (at most MaxSelectIDs distinct)
 	SweepID   int64     // hits with evidence from this sweep (detected in it)
 	Since     time.Time // hits detected at or after this time (last detection)
 	Until     time.Time // hits whose listing was last seen before this time
@@ -101,10 +101,12 @@ func (f HitFilter) where() (string, []any, error) {
 	}
 	where, args := []string{"1 = 1"}, []any{}
 	if len(f.IDs) > 0 {
-		where = append(where, "h.id IN ("+placeholders(len(f.IDs))+")")
-		for _, id := range f.IDs {
-			args = append(args, id)
+		ids, err := UniqueIDs(f.IDs, MaxSelectIDs, "hit")
+		if err != nil {
+			return "", nil, err
 		}
+		where = append(where, "h.id IN (SELECT value FROM json_each(?))")
+		args = append(args, idsJSON(ids))
 	}
 	if f.SweepID != 0 {
 		where = append(where, "EXISTS (SELECT 1 FROM hit_evidence he WHERE he.hit_id = h.id AND he.sweep_id = ?)")
@@ -431,35 +433,8 @@ func scanEvidence(s scanner) (Evidence, error) {
 
 // Review sets a hit's status (new, confirmed or false_positive), records the
 // review with its note and actor, and appends a review audit row, in one
-// transaction. A missing hit gives ErrNotFound.
+// transaction: ReviewHits of one hit. A missing hit gives ErrNotFound.
 func (db *DB) Review(ctx context.Context, hitID int64, status, note, actor string, now time.Time) error {
-	if !ValidStatus(status) {
-		return fmt.Errorf("review hit %d: invalid status %q (want new, confirmed or false_positive)", hitID, status)
-	}
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		var prev, market, url string
-		err := tx.QueryRowContext(ctx, `SELECT h.status, l.market, l.url FROM hits h JOIN listings l ON l.id = h.listing_id
-			WHERE h.id = ?`, hitID).Scan(&prev, &market, &url)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		} else if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE hits SET status = ? WHERE id = ?`, status, hitID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO reviews (hit_id, status, note, actor, at) VALUES (?, ?, ?, ?, ?)`,
-			hitID, status, note, actor, formatTime(now)); err != nil {
-			return err
-		}
-		_, err = appendAudit(ctx, tx, actor, ActionReview, map[string]any{
-			"hit_id": hitID, "marketplace": market, "url": url,
-			"previous_status": prev, "status": status, "note": note,
-		}, now)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("review hit %d: %w", hitID, err)
-	}
-	return nil
+	_, err := db.ReviewHits(ctx, []int64{hitID}, status, note, actor, now)
+	return err
 }

@@ -84,7 +84,8 @@ type evidenceJSON struct {
 	Revisit         bool      `json:"revisit,omitempty"`        // payload identical to evidence RefersTo; headers only kept
 	RefersTo        int64     `json:"refers_to,omitempty"`
 	Bytes           int       `json:"bytes"`
-	ViewURL         string    `json:"view_url"` // the page, sandboxed
+	ViewURL         string    `json:"view_url"` // a workbench page showing the archived page, sandboxed
+	PageURL         string    `json:"page_url"` // the archived page body, sandboxed, for an iframe or a non-browser client
 	RawURL          string    `json:"raw_url"`  // the exact response bytes
 }
 
@@ -94,7 +95,8 @@ func toEvidenceJSON(e store.Evidence) evidenceJSON {
 		WARCRecordID: e.WARCRecordID, RequestRecordID: e.RequestRecordID,
 		RemoteAddr: e.RemoteAddr, Proxy: evidence.RedactProxy(e.Proxy), Truncated: e.Truncated, Bytes: len(e.ResponseBytes),
 		PayloadSHA256: e.PayloadSHA256, Revisit: e.Revisit, RefersTo: e.RefersTo,
-		ViewURL: fmt.Sprintf("/evidence/%d", e.ID), RawURL: fmt.Sprintf("/evidence/%d/raw", e.ID),
+		ViewURL: fmt.Sprintf("/evidence/%d", e.ID), PageURL: fmt.Sprintf("/evidence/%d/page", e.ID),
+		RawURL: fmt.Sprintf("/evidence/%d/raw", e.ID),
 	}
 }
 
@@ -164,27 +166,10 @@ type reviewRequest struct {
 	Note   string  `json:"note"`
 }
 
-// review records one triage decision for each of ids.
+// review records one triage decision for each of ids (store.ReviewHits
+// owns the limits and the transaction).
 func (s *Server) review(ctx context.Context, ids []int64, status, note string) (int, error) {
-	if !store.ValidStatus(status) {
-		return 0, errBadRequest{fmt.Sprintf("status %q: want new, confirmed or false_positive", status)}
-	}
-	if len(ids) == 0 {
-		return 0, errBadRequest{"no hits selected"}
-	}
-	if len(note) > 4000 {
-		return 0, errBadRequest{"note longer than 4000 bytes"}
-	}
-	actor := identityFrom(ctx).actor
-	for i, id := range ids {
-		if err := s.opts.DB.Review(ctx, id, status, note, actor, s.now()); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return i, errNotFound{fmt.Sprintf("no hit %d", id)}
-			}
-			return i, err
-		}
-	}
-	return len(ids), nil
+	return s.opts.DB.ReviewHits(ctx, ids, status, note, identityFrom(ctx).actor, s.now())
 }
 
 type errBadRequest struct{ msg string }
@@ -200,7 +185,7 @@ func errorStatus(err error) int {
 	var br errBadRequest
 	var nf errNotFound
 	switch {
-	case errors.As(err, &br):
+	case errors.As(err, &br), errors.Is(err, store.ErrInvalid):
 		return http.StatusBadRequest
 	case errors.As(err, &nf), errors.Is(err, store.ErrNotFound), errors.Is(err, schedule.ErrUnknownMarket):
 		return http.StatusNotFound
@@ -656,6 +641,9 @@ func (s *Server) writeExport(w http.ResponseWriter, r *http.Request, req exportR
 	}
 	if len(req.Case) > 200 {
 		return errBadRequest{"case name longer than 200 bytes"}
+	}
+	if req.Hits, err = store.UniqueIDs(req.Hits, store.MaxSelectIDs, "hit"); err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp("", "snoop-web-export-")
 	if err != nil {

@@ -12,11 +12,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/time/rate"
 
 	"snoop/store"
 )
@@ -182,15 +182,6 @@ func hashToken(tok string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// loginLimiter slows password guessing: a few attempts a second overall.
-type loginLimiter struct{ l *rate.Limiter }
-
-func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{l: rate.NewLimiter(rate.Every(time.Second), 5)}
-}
-
-func (l *loginLimiter) allow() bool { return l.l.Allow() }
-
 type loginData struct {
 	Next  string
 	Error string
@@ -206,8 +197,19 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	fail := func(code int, msg string) {
 		s.render(w, r, code, "login", "Sign in", loginData{Next: next, Error: msg})
 	}
-	if !s.login.allow() {
-		fail(http.StatusTooManyRequests, "Too many sign-in attempts; wait a few seconds.")
+	keys := loginKeys(user, r.RemoteAddr)
+	if d, what := s.login.wait(keys); d > 0 {
+		secs := int((d + time.Second - 1) / time.Second)
+		s.log.Warn("sign-in refused: locked out", "user", user, "remote", r.RemoteAddr, "locked", what, "wait", d)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins for %s; try again in %d seconds.", what, secs))
+		return
+	}
+	// bcrypt takes the CPU for a while: a few at a time, whoever asks.
+	select {
+	case s.bcryptSlots <- struct{}{}:
+		defer func() { <-s.bcryptSlots }()
+	case <-r.Context().Done():
 		return
 	}
 	hash, err := s.opts.DB.PasswordHash(r.Context(), user)
@@ -217,15 +219,14 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+	}
+	if err != nil || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		s.login.fail(keys)
 		s.log.Warn("sign-in failed", "user", user, "remote", r.RemoteAddr)
 		fail(http.StatusUnauthorized, "Wrong user name or password.")
 		return
 	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-		s.log.Warn("sign-in failed", "user", user, "remote", r.RemoteAddr)
-		fail(http.StatusUnauthorized, "Wrong user name or password.")
-		return
-	}
+	s.login.succeed(keys)
 	tok := randomToken()
 	now := s.now()
 	sess := store.Session{TokenHash: hashToken(tok), User: user, CSRF: randomToken(), CreatedAt: now, ExpiresAt: now.Add(sessionTTL)}
@@ -251,12 +252,33 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// localPath returns p if it is a path on this server, else "/".
+// localPath returns p if it is a clean absolute path on this server (with
+// its query), else "/". Browsers drop tabs and newlines from URLs and read
+// a backslash as a slash, so "/\t/evil.example" would leave the site: any
+// control character, whitespace, backslash or non-ASCII byte, a "//"
+// prefix, or anything that parses with a scheme or host is refused. What
+// is returned is re-encoded from the parsed URL, never p itself.
 func localPath(p string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
 		return "/"
 	}
-	return p
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	path := u.EscapedPath()
+	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") {
+		return "/"
+	}
+	if u.RawQuery != "" {
+		path += "?" + u.RawQuery
+	}
+	return path
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

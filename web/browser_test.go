@@ -324,20 +324,24 @@ func TestBrowserNoPayloadRuns(t *testing.T) {
 		t.Errorf("reviews = %+v, %v", rs, err)
 	}
 
-	// The evidence opened on its own (as the "view" link does) is sandboxed too.
+	// The evidence opened on its own (as the "view" link does, or by its
+	// body's URL) is the evidence page, framing the body sandboxed too.
 	err = chromedp.Do(bctx,
 		chromedp.Navigate(ts.URL+src.Value),
-		chromedp.WaitReady(chromedp.CSS("body")),
-		shot("04-evidence-top-level.png"),
+		chromedp.WaitVisible(chromedp.CSS("#evidence-frame")),
+		shot("04-evidence-page.png"),
 	)
 	if err != nil {
 		t.Fatalf("browser: evidence page: %v", err)
 	}
-	topHTML, err := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	topHTML, err := evidenceFrameHTML(bctx, src.Value)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("read the evidence page's frame: %v", err)
 	}
-	checkArchivedDOM(t, "top-level evidence page", topHTML)
+	checkArchivedDOM(t, "evidence page", topHTML)
+	if err := chromedp.Do(bctx, notPwned(fmt.Sprintf("Evidence %s · snoop", strings.TrimSuffix(strings.TrimPrefix(src.Value, "/evidence/"), "/page")))); err != nil {
+		t.Fatalf("browser: evidence page: %v", err)
+	}
 
 	// Back on the workbench origin: nothing was stored by the payload.
 	if err := chromedp.Do(bctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#marketplaces")), notPwned("Dashboard · snoop")); err != nil {

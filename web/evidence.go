@@ -90,16 +90,63 @@ func sandboxError(w http.ResponseWriter, code int, msg string) {
 	http.Error(w, msg, code)
 }
 
+// evidencePage is the workbench page that shows an archived page: its
+// record and the body in a sandboxed iframe. The page's frame-src 'self'
+// keeps the frame from being navigated anywhere but the workbench, so a
+// click on a link of the archived page goes nowhere; an archived page is
+// never a top-level document (see evidenceView).
+func (s *Server) evidencePage(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r.PathValue("id"))
+	if !ok {
+		s.errorPage(w, r, http.StatusBadRequest, "evidence ID must be a positive number")
+		return
+	}
+	ev, err := s.opts.DB.Evidence(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.errorPage(w, r, http.StatusNotFound, fmt.Sprintf("no evidence %d", id))
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Security-Policy", cspDetail)
+	s.render(w, r, http.StatusOK, "evidence", fmt.Sprintf("Evidence %d", id), toEvidenceJSON(ev))
+}
+
+// framedDest reports whether a request's Sec-Fetch-Dest lets it have an
+// archived body: a frame, a fetch, or a client that sends no such header
+// (not a browser). A top-level navigation is refused, because a top-level
+// document can follow its links whatever its Content-Security-Policy says.
+func framedDest(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Dest") {
+	case "", "iframe", "frame", "empty":
+		return true
+	}
+	return false
+}
+
 // evidenceView serves an archived page's body for the sandboxed iframe of
-// the hit page (for a revisit, the original's body). HTML is served as HTML
-// (under the sandbox CSP nothing in it runs or loads); other text is served
-// as plain text; anything else is offered as a download.
+// the hit and evidence pages (for a revisit, the original's body). HTML is
+// served as HTML (under the sandbox CSP nothing in it runs or loads); other
+// text is served as plain text; anything else is offered as a download. A
+// browser opening it as a page of its own is sent to the evidence page.
 func (s *Server) evidenceView(w http.ResponseWriter, r *http.Request) {
+	if !framedDest(r) {
+		id, ok := pathID(r.PathValue("id"))
+		if !ok || r.Header.Get("Sec-Fetch-Dest") != "document" {
+			sandboxError(w, http.StatusForbidden, "an archived page is shown only inside the workbench's sandboxed frame")
+			return
+		}
+		http.Redirect(w, r, fmt.Sprintf("/evidence/%d", id), http.StatusSeeOther)
+		return
+	}
 	ev, ok := s.evidenceFromPath(w, r)
 	if !ok {
 		return
 	}
 	setEvidenceHeaders(w.Header())
+	w.Header().Set("Vary", "Sec-Fetch-Dest")
 	raw, err := s.pageBytes(r.Context(), ev)
 	if err != nil {
 		s.log.Error("load evidence", "id", ev.ID, "err", err)

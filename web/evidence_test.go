@@ -70,7 +70,7 @@ func TestEvidenceWireBytes(t *testing.T) {
 		{"truncated chunked gzip", cut.EvidenceID, "<h1>Protonitazene wire page</h1>"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := f.do(t, req{path: fmt.Sprintf("/evidence/%d", tc.id)})
+			w := f.do(t, req{path: fmt.Sprintf("/evidence/%d/page", tc.id)})
 			if w.Code != 200 {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}

@@ -22,7 +22,7 @@ import (
 
 // pageNames are the templates under templates/, each combined with
 // base.html.
-var pageNames = []string{"login", "error", "dashboard", "hits", "hit", "rules", "export"}
+var pageNames = []string{"login", "error", "dashboard", "hits", "hit", "rules", "export", "evidence"}
 
 var funcs = template.FuncMap{
 	"time": func(t time.Time) string {
@@ -281,10 +281,13 @@ func (s *Server) bulkReviewForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := localPath(r.PostFormValue("back"))
-	if !strings.HasPrefix(back, "/hits") {
+	if back != "/hits" && !strings.HasPrefix(back, "/hits?") {
 		back = "/hits"
 	}
-	u, _ := url.Parse(back)
+	u, err := url.Parse(back)
+	if err != nil {
+		u = &url.URL{Path: "/hits"}
+	}
 	qv := u.Query()
 	qv.Set("notice", "reviewed")
 	u.RawQuery = qv.Encode()

@@ -65,6 +65,16 @@ type Options struct {
 	// CandidateRulesDir, if set, is a server-side rule directory that the
 	// rules page offers to backtest.
 	CandidateRulesDir string
+	// Addr is the address the server listens on (HOST:PORT, as
+	// net.Listener.Addr reports it, so with the real port). Requests are
+	// answered only when their Host header names it: 127.0.0.1:PORT,
+	// localhost:PORT and [::1]:PORT always; HOST:PORT itself for another
+	// address; any IP literal with PORT for an unspecified address
+	// (0.0.0.0 or ::). "" means the loopback names on any port.
+	Addr string
+	// PublicURLs are further URLs the workbench is reached at (a DNS name,
+	// a reverse proxy); their HOST[:PORT] are accepted as Host too.
+	PublicURLs []string
 	// Token, if set, is the bearer token API clients authenticate with.
 	Token string
 	// SecureCookies sets the Secure attribute on cookies (TLS, or a
@@ -92,7 +102,10 @@ type Server struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 	h     http.Handler
+	hosts *hostCheck
 	login *loginLimiter
+	// bcryptSlots bounds the password checks that run at once.
+	bcryptSlots chan struct{}
 }
 
 //go:embed templates/*.html
@@ -129,11 +142,16 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	hosts, err := newHostCheck(opts.Addr, opts.PublicURLs)
+	if err != nil {
+		return nil, err
+	}
 	pages, err := parseTemplates()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: log, pages: pages, mux: http.NewServeMux(), login: newLoginLimiter()}
+	s := &Server{opts: opts, log: log, pages: pages, mux: http.NewServeMux(), hosts: hosts,
+		login: newLoginLimiter(opts.Now), bcryptSlots: make(chan struct{}, 2)}
 	s.routes()
 	s.h = s.secure(s.mux)
 	return s, nil
@@ -163,7 +181,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /hits/{id}/review", s.reviewForm)
 	m.HandleFunc("GET /hits/{id}/screenshot", s.screenshot)
 	m.HandleFunc("GET /screenshots/{name}", s.screenshot)
-	m.HandleFunc("GET /evidence/{id}", s.evidenceView)
+	m.HandleFunc("GET /evidence/{id}", s.evidencePage)
+	m.HandleFunc("GET /evidence/{id}/page", s.evidenceView)
 	m.HandleFunc("GET /evidence/{id}/raw", s.evidenceRaw)
 	m.HandleFunc("GET /rules", s.rulesPage)
 	m.HandleFunc("POST /rules/explain", s.explainForm)
@@ -201,8 +220,8 @@ func setCommonHeaders(h http.Header) {
 	h.Set("Cache-Control", "no-store")
 }
 
-// secure wraps the mux with the security headers, body limits, cross-origin
-// protection, authentication and CSRF checks.
+// secure wraps the mux with the security headers, the Host check, body
+// limits, cross-origin protection, authentication and CSRF checks.
 func (s *Server) secure(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -240,6 +259,10 @@ func (s *Server) secure(next http.Handler) http.Handler {
 	protected := cop.Handler(inner)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setCommonHeaders(w.Header())
+		if !s.hosts.allowed(r.Host) {
+			s.refuseHost(w, r)
+			return
+		}
 		limit := int64(maxBody)
 		if strings.HasSuffix(r.URL.Path, "/rules/backtest") {
 			limit = maxUploadBody

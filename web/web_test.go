@@ -170,6 +170,8 @@ type req struct {
 	ctype        string
 	headers      map[string]string
 	cookies      []*http.Cookie
+	host         string // Host header; "" for 127.0.0.1:8080
+	remote       string // client address; "" for httptest's default
 }
 
 func (f *fixture) do(t *testing.T, r req) *httptest.ResponseRecorder {
@@ -178,6 +180,12 @@ func (f *fixture) do(t *testing.T, r req) *httptest.ResponseRecorder {
 		r.method = http.MethodGet
 	}
 	hr := httptest.NewRequest(r.method, "http://127.0.0.1:8080"+r.path, strings.NewReader(r.body))
+	if r.host != "" {
+		hr.Host = r.host
+	}
+	if r.remote != "" {
+		hr.RemoteAddr = r.remote
+	}
 	if r.ctype != "" {
 		hr.Header.Set("Content-Type", r.ctype)
 	}
@@ -281,7 +289,7 @@ func TestPages(t *testing.T) {
 
 func TestEvidenceIsSandboxed(t *testing.T) {
 	f := newFixture(t, nil)
-	w := f.do(t, req{path: fmt.Sprintf("/evidence/%d", f.evID)})
+	w := f.do(t, req{path: fmt.Sprintf("/evidence/%d/page", f.evID), headers: map[string]string{"Sec-Fetch-Dest": "iframe"}})
 	if w.Code != 200 {
 		t.Fatalf("status = %d", w.Code)
 	}
@@ -311,8 +319,36 @@ func TestEvidenceIsSandboxed(t *testing.T) {
 	if cd := raw.Header().Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment") {
 		t.Errorf("Content-Disposition = %q, want attachment", cd)
 	}
-	if w := f.do(t, req{path: "/evidence/9999"}); w.Code != 404 || !strings.HasPrefix(w.Header().Get("Content-Security-Policy"), "sandbox") {
+	if w := f.do(t, req{path: "/evidence/9999/page"}); w.Code != 404 || !strings.HasPrefix(w.Header().Get("Content-Security-Policy"), "sandbox") {
 		t.Errorf("missing evidence: %d %q", w.Code, w.Header().Get("Content-Security-Policy"))
+	}
+
+	// The evidence page: a workbench page framing the body, whose frame may
+	// not be navigated away from the workbench.
+	page := f.do(t, req{path: fmt.Sprintf("/evidence/%d", f.evID)})
+	if page.Code != 200 {
+		t.Fatalf("evidence page = %d", page.Code)
+	}
+	checkCSP(t, page, cspDetail)
+	if !strings.Contains(page.Body.String(), fmt.Sprintf(`id="evidence-frame" sandbox src="/evidence/%d/page"`, f.evID)) {
+		t.Errorf("evidence page does not frame the body: %s", page.Body)
+	}
+	if strings.Contains(page.Body.String(), "<h1>Isotonitazene</h1>") {
+		t.Error("evidence page holds the archived markup itself")
+	}
+	// The body opened as a page of its own goes to the evidence page; other
+	// embeddings are refused.
+	for dest, want := range map[string]int{"document": 303, "object": 403, "embed": 403, "iframe": 200, "": 200} {
+		w := f.do(t, req{path: fmt.Sprintf("/evidence/%d/page", f.evID), headers: map[string]string{"Sec-Fetch-Dest": dest}})
+		if w.Code != want {
+			t.Errorf("Sec-Fetch-Dest %q: %d, want %d", dest, w.Code, want)
+		}
+		if want == 303 && w.Header().Get("Location") != fmt.Sprintf("/evidence/%d", f.evID) {
+			t.Errorf("top-level body redirects to %q", w.Header().Get("Location"))
+		}
+		if want != 303 && !strings.HasPrefix(w.Header().Get("Content-Security-Policy"), "sandbox") {
+			t.Errorf("Sec-Fetch-Dest %q: CSP %q", dest, w.Header().Get("Content-Security-Policy"))
+		}
 	}
 }
 

@@ -24,7 +24,7 @@ import (
 )
 
 func runServe(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "serve", "--config FILE [--addr 127.0.0.1:8080] [--rules DIR] [--token-file FILE] [--tls-cert FILE --tls-key FILE]",
+	fs := newFlagSet(e, "serve", "--config FILE [--addr 127.0.0.1:8080] [--public-url URL] [--rules DIR] [--token-file FILE] [--tls-cert FILE --tls-key FILE]",
 		"Run each marketplace on its schedule and serve the analyst web UI and JSON API.\n"+
 			"Listening on an address other than loopback needs authentication: accounts made with\n"+
 			"`snoop user add NAME`, or a bearer token (--token-file, or the SNOOP_TOKEN environment variable).\n"+
@@ -32,6 +32,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	dbPath := dbFlag(fs, "snoop.db")
 	cfgPath := fs.String("config", "", "marketplace config file (YAML)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	publicURL := fs.String("public-url", "", "URL(s) the workbench is also reached at, comma-separated (a DNS name or reverse proxy, e.g. https://snoop.internal); other Host names are refused")
 	rulesDir := fs.String("rules", "", "rule directory (default: the embedded rules)")
 	candidate := fs.String("candidate-rules", "", "candidate rule directory the rules page can backtest")
 	tokenFile := fs.String("token-file", "", "file holding the bearer token of API clients (default: $SNOOP_TOKEN)")
@@ -94,6 +95,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 			Screenshots: startScreenshots,
 		},
 		addr:           *addr,
+		publicURLs:     splitList(*publicURL),
 		token:          token,
 		tlsCert:        *tlsCert,
 		tlsKey:         *tlsKey,
@@ -131,6 +133,7 @@ type serveParams struct {
 	cfg            *config.Config
 	runner         *sweep.Runner
 	addr           string
+	publicURLs     []string
 	token          string
 	tlsCert        string
 	tlsKey         string
@@ -167,7 +170,14 @@ func serve(ctx context.Context, e env, p serveParams) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		return fmt.Errorf("serve: listen: %w", err)
+	}
+	defer ln.Close()
 	srv, err := web.New(web.Options{
+		Addr:              ln.Addr().String(),
+		PublicURLs:        p.publicURLs,
 		DB:                p.db,
 		Scheduler:         sched,
 		Classifier:        p.runner.Classifier,
@@ -183,10 +193,6 @@ func serve(ctx context.Context, e env, p serveParams) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		return fmt.Errorf("serve: listen: %w", err)
-	}
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -199,7 +205,6 @@ func serve(ctx context.Context, e env, p serveParams) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	if err := sched.Start(runCtx); err != nil {
-		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
 	if p.cfgPath != "" {
@@ -337,4 +342,15 @@ func reloadOnHUP(ctx context.Context, path string, sched *schedule.Scheduler, lo
 		}
 		log.Info("config reloaded", "file", path, "marketplaces", len(cfg.Marketplaces))
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
