@@ -25,7 +25,7 @@ func hugeListing(tb testing.TB, f *fixture, size int) int64 {
 		body := "<html><body><h1>Fentanyl</h1><p>" + text + "</p></body></html>"
 		raw := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + body)
 		res, err := f.db.SavePage(ctx, store.PageRecord{SweepID: f.sweep, Market: "shop", URL: "http://shop.test/huge", Status: 200,
-			Evidence: store.Evidence{FetchedAt: testNow.Add(-time.Duration(2-i)*10*time.Minute), RequestBytes: []byte("GET /huge HTTP/1.1\r\nHost: shop.test\r\n\r\n"), ResponseBytes: raw}},
+			Evidence: store.Evidence{FetchedAt: testNow.Add(-time.Duration(2-i) * 10 * time.Minute), RequestBytes: []byte("GET /huge HTTP/1.1\r\nHost: shop.test\r\n\r\n"), ResponseBytes: raw}},
 			[]store.ListingRecord{{URL: "http://shop.test/huge", Title: text, Description: text, Text: text, Price: "$1", Vendor: "v",
 				Hit: &store.HitRecord{Score: 0.9, RuleVersion: f.rulesV, Substances: []store.Substance{{Name: "fentanyl", Class: "fentanyl-analogue", Matched: "Fentanyl", Start: 0, End: 8}}}}})
 		if err != nil {
