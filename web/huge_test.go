@@ -110,7 +110,7 @@ func BenchmarkHitPage(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		size int
-	}{{"small", 0}, {"10MiB", 10 << 20}} {
+	}{{"small", 0}, {"1MiB", 1 << 20}, {"10MiB", 10 << 20}} {
 		b.Run(bc.name, func(b *testing.B) {
 			f := newFixture(b, nil)
 			id := f.hits[0]
