@@ -13,8 +13,11 @@
 // 'none'" and shown only in an <iframe sandbox> without allow-scripts (an
 // opaque origin, no scripts, no pop-ups, nothing loaded) of a workbench page
 // whose frame-src 'self' keeps the frame from being navigated off the
-// workbench, so a click on an archived link goes nowhere. A browser never
-// gets an archived body as a top-level document (see framedDest).
+// workbench, so a click on an archived link goes nowhere; the links
+// themselves are made inert before the body is served (inertHTML), as a
+// middle click or the context menu open new tabs that no policy governs. A
+// browser never gets an archived body as a top-level document (see
+// framedDest).
 //
 // Requests are answered only when their Host header names the server
 // (Options.Addr, Options.PublicURLs): a page rebinding its own DNS name to
