@@ -271,7 +271,10 @@ func knownClasses() []string {
 }
 
 func (s *Server) bulkReviewForm(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "bad form: "+err.Error())
+		return
+	}
 	ids, err := parseIDs(r.PostForm["hit"])
 	if err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, err.Error())
@@ -462,7 +465,10 @@ func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) exportForm(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "bad form: "+err.Error())
+		return
+	}
 	ids, err := parseIDs(r.PostForm["hit"])
 	if err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, err.Error())
