@@ -51,6 +51,11 @@ type HitFilter struct {
 	Sort   string
 	Limit  int // at most this many; 0 for all
 	Offset int // skip this many
+	// MaxText, if positive, cuts each hit's Title, Price, Vendor, Text and
+	// Description to at most MaxText bytes (at a UTF-8 boundary) in the
+	// database, so that a hostile listing costs no more memory than that;
+	// Hit.Cut reports a cut. 0 loads them whole.
+	MaxText int
 }
 
 // HitSortKeys returns the keys HitFilter.Sort accepts (without "-").
@@ -217,6 +222,9 @@ type Hit struct {
 	ListingID   int64  `json:"-"`
 	Text        string `json:"-"`
 	Description string `json:"-"`
+	// Cut is set when HitFilter.MaxText cut a text field; the full bytes
+	// are in the database and the evidence.
+	Cut bool `json:"-"`
 }
 
 // HitEvidence identifies the evidence record behind a hit.
@@ -257,6 +265,7 @@ func (db *DB) HitsEach(ctx context.Context, f HitFilter, fn func(Hit) error) err
 		if err != nil {
 			return fmt.Errorf("hits: %w", err)
 		}
+		h.cutText(f.MaxText)
 		if err := fn(h); err != nil {
 			return err
 		}
@@ -279,14 +288,15 @@ func (f HitFilter) query() (string, []any, error) {
 		return "", nil, err
 	}
 	limit, offset := limitOffset(f.Limit, f.Offset)
-	args = append(args, limit, offset)
+	sel, selArgs := hitSelectCut(f.MaxText)
+	args = append(append(selArgs, args...), limit, offset)
 	if f.Limit > 0 {
 		// One page: order and cut the matching ids first, reading only the
 		// columns the filter and order need, then load the page's rows.
-		return hitSelect + ` WHERE h.id IN (SELECT h.id FROM hits h JOIN listings l ON l.id = h.listing_id
+		return sel + ` WHERE h.id IN (SELECT h.id FROM hits h JOIN listings l ON l.id = h.listing_id
 			WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?) ORDER BY ` + order, args, nil
 	}
-	return hitSelect + ` WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`, args, nil
+	return sel + ` WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`, args, nil
 }
 
 // CountHits returns how many hits match f, ignoring its Sort, Limit and
@@ -320,7 +330,55 @@ func (db *DB) Hit(ctx context.Context, id int64) (Hit, error) {
 const hitSelect = `SELECT h.id, l.market, l.url, l.title, l.price, l.vendor, h.score, h.status, h.substances,
 		h.rule_version, h.sweep_id, l.first_seen, l.last_seen, e.id, e.sha256, e.warc_record_id,
 		l.id, l.text, l.description, s.sha256, s.taken_at
-	FROM hits h
+	` + hitFrom
+
+// hitSelectCutCols are hitSelect's columns with the free-text fields read
+// as at most ? bytes each (see HitFilter.MaxText).
+const hitSelectCutCols = `SELECT h.id, l.market, l.url, COALESCE(CAST(substr(CAST(l.title AS BLOB), 1, ?) AS TEXT), ''),
+		COALESCE(CAST(substr(CAST(l.price AS BLOB), 1, ?) AS TEXT), ''), COALESCE(CAST(substr(CAST(l.vendor AS BLOB), 1, ?) AS TEXT), ''), h.score, h.status, h.substances,
+		h.rule_version, h.sweep_id, l.first_seen, l.last_seen, e.id, e.sha256, e.warc_record_id,
+		l.id, COALESCE(CAST(substr(CAST(l.text AS BLOB), 1, ?) AS TEXT), ''), COALESCE(CAST(substr(CAST(l.description AS BLOB), 1, ?) AS TEXT), ''), s.sha256, s.taken_at
+	`
+
+// hitSelectCut returns the SELECT (up to WHERE) of hits with text fields
+// cut past maxText bytes, and its arguments; maxText <= 0 cuts nothing.
+// One byte more than maxText is read, so cutText can tell a cut.
+func hitSelectCut(maxText int) (string, []any) {
+	if maxText <= 0 {
+		return hitSelect, []any{}
+	}
+	n := maxText + 1
+	return hitSelectCutCols + hitFrom, []any{n, n, n, n, n}
+}
+
+// cutText cuts h's text fields to maxText bytes, at a UTF-8 boundary,
+// setting h.Cut when any was longer.
+func (h *Hit) cutText(maxText int) {
+	if maxText <= 0 {
+		return
+	}
+	for _, p := range []*string{&h.Title, &h.Price, &h.Vendor, &h.Text, &h.Description} {
+		if len(*p) > maxText {
+			*p = CutUTF8(*p, maxText)
+			h.Cut = true
+		}
+	}
+}
+
+// CutUTF8 returns the longest prefix of s of at most n bytes that does not
+// end inside a UTF-8 sequence.
+func CutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && i > n-utf8.UTFMax && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
+
+const hitFrom = `FROM hits h
 	JOIN listings l ON l.id = h.listing_id
 	JOIN evidence e ON e.id = h.last_evidence_id
 	LEFT JOIN screenshots s ON s.id = (SELECT id FROM screenshots WHERE hit_id = h.id ORDER BY taken_at DESC, id DESC LIMIT 1)`

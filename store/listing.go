@@ -80,20 +80,38 @@ type ListingVersion struct {
 	Title, Description, Price, Vendor  string
 	Fields                             map[string]string
 	Text                               string
+	// Cut is set when ListingHistoryCut cut a text field (Fields is then
+	// not loaded).
+	Cut bool
 }
 
 // ListingHistory returns every version of the listing, oldest first. A
 // missing listing gives ErrNotFound.
 func (db *DB) ListingHistory(ctx context.Context, listingID int64) ([]ListingVersion, error) {
+	return db.listingHistory(ctx, listingID, 0)
+}
+
+// listingHistory is ListingHistory with the text fields cut to maxText
+// bytes when maxText > 0.
+func (db *DB) listingHistory(ctx context.Context, listingID int64, maxText int) ([]ListingVersion, error) {
 	var n int
 	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM listings WHERE id = ?`, listingID).Scan(&n); err != nil {
 		return nil, fmt.Errorf("listing %d history: %w", listingID, err)
 	} else if n == 0 {
 		return nil, fmt.Errorf("listing %d history: %w", listingID, ErrNotFound)
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT id, listing_id, sweep_id, evidence_id, seen_at, content_hash,
+	query, args := `SELECT id, listing_id, sweep_id, evidence_id, seen_at, content_hash,
 			title, description, price, vendor, fields, text
-		FROM listing_versions WHERE listing_id = ? ORDER BY id`, listingID)
+		FROM listing_versions WHERE listing_id = ? ORDER BY id`, []any{listingID}
+	if maxText > 0 {
+		query = `SELECT id, listing_id, sweep_id, evidence_id, seen_at, content_hash,
+			COALESCE(CAST(substr(CAST(title AS BLOB), 1, ?) AS TEXT), ''), COALESCE(CAST(substr(CAST(description AS BLOB), 1, ?) AS TEXT), ''), COALESCE(CAST(substr(CAST(price AS BLOB), 1, ?) AS TEXT), ''),
+			COALESCE(CAST(substr(CAST(vendor AS BLOB), 1, ?) AS TEXT), ''), '{}', COALESCE(CAST(substr(CAST(text AS BLOB), 1, ?) AS TEXT), '')
+		FROM listing_versions WHERE listing_id = ? ORDER BY id`
+		n := maxText + 1
+		args = []any{n, n, n, n, n, listingID}
+	}
+	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing %d history: %w", listingID, err)
 	}
@@ -112,6 +130,13 @@ func (db *DB) ListingHistory(ctx context.Context, listingID int64) ([]ListingVer
 		}
 		if err := json.Unmarshal([]byte(fields), &v.Fields); err != nil {
 			return nil, fmt.Errorf("listing %d version %d fields: %w", listingID, v.ID, err)
+		}
+		if maxText > 0 {
+			for _, p := range []*string{&v.Title, &v.Description, &v.Price, &v.Vendor, &v.Text} {
+				if len(*p) > maxText {
+					*p, v.Cut = CutUTF8(*p, maxText), true
+				}
+			}
 		}
 		vs = append(vs, v)
 	}

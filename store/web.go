@@ -286,3 +286,55 @@ func (db *DB) Reviews(ctx context.Context, hitID int64) ([]ReviewRecord, error) 
 	}
 	return out, nil
 }
+
+// ListingHistoryCut is ListingHistory for display: each version's title,
+// description, price, vendor and text are read as at most maxText bytes
+// (cut at a UTF-8 boundary, ListingVersion.Cut set) and Fields is not
+// loaded, so a listing with huge versions costs little memory.
+func (db *DB) ListingHistoryCut(ctx context.Context, listingID int64, maxText int) ([]ListingVersion, error) {
+	return db.listingHistory(ctx, listingID, max(maxText, 1))
+}
+
+// EvidenceInfo is an evidence record without its request and response
+// bytes (both nil), with the size of the response.
+type EvidenceInfo struct {
+	Evidence
+	Size int // bytes of ResponseBytes as stored
+}
+
+// HitEvidenceInfo returns the evidence records linked to the hit, oldest
+// first, as HitEvidence does but without their bytes, so that listing a
+// hit's many captures costs little memory. A missing hit gives
+// ErrNotFound.
+func (db *DB) HitEvidenceInfo(ctx context.Context, hitID int64) ([]EvidenceInfo, error) {
+	if err := db.hitExists(ctx, hitID); err != nil {
+		return nil, fmt.Errorf("hit %d evidence: %w", hitID, err)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT e.id, e.url, e.method, e.status, e.fetched_at, length(e.response_bytes),
+			e.sha256, e.remote_addr, e.proxy, e.truncated, e.warc_record_id, e.request_record_id,
+			e.payload_sha256, e.revisit, COALESCE(e.refers_to, 0)
+		FROM evidence e JOIN hit_evidence he ON he.evidence_id = e.id WHERE he.hit_id = ? ORDER BY e.fetched_at, e.id`, hitID)
+	if err != nil {
+		return nil, fmt.Errorf("hit %d evidence: %w", hitID, err)
+	}
+	defer rows.Close()
+	out := []EvidenceInfo{}
+	for rows.Next() {
+		var (
+			e       EvidenceInfo
+			fetched sql.NullString
+		)
+		if err := rows.Scan(&e.ID, &e.URL, &e.Method, &e.Status, &fetched, &e.Size, &e.SHA256, &e.RemoteAddr, &e.Proxy,
+			&e.Truncated, &e.WARCRecordID, &e.RequestRecordID, &e.PayloadSHA256, &e.Revisit, &e.RefersTo); err != nil {
+			return nil, fmt.Errorf("hit %d evidence: %w", hitID, err)
+		}
+		if e.FetchedAt, err = parseTime(fetched); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("hit %d evidence: %w", hitID, err)
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,16 +49,47 @@ func (s *Server) hitFromPath(w http.ResponseWriter, r *http.Request) (store.Hit,
 		s.deny(w, r, http.StatusBadRequest, "hit ID must be a positive number")
 		return store.Hit{}, false
 	}
-	h, err := s.opts.DB.Hit(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		s.deny(w, r, http.StatusNotFound, fmt.Sprintf("no hit %d", id))
-		return store.Hit{}, false
-	}
+	hits, err := s.opts.DB.Hits(r.Context(), store.HitFilter{IDs: []int64{id}, MaxText: maxShownText})
 	if err != nil {
 		s.serverErrorAny(w, r, err)
 		return store.Hit{}, false
 	}
-	return h, true
+	if len(hits) == 0 {
+		s.deny(w, r, http.StatusNotFound, fmt.Sprintf("no hit %d", id))
+		return store.Hit{}, false
+	}
+	return hits[0], true
+}
+
+// What one response shows of a listing, whatever the listing holds: a
+// hostile page must not cost the server (or the analyst's browser) more
+// than this. The full bytes stay in the database and the evidence.
+const (
+	maxShownText    = 256 << 10 // each text field of a hit on its page and in the API
+	maxListText     = 16 << 10  // each text field of a hit in lists
+	maxVersionText  = 64 << 10  // each text field of a listing version in its history
+	maxShownMatches = 1000      // matched terms listed and highlighted
+)
+
+// cutNote says what a hit page or detail left out ("" if nothing).
+func cutNote(h store.Hit, history []store.ListingVersion, e explainJSON) string {
+	var parts []string
+	if h.Cut {
+		parts = append(parts, fmt.Sprintf("listing text cut at %d KiB", maxShownText>>10))
+	}
+	for _, v := range history {
+		if v.Cut {
+			parts = append(parts, fmt.Sprintf("history texts cut at %d KiB", maxVersionText>>10))
+			break
+		}
+	}
+	if e.MatchesTotal > len(e.Matches) {
+		parts = append(parts, fmt.Sprintf("%d of %d matched terms listed", len(e.Matches), e.MatchesTotal))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + "; the full bytes are in the evidence"
 }
 
 func (s *Server) apiHit(w http.ResponseWriter, r *http.Request) {
@@ -90,10 +122,14 @@ type evidenceJSON struct {
 }
 
 func toEvidenceJSON(e store.Evidence) evidenceJSON {
+	return toEvidenceInfoJSON(store.EvidenceInfo{Evidence: e, Size: len(e.ResponseBytes)})
+}
+
+func toEvidenceInfoJSON(e store.EvidenceInfo) evidenceJSON {
 	return evidenceJSON{
 		ID: e.ID, URL: e.URL, Status: e.Status, FetchedAt: e.FetchedAt, SHA256: e.SHA256,
 		WARCRecordID: e.WARCRecordID, RequestRecordID: e.RequestRecordID,
-		RemoteAddr: e.RemoteAddr, Proxy: evidence.RedactProxy(e.Proxy), Truncated: e.Truncated, Bytes: len(e.ResponseBytes),
+		RemoteAddr: e.RemoteAddr, Proxy: evidence.RedactProxy(e.Proxy), Truncated: e.Truncated, Bytes: e.Size,
 		PayloadSHA256: e.PayloadSHA256, Revisit: e.Revisit, RefersTo: e.RefersTo,
 		ViewURL: fmt.Sprintf("/evidence/%d", e.ID), PageURL: fmt.Sprintf("/evidence/%d/page", e.ID),
 		RawURL: fmt.Sprintf("/evidence/%d/raw", e.ID),
@@ -114,7 +150,8 @@ type versionJSON struct {
 // hitDetailJSON is everything the hit page shows.
 type hitDetailJSON struct {
 	Hit      store.Hit            `json:"hit"`
-	Explain  explainJSON          `json:"explain"` // the listing text under the active rules
+	Cut      string               `json:"cut,omitempty"` // what was left out of a huge listing, if anything
+	Explain  explainJSON          `json:"explain"`       // the listing text (as shown) under the active rules
 	History  []versionJSON        `json:"history"`
 	Reviews  []store.ReviewRecord `json:"reviews"`
 	Evidence []evidenceJSON       `json:"evidence"`
@@ -122,10 +159,11 @@ type hitDetailJSON struct {
 
 func (s *Server) hitDetail(ctx context.Context, h store.Hit) (hitDetailJSON, error) {
 	d := hitDetailJSON{Hit: h, Explain: s.explain(h.Text), History: []versionJSON{}, Reviews: []store.ReviewRecord{}, Evidence: []evidenceJSON{}}
-	vs, err := s.opts.DB.ListingHistory(ctx, h.ListingID)
+	vs, err := s.opts.DB.ListingHistoryCut(ctx, h.ListingID, maxVersionText)
 	if err != nil {
 		return d, err
 	}
+	d.Cut = cutNote(h, vs, d.Explain)
 	for _, v := range vs {
 		d.History = append(d.History, versionJSON{SweepID: v.SweepID, SeenAt: v.SeenAt, ContentHash: v.ContentHash,
 			Title: v.Title, Price: v.Price, Vendor: v.Vendor, Text: v.Text})
@@ -135,12 +173,12 @@ func (s *Server) hitDetail(ctx context.Context, h store.Hit) (hitDetailJSON, err
 		return d, err
 	}
 	d.Reviews = append(d.Reviews, rs...)
-	evs, err := s.opts.DB.HitEvidence(ctx, h.ID)
+	evs, err := s.opts.DB.HitEvidenceInfo(ctx, h.ID)
 	if err != nil {
 		return d, err
 	}
 	for _, e := range evs {
-		d.Evidence = append(d.Evidence, toEvidenceJSON(e))
+		d.Evidence = append(d.Evidence, toEvidenceInfoJSON(e))
 	}
 	return d, nil
 }
@@ -228,12 +266,12 @@ func (s *Server) apiReview(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, err)
 		return
 	}
-	h, err := s.opts.DB.Hit(r.Context(), id)
-	if err != nil {
-		s.apiFail(w, err)
+	hits, err := s.opts.DB.Hits(r.Context(), store.HitFilter{IDs: []int64{id}, MaxText: maxShownText})
+	if err != nil || len(hits) == 0 {
+		s.apiFail(w, cmp.Or(err, error(errNotFound{fmt.Sprintf("no hit %d", id)})))
 		return
 	}
-	writeJSON(w, http.StatusOK, h)
+	writeJSON(w, http.StatusOK, hits[0])
 }
 
 func (s *Server) apiBulkReview(w http.ResponseWriter, r *http.Request) {
@@ -408,7 +446,7 @@ func (s *Server) dashboardData(ctx context.Context) (dashboard, error) {
 	}
 	d.NewHits = []store.Hit{}
 	if len(ids) > 0 {
-		if d.NewHits, err = s.opts.DB.Hits(ctx, store.HitFilter{IDs: ids, Sort: "-id"}); err != nil {
+		if d.NewHits, err = s.opts.DB.Hits(ctx, store.HitFilter{IDs: ids, Sort: "-id", MaxText: maxListText}); err != nil {
 			return d, err
 		}
 	}
@@ -461,11 +499,12 @@ func (s *Server) apiRules(w http.ResponseWriter, r *http.Request) {
 
 // explainJSON is a classification with every matched term.
 type explainJSON struct {
-	RuleVersion string            `json:"rule_version"`
-	Hit         bool              `json:"hit"`
-	Score       float64           `json:"score"`
-	Substances  []store.Substance `json:"substances"`
-	Matches     []matchJSON       `json:"matches"`
+	RuleVersion  string            `json:"rule_version"`
+	Hit          bool              `json:"hit"`
+	Score        float64           `json:"score"`
+	Substances   []store.Substance `json:"substances"`
+	Matches      []matchJSON       `json:"matches"`       // the first maxShownMatches, by position
+	MatchesTotal int               `json:"matches_total"` // all matched terms
 }
 
 type matchJSON struct {
@@ -484,11 +523,12 @@ func (s *Server) explain(text string) explainJSON {
 
 func explainWith(c *classify.Classifier, version, text string) explainJSON {
 	res := c.Analyze(text)
-	e := explainJSON{RuleVersion: version, Hit: res.Hit, Score: res.Score, Substances: []store.Substance{}, Matches: []matchJSON{}}
+	e := explainJSON{RuleVersion: version, Hit: res.Hit, Score: res.Score, Substances: []store.Substance{}, Matches: []matchJSON{},
+		MatchesTotal: len(res.Matches)}
 	for _, s := range res.Substances {
 		e.Substances = append(e.Substances, store.Substance{Name: s.Name, Class: s.Class, Matched: s.Matched, Start: s.Start, End: s.End})
 	}
-	for _, m := range res.Matches {
+	for _, m := range res.Matches[:min(len(res.Matches), maxShownMatches)] {
 		e.Matches = append(e.Matches, matchJSON{Rule: m.Rule, Term: m.Term, Kind: m.Kind, Weight: m.Weight, Start: m.Start, End: m.End, Matched: m.Matched})
 	}
 	return e

@@ -128,7 +128,8 @@ func framedDest(r *http.Request) bool {
 
 // evidenceView serves an archived page's body for the sandboxed iframe of
 // the hit and evidence pages (for a revisit, the original's body). HTML is
-// served as HTML (under the sandbox CSP nothing in it runs or loads); other
+// served as HTML, its first maxViewHTML bytes with links made inert (see
+// inertHTML; under the sandbox CSP nothing in it runs or loads); other
 // text is served as plain text; anything else is offered as a download. A
 // browser opening it as a page of its own is sent to the evidence page.
 func (s *Server) evidenceView(w http.ResponseWriter, r *http.Request) {
@@ -165,7 +166,16 @@ func (s *Server) evidenceView(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case d.ContentType == "text/html" || d.ContentType == "application/xhtml+xml" || d.ContentType == "":
+		body := d.Body[:min(len(d.Body), maxViewHTML)]
+		inert, err := inertHTML(body)
+		if err != nil {
+			s.log.Warn("archived page shown as text", "evidence", ev.ID, "err", err)
+			w.Header().Set("Content-Type", "text/plain; charset="+charset)
+			d.Body = body
+			break
+		}
 		w.Header().Set("Content-Type", "text/html; charset="+charset)
+		d.Body = inert
 	case strings.HasPrefix(d.ContentType, "text/") || d.ContentType == "application/json":
 		w.Header().Set("Content-Type", "text/plain; charset="+charset)
 	default:

@@ -140,6 +140,7 @@ func (q hitQuery) filter() store.HitFilter {
 // match q in all.
 func (s *Server) findHits(ctx context.Context, q hitQuery) ([]store.Hit, int, error) {
 	f := q.filter()
+	f.MaxText = maxListText
 	hits, err := s.opts.DB.Hits(ctx, f)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list hits: %w", err)

@@ -91,7 +91,7 @@ func linkPage(href, target string) string {
 // clickFrame clicks, as a user does, near the top left of the content of
 // the iframe #evidence-frame of the current page, where linkPage's link
 // is.
-func clickFrame(bctx context.Context, t *testing.T) {
+func clickFrame(bctx context.Context, t *testing.T, opts ...chromedp.MouseOption) {
 	t.Helper()
 	rectJSON, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => {
 		const f = document.getElementById('evidence-frame');
@@ -108,7 +108,7 @@ func clickFrame(bctx context.Context, t *testing.T) {
 	// Point at the link first and give the frame's process a moment to
 	// take input, as a user's hand does.
 	x, y := rect.Left+80, rect.Top+45
-	if err := chromedp.Do(bctx, chromedp.MouseEvent(chromedp.MouseMoved, x, y), chromedp.Sleep(500*time.Millisecond), chromedp.MouseClickXY(x, y)); err != nil {
+	if err := chromedp.Do(bctx, chromedp.MouseEvent(chromedp.MouseMoved, x, y), chromedp.Sleep(500*time.Millisecond), chromedp.MouseClickXY(x, y, opts...)); err != nil {
 		t.Fatalf("click: %v", err)
 	}
 }
@@ -171,6 +171,17 @@ func TestBrowserEvidenceLinksGoNowhere(t *testing.T) {
 		hits = append(hits, res.Listings[0].HitID)
 	}
 
+	// Every way a mouse opens a link: a click, a middle click (new tab),
+	// ctrl-click (background tab), shift-click (new window).
+	clicks := []struct {
+		name string
+		opts []chromedp.MouseOption
+	}{
+		{"click", nil},
+		{"middle click", []chromedp.MouseOption{chromedp.ButtonMiddle}},
+		{"ctrl-click", []chromedp.MouseOption{chromedp.ButtonModifiers(chromedp.ModifierCtrl)}},
+		{"shift-click", []chromedp.MouseOption{chromedp.ButtonModifiers(chromedp.ModifierShift)}},
+	}
 	for i, ev := range evs {
 		// The evidence page, as the hit page's "view" link opens it.
 		view := fmt.Sprintf("%s/evidence/%d", ts.URL, ev)
@@ -181,10 +192,12 @@ func TestBrowserEvidenceLinksGoNowhere(t *testing.T) {
 		if err != nil || !strings.Contains(html, "open the listing") {
 			t.Fatalf("evidence %d: frame not shown: %v", ev, err)
 		}
-		market.reset()
-		clickFrame(bctx, t)
-		if got := waitRequests(market, 1500*time.Millisecond); len(got) > 0 {
-			t.Errorf("evidence page %d: a click reached the marketplace: %v", ev, got)
+		for _, c := range clicks {
+			market.reset()
+			clickFrame(bctx, t, c.opts...)
+			if got := waitRequests(market, 1500*time.Millisecond); len(got) > 0 {
+				t.Errorf("evidence page %d: a %s reached the marketplace: %v", ev, c.name, got)
+			}
 		}
 		loc, err := chromedp.Run(bctx, chromedp.Location())
 		if err != nil || loc != view {

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"snoop/classify"
+	"snoop/evidence"
 	"snoop/rules"
 	"snoop/store"
 )
@@ -270,7 +271,10 @@ func knownClasses() []string {
 }
 
 func (s *Server) bulkReviewForm(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "bad form: "+err.Error())
+		return
+	}
 	ids, err := parseIDs(r.PostForm["hit"])
 	if err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, err.Error())
@@ -355,12 +359,13 @@ func (s *Server) hitPage(w http.ResponseWriter, r *http.Request) {
 			d.SourceNote = "the archived page cannot be loaded (see the server log)"
 			s.log.Error("load evidence", "id", d.Latest.ID, "err", err)
 		} else {
-			if body, err := decodeResponse(raw); err == nil {
-				const maxSource = 512 << 10
+			// Decode no more than is shown: a page of any size costs maxSource.
+			const maxSource = 512 << 10
+			if body, err := evidence.DecodeHTTPResponse(raw, maxSource+1); err == nil {
 				src := body.Body
 				if len(src) > maxSource {
 					src = src[:maxSource]
-					d.SourceNote = fmt.Sprintf("first %d KiB of %d KiB shown", maxSource>>10, len(body.Body)>>10)
+					d.SourceNote = fmt.Sprintf("first %d KiB shown; the full bytes are in the evidence", maxSource>>10)
 				}
 				d.Source = strings.ToValidUTF8(string(src), "\uFFFD")
 			} else {
@@ -460,7 +465,10 @@ func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) exportForm(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "bad form: "+err.Error())
+		return
+	}
 	ids, err := parseIDs(r.PostForm["hit"])
 	if err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, err.Error())

@@ -4,25 +4,39 @@
 //
 // # Security model
 //
-// Nothing fetched from a marketplace may ever run in the analyst's browser.
-// Every response carries a strict Content-Security-Policy (no scripts at
-// all: the UI needs none) and nosniff. Listing text is only ever inserted
-// through html/template, which escapes it. Archived pages are served from
-// /evidence/ with "Content-Security-Policy: sandbox; default-src 'none'" and
-// shown in an <iframe sandbox> without allow-scripts, so the archived page
-// gets an opaque origin, cannot run scripts and cannot load anything.
+// Nothing fetched from a marketplace may ever run in the analyst's browser,
+// and nothing in it may make the browser contact the marketplace. Every
+// response carries a strict Content-Security-Policy (no scripts at all: the
+// UI needs none) and nosniff. Listing text is only ever inserted through
+// html/template, which escapes it. Archived page bodies are served from
+// /evidence/ID/page with "Content-Security-Policy: sandbox; default-src
+// 'none'" and shown only in an <iframe sandbox> without allow-scripts (an
+// opaque origin, no scripts, no pop-ups, nothing loaded) of a workbench page
+// whose frame-src 'self' keeps the frame from being navigated off the
+// workbench, so a click on an archived link goes nowhere; the links
+// themselves are made inert before the body is served (inertHTML), as a
+// middle click or the context menu open new tabs that no policy governs. A
+// browser never gets an archived body as a top-level document (see
+// framedDest).
+//
+// Requests are answered only when their Host header names the server
+// (Options.Addr, Options.PublicURLs): a page rebinding its own DNS name to
+// 127.0.0.1 gets 421.
 //
 // Authentication is on as soon as an account exists (`snoop user add`) or a
 // bearer token is configured. Browsers sign in and get a session cookie
 // (HttpOnly, SameSite=Strict, Secure when served over TLS or on a
-// non-loopback address); API clients send "Authorization: Bearer TOKEN".
-// Every state-changing request is checked by net/http's
+// non-loopback address); failed sign-ins are limited per client address and
+// per account (loginLimiter). API clients send "Authorization: Bearer
+// TOKEN". Every state-changing request is checked by net/http's
 // CrossOriginProtection and, unless it carries the bearer token, must carry
 // the anti-CSRF token (form field "csrf" or header X-CSRF-Token) of the
 // session (or, without auth, of the snoop_csrf cookie). Without auth, JSON
 // API requests (Content-Type: application/json, which no cross-site form
-// can send) are accepted without the token so that local scripts work.
-// Request bodies are limited in size.
+// can send and no cross-site fetch can send without a preflight the server
+// never grants; a rebound name is refused by the Host check) are accepted
+// without the token so that local scripts work. Request bodies, and what a
+// response shows of one listing, are limited in size.
 package web
 
 import (

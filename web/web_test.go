@@ -72,7 +72,7 @@ type fixture struct {
 	rulesV string
 }
 
-func gz(t *testing.T, s string) []byte {
+func gz(t testing.TB, s string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	zw := gzip.NewWriter(&b)
@@ -83,7 +83,7 @@ func gz(t *testing.T, s string) []byte {
 
 // newFixture builds a server on a fresh database holding one sweep with
 // three hits and one listing that is not a hit.
-func newFixture(t *testing.T, tweak func(*Options)) *fixture {
+func newFixture(t testing.TB, tweak func(*Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "snoop.db"))

@@ -111,7 +111,7 @@ func TestServeSweepsOnRequest(t *testing.T) {
 	var stderr bytes.Buffer
 	go func() {
 		done <- serve(ctx, env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr}, serveParams{
-			db: db, cfg: cfg, addr: "127.0.0.1:0", maxParallel: 2,
+			db: db, cfg: cfg, addr: "127.0.0.1:0", maxParallel: 2, publicURLs: []string{"https://snoop.example.org"},
 			runner: &sweep.Runner{DB: db, Classifier: c, RuleVersion: rs.Version()},
 			log:    newLogger(io.Discard, 0),
 			ready:  func(u string) { ready <- u },
@@ -134,6 +134,19 @@ func TestServeSweepsOnRequest(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(body) != "ok" || resp.Header.Get("Content-Security-Policy") == "" {
 		t.Fatalf("healthz: %d %q", resp.StatusCode, body)
+	}
+	// Only the served address and the public URL are answered (DNS rebinding).
+	for host, want := range map[string]int{"rebind.evil.test:" + base[strings.LastIndex(base, ":")+1:]: 421, "snoop.example.org": 200} {
+		r, _ := http.NewRequest("GET", base+"/api/hits", nil)
+		r.Host = host
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %s = %d, want %d", host, resp.StatusCode, want)
+		}
 	}
 	resp, err = http.Post(base+"/api/sweeps", "application/json", strings.NewReader(`{"market":"test-shop"}`))
 	if err != nil {
