@@ -5,7 +5,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/snoop ./cmd/snoop
+RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/snoop ./cmd/snoop
 
 # Runtime stage: glibc for the cgo binary and CA certificates for HTTPS.
 # Build with --build-arg SCREENSHOTS=1 to add Chromium for --screenshots.

@@ -24,22 +24,22 @@ import (
 )
 
 func runServe(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "serve", "--config FILE [--addr 127.0.0.1:8080] [--rules DIR] [--token-file FILE] [--tls-cert FILE --tls-key FILE]",
+	fs := newFlagSet(e, "serve", "",
 		"Run each marketplace on its schedule and serve the analyst web UI and JSON API.\n"+
 			"Listening on an address other than loopback needs authentication: accounts made with\n"+
 			"`snoop user add NAME`, or a bearer token (--token-file, or the SNOOP_TOKEN environment variable).\n"+
 			"SIGHUP reloads the config without stopping running sweeps; SIGTERM or Ctrl-C stops cleanly.")
 	dbPath := dbFlag(fs, "snoop.db")
-	cfgPath := fs.String("config", "", "marketplace config file (YAML)")
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	rulesDir := fs.String("rules", "", "rule directory (default: the embedded rules)")
-	candidate := fs.String("candidate-rules", "", "candidate rule directory the rules page can backtest")
-	tokenFile := fs.String("token-file", "", "file holding the bearer token of API clients (default: $SNOOP_TOKEN)")
-	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM) to serve HTTPS")
-	tlsKey := fs.String("tls-key", "", "TLS private key (PEM)")
+	cfgPath := fs.String("config", "", "marketplace config `FILE` (YAML); without it, an existing --db is served read-only with sweeps off")
+	addr := fs.String("addr", "127.0.0.1:8080", "`ADDRESS` to listen on")
+	rulesDir := fs.String("rules", "", "rule directory `DIR` (default: the embedded rules)")
+	candidate := fs.String("candidate-rules", "", "candidate rule directory `DIR` the rules page can backtest")
+	tokenFile := fs.String("token-file", "", "`FILE` holding the bearer token of API clients (default: $SNOOP_TOKEN)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate `FILE` (PEM) to serve HTTPS")
+	tlsKey := fs.String("tls-key", "", "TLS private key `FILE` (PEM)")
 	parallel := fs.Int("max-parallel", 2, "marketplaces swept at once")
 	jitter := fs.Duration("jitter", time.Minute, "random delay added to each scheduled sweep, at most")
-	signKey := fs.String("sign-key", "", "ed25519 private key (from snoop keygen) to sign exported case packages")
+	signKey := fs.String("sign-key", "", "ed25519 private key `FILE` (from snoop keygen) to sign exported case packages")
 	verbose := fs.Bool("v", false, "log every page")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -176,7 +176,7 @@ func serve(ctx context.Context, e env, p serveParams) error {
 		Token:             p.token,
 		SecureCookies:     secure,
 		LocalActor:        actor(),
-		ToolVersion:       version,
+		ToolVersion:       buildInfo().Version,
 		SignKey:           p.signKey,
 		Logger:            p.log.With("component", "web"),
 	})
