@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,9 +45,14 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *cfgPath == "" {
-		fs.Usage()
-		return usagef("serve: --config is required")
+	readOnly := *cfgPath == ""
+	if readOnly {
+		// Without a config there is nothing to sweep: serve an existing
+		// database read-only, never a new empty one.
+		if _, err := os.Stat(*dbPath); err != nil {
+			fs.Usage()
+			return usagef("serve: without --config, --db must name an existing database to serve read-only (%v)", err)
+		}
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usagef("serve: --tls-cert and --tls-key go together")
@@ -58,9 +64,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
+	cfg := &config.Config{}
+	if !readOnly {
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return err
+		}
 	}
 	rs, c, err := loadRules(*rulesDir)
 	if err != nil {
@@ -102,6 +110,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		candidateRules: *candidate,
 		signKey:        key,
 		log:            log,
+		readOnly:       readOnly,
 	})
 }
 
@@ -142,6 +151,9 @@ type serveParams struct {
 	// ready, if set, is called with the base URL once the server listens
 	// (tests use it with port 0).
 	ready func(baseURL string)
+	// readOnly serves the database without sweeps and refuses every
+	// request that would change it.
+	readOnly bool
 }
 
 // serve runs the scheduler and the web server until ctx ends, then stops
@@ -151,21 +163,13 @@ func serve(ctx context.Context, e env, p serveParams) error {
 	if err != nil {
 		return err
 	}
-	sched, err := schedule.New(p.cfg.Marketplaces, schedule.Options{
-		Sweep: func(ctx context.Context, m config.Market) (int64, error) {
-			res, err := p.runner.Run(ctx, []config.Market{m})
-			if err == nil && res.Status == "failed" {
-				err = errors.New(failedReason(res))
-			}
-			return res.SweepID, err
-		},
-		LastRuns:    lastRuns(p.db),
-		MaxParallel: p.maxParallel,
-		MaxJitter:   p.jitter,
-		Logger:      p.log.With("component", "schedule"),
-	})
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+	var sched sweeper = noSweeps{}
+	if !p.readOnly {
+		s, err := newScheduler(p)
+		if err != nil {
+			return err
+		}
+		sched = s
 	}
 	srv, err := web.New(web.Options{
 		DB:                p.db,
@@ -187,8 +191,12 @@ func serve(ctx context.Context, e env, p serveParams) error {
 	if err != nil {
 		return fmt.Errorf("serve: listen: %w", err)
 	}
+	var handler http.Handler = srv
+	if p.readOnly {
+		handler = readOnlyHandler(srv)
+	}
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
@@ -202,8 +210,8 @@ func serve(ctx context.Context, e env, p serveParams) error {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
-	if p.cfgPath != "" {
-		go reloadOnHUP(runCtx, p.cfgPath, sched, p.log)
+	if s, ok := sched.(*schedule.Scheduler); ok && p.cfgPath != "" {
+		go reloadOnHUP(runCtx, p.cfgPath, s, p.log)
 	}
 	serveErr := make(chan error, 1)
 	go func() {
@@ -218,7 +226,11 @@ func serve(ctx context.Context, e env, p serveParams) error {
 		scheme = "https"
 	}
 	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
-	fmt.Fprintf(e.stderr, "snoop serve: %s (%d marketplaces, auth: %s); Ctrl-C stops\n", base, len(p.cfg.Marketplaces), authDesc)
+	if p.readOnly {
+		fmt.Fprintf(e.stderr, "snoop serve: %s read-only, sweeps off (no --config; auth: %s); Ctrl-C stops\n", base, authDesc)
+	} else {
+		fmt.Fprintf(e.stderr, "snoop serve: %s (%d marketplaces, auth: %s); Ctrl-C stops\n", base, len(p.cfg.Marketplaces), authDesc)
+	}
 	if p.ready != nil {
 		p.ready(base)
 	}
@@ -337,4 +349,77 @@ func reloadOnHUP(ctx context.Context, path string, sched *schedule.Scheduler, lo
 		}
 		log.Info("config reloaded", "file", path, "marketplaces", len(cfg.Marketplaces))
 	}
+}
+
+// sweeper is the sweep scheduler as serve drives it.
+type sweeper interface {
+	web.Scheduler
+	Start(ctx context.Context) error
+	Wait()
+}
+
+var _ sweeper = (*schedule.Scheduler)(nil)
+
+// newScheduler returns the scheduler of p's marketplaces.
+func newScheduler(p serveParams) (*schedule.Scheduler, error) {
+	sched, err := schedule.New(p.cfg.Marketplaces, schedule.Options{
+		Sweep: func(ctx context.Context, m config.Market) (int64, error) {
+			res, err := p.runner.Run(ctx, []config.Market{m})
+			if err == nil && res.Status == "failed" {
+				err = errors.New(failedReason(res))
+			}
+			return res.SweepID, err
+		},
+		LastRuns:    lastRuns(p.db),
+		MaxParallel: p.maxParallel,
+		MaxJitter:   p.jitter,
+		Logger:      p.log.With("component", "schedule"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	return sched, nil
+}
+
+// noSweeps is the scheduler of a read-only workbench: no marketplaces, and
+// a sweep request is refused.
+type noSweeps struct{}
+
+func (noSweeps) Status() []schedule.MarketStatus { return nil }
+func (noSweeps) SweepNow(name string) error {
+	return errors.New("sweeps are off: this workbench was started without --config (read-only)")
+}
+func (noSweeps) Start(context.Context) error { return nil }
+func (noSweeps) Wait()                       {}
+
+// readOnlyMessage explains a refused request of a read-only workbench.
+const readOnlyMessage = "read-only: snoop serve was started without --config; start it with --config FILE to sweep, triage and export"
+
+// readOnlyHandler passes on the requests that change nothing: reads,
+// signing in and out, and the rules page's explain and backtest (which
+// write nothing). Every other request is refused with 403.
+func readOnlyHandler(h http.Handler) http.Handler {
+	allowed := map[string]bool{
+		"/login": true, "/logout": true,
+		"/rules/explain": true, "/rules/backtest": true,
+		"/api/rules/explain": true, "/api/rules/backtest": true,
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			h.ServeHTTP(w, r)
+			return
+		}
+		if allowed[r.URL.Path] {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(map[string]string{"error": readOnlyMessage})
+			return
+		}
+		http.Error(w, readOnlyMessage, http.StatusForbidden)
+	})
 }
