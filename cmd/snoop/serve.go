@@ -243,7 +243,11 @@ func serve(ctx context.Context, e env, p serveParams) error {
 			result = fmt.Errorf("serve: %w", err)
 		}
 	}
-	fmt.Fprintln(e.stderr, "snoop serve: stopping; running sweeps are stored as interrupted and resume on the next start")
+	if p.readOnly {
+		fmt.Fprintln(e.stderr, "snoop serve: stopping")
+	} else {
+		fmt.Fprintln(e.stderr, "snoop serve: stopping; running sweeps are stored as interrupted and resume on the next start")
+	}
 	stop()
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()

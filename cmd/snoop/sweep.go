@@ -80,8 +80,10 @@ func runSweep(ctx context.Context, e env, args []string) error {
 		}
 		return err
 	}
-	if err := printNewHits(ctx, e.stdout, db, *dbPath, res.SweepID); err != nil {
-		return err
+	if res.SweepID != 0 {
+		if err := printNewHits(ctx, e.stdout, db, *dbPath, res.SweepID); err != nil {
+			return err
+		}
 	}
 	if res.Status == "failed" {
 		return fmt.Errorf("sweep %d failed for some marketplaces (see the error column)", res.SweepID)
