@@ -201,7 +201,7 @@ func (a *archiver) checkFree() error {
 		return err
 	}
 	if len(taken) > 0 {
-		return fmt.Errorf("%s already exists: refusing to overwrite", taken[0])
+		return fmt.Errorf("%s %w", taken[0], ErrExists)
 	}
 	return nil
 }

@@ -69,9 +69,12 @@ type Options struct {
 type Summary struct {
 	Path     string
 	Hits     int
-	Evidence int   // fetches in evidence/
-	Files    int   // files in the zip
-	Bytes    int64 // size of the zip
+	Evidence int // fetches in evidence/
+	// Files counts every file in the zip, SHA256SUMS included; Listed
+	// those manifest.json lists with their sha256 (all but manifest.json,
+	// SHA256SUMS, signature and manifest.json.tsr).
+	Files, Listed int
+	Bytes         int64 // size of the zip
 	// ManifestSHA256 is the hex sha256 of manifest.json, also recorded in
 	// the audit log.
 	ManifestSHA256 string
@@ -426,7 +429,7 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 
 	mSum := sha256.Sum256(manifestJSON)
 	sum := Summary{
-		Path: path, Hits: len(b.hitIDs), Evidence: len(b.written), Files: len(z.all),
+		Path: path, Hits: len(b.hitIDs), Evidence: len(b.written), Files: len(z.all) + 1, Listed: len(z.entries),
 		Bytes: counter.N, ManifestSHA256: hex.EncodeToString(mSum[:]),
 	}
 	details := map[string]any{

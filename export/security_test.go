@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,14 +157,14 @@ func TestVerifyBoundsManifest(t *testing.T) {
 }
 
 // BenchmarkVerifyHugeManifest measures Verify of a small zip whose
-// manifest.json expands to 256 MiB; run with -benchmem.
+// manifest.json expands to 200 MiB; run with -benchmem.
 func BenchmarkVerifyHugeManifest(b *testing.B) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	w, _ := zw.Create(ManifestFile)
 	w.Write([]byte(`{"files": [`))
 	chunk := bytes.Repeat([]byte(`{"path": "x", "sha256": "", "size": 0}, `), 1<<10)
-	for n := 0; n < 256<<20; n += len(chunk) {
+	for n := 0; n < 200<<20; n += len(chunk) {
 		w.Write(chunk)
 	}
 	w.Write([]byte(`{}]}`))
@@ -225,5 +226,28 @@ func TestWriteCSVSemicolonLocale(t *testing.T) {
 	rows, err := csv.NewReader(&raw).ReadAll()
 	if err != nil || rows[1][3] != title {
 		t.Errorf("raw csv title = %q, %v; want %q", rows[1][3], err, title)
+	}
+}
+
+// TestArchiveIgnoresPlantedSymlinks plants symbolic links at the names
+// Archive writes; it must refuse without writing through them.
+func TestArchiveIgnoresPlantedSymlinks(t *testing.T) {
+	db := openDB(t)
+	_, second := archiveFixture(t, db)
+	for _, name := range []string{SumsFile, fmt.Sprintf("snoop-sweep-%d-00002.warc.gz", second)} {
+		t.Run(name, func(t *testing.T) {
+			dir, elsewhere := t.TempDir(), t.TempDir()
+			target := filepath.Join(elsewhere, "created-through-link")
+			if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+				t.Skip(err)
+			}
+			_, err := Archive(context.Background(), db, second, dir, ArchiveOptions{Now: fixedNow(), MaxFileSize: 1})
+			if !errors.Is(err, ErrExists) {
+				t.Errorf("Archive = %v, want ErrExists", err)
+			}
+			if _, err := os.Lstat(target); err == nil {
+				t.Errorf("Archive wrote through the symlink at %s", name)
+			}
+		})
 	}
 }

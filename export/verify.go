@@ -66,7 +66,7 @@ func orNone(s string) string {
 // Report is the outcome of Verify.
 type Report struct {
 	Path        string
-	Files       int // files read and hashed
+	Files       int // files in the package, SHA256SUMS included, every one read
 	WARCRecords int // WARC records whose digests were recomputed
 	Hits        int // lines of hits.jsonl
 	Signed      bool
@@ -106,7 +106,7 @@ func (r *Report) WriteTo(w io.Writer) (int64, error) {
 		b.WriteString(termsafe.Escape(fmt.Sprintf(format, args...)))
 		b.WriteByte('\n')
 	}
-	line("%s: %d files, %d WARC records, %d hits checked", r.Path, r.Files, r.WARCRecords, r.Hits)
+	line("%s: %d files in the package, %d WARC records, %d hits checked", r.Path, r.Files, r.WARCRecords, r.Hits)
 	switch {
 	case r.SignatureOK && r.SignerKnown:
 		line("signature: valid, signed by the given key %s", r.SignedBy)
@@ -205,12 +205,12 @@ func Verify(pkgPath string, pub ed25519.PublicKey) (*Report, error) {
 
 	// Hash every file once, checking WARC records on the way.
 	idx := &warcIndex{responses: map[string]string{}, revisits: map[string]string{}}
+	r.Files = len(names)
 	for _, name := range names {
 		if name == SumsFile {
 			continue
 		}
 		got, size, err := hashFile(fsys, name, r, idx)
-		r.Files++
 		if err != nil {
 			r.add(Problem{File: name, Kind: "damaged", Detail: "cannot be read: " + err.Error()})
 			continue

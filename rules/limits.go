@@ -17,6 +17,8 @@ const (
 	MaxFileBytes = 1 << 20
 	// MaxFiles is the largest number of rule files in a set.
 	MaxFiles = 64
+	// MaxSetBytes is the largest size of all the files of a set together.
+	MaxSetBytes = 8 << 20
 	// MaxTerms is the largest number of terms (names, synonyms,
 	// other-language and street names, context terms) in a set.
 	MaxTerms = 20_000
@@ -34,15 +36,20 @@ const (
 	MaxTotalPatternInsts = 20_000
 )
 
-// checkFileSize refuses a rule file larger than MaxFileBytes before it is
+// checkFileSize refuses a rule file larger than MaxFileBytes, or one that
+// takes the set's total (*total, updated) over MaxSetBytes, before it is
 // read.
-func checkFileSize(fsys fs.FS, name string) error {
+func checkFileSize(fsys fs.FS, name string, total *int64) error {
 	st, err := fs.Stat(fsys, name)
 	if err != nil {
 		return fmt.Errorf("read rule file: %w", err)
 	}
 	if st.Size() > MaxFileBytes {
 		return fmt.Errorf("rule file %s is %d bytes, more than the %d allowed", name, st.Size(), MaxFileBytes)
+	}
+	*total += st.Size()
+	if *total > MaxSetBytes {
+		return fmt.Errorf("rule files up to %s hold %d bytes, more than the %d allowed for a set", name, *total, MaxSetBytes)
 	}
 	return nil
 }

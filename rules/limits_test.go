@@ -107,3 +107,14 @@ func TestDefaultWithinLimits(t *testing.T) {
 		t.Fatalf("default rules: %v", err)
 	}
 }
+
+func TestLoadRejectsLargeSet(t *testing.T) {
+	fsys := fstest.MapFS{}
+	big := []byte("# " + strings.Repeat("x", MaxFileBytes-10) + "\n")
+	for i := 0; i*len(big) <= MaxSetBytes; i++ {
+		fsys[fmt.Sprintf("r%02d.yaml", i)] = &fstest.MapFile{Data: big}
+	}
+	if _, err := Load(fsys); err == nil || !strings.Contains(err.Error(), "allowed for a set") {
+		t.Fatalf("Load = %v, want a set size error", err)
+	}
+}

@@ -407,8 +407,9 @@ func readFiles(fsys fs.FS) ([]file, error) {
 	if len(names) > MaxFiles {
 		return nil, fmt.Errorf("%d rule files, more than the %d allowed", len(names), MaxFiles)
 	}
+	var total int64
 	for _, n := range names {
-		if err := checkFileSize(fsys, n); err != nil {
+		if err := checkFileSize(fsys, n, &total); err != nil {
 			return nil, err
 		}
 		data, err := fs.ReadFile(fsys, n)

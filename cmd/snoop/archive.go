@@ -16,14 +16,14 @@ import (
 )
 
 func runArchive(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "archive", "--sweep ID --out DIR [--max-size 1GB]",
+	fs := newFlagSet(e, "archive", "",
 		"Write every evidence record of a sweep (request, response or revisit, and metadata records of every\n"+
 			"archived page, plus the earlier captures its revisits refer to) as WARC 1.1 files in DIR, with SHA256SUMS.\n"+
 			"Existing files are never overwritten.")
 	dbPath := dbFlag(fs, "snoop.db")
-	sweepID := fs.Int64("sweep", 0, "ID of the sweep to archive (required)")
-	out := fs.String("out", "", "directory to write the WARC files and SHA256SUMS to (required; created if missing)")
-	maxSize := fs.String("max-size", "1GB", "compressed size at which a new WARC file is started (B, KB, MB, GB, KiB, MiB, GiB)")
+	sweepID := fs.Int64("sweep", 0, "`ID` of the sweep to archive (required)")
+	out := fs.String("out", "", "directory `DIR` to write the WARC files and SHA256SUMS to, created if missing (required)")
+	maxSize := fs.String("max-size", "1GB", "compressed `SIZE` at which a new WARC file is started (B, KB, MB, GB, KiB, MiB, GiB)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func runArchive(ctx context.Context, e env, args []string) error {
 	}
 	defer db.Close()
 	sum, err := export.Archive(ctx, db, *sweepID, *out, export.ArchiveOptions{
-		ToolVersion: version,
+		ToolVersion: buildInfo().Version,
 		Actor:       actor(),
 		MaxFileSize: limit,
 		Now:         func() time.Time { return time.Now().UTC() },

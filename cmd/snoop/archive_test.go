@@ -284,7 +284,7 @@ func TestArchiveUsage(t *testing.T) {
 		inStdout string
 		inStderr string
 	}{
-		{"help", []string{"archive", "--help"}, 0, "", "usage: snoop archive --sweep ID --out DIR"},
+		{"help", []string{"archive", "--help"}, 0, "", "usage: snoop archive --out DIR --sweep ID"},
 		{"missing sweep", []string{"archive", "--db", db, "--out", dir}, 2, "", "--sweep ID is required"},
 		{"missing out", []string{"archive", "--db", db, "--sweep", "1"}, 2, "", "--out DIR is required"},
 		{"bad sweep", []string{"archive", "--db", db, "--sweep", "x", "--out", dir}, 2, "", "invalid value"},

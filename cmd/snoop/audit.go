@@ -14,7 +14,7 @@ func runAudit(ctx context.Context, e env, args []string) error {
 		}
 		return usagef("audit: want the subcommand verify (snoop audit verify)")
 	}
-	fs := newFlagSet(e, "audit verify", "[--db FILE]",
+	fs := newFlagSet(e, "audit verify", "",
 		"Re-check the hash chain of the audit log; exit 0 only if no row was edited, deleted or reordered.")
 	dbPath := dbFlag(fs, "snoop.db")
 	if _, err := parseFlags(fs, args[1:]); err != nil {

@@ -11,12 +11,12 @@ import (
 )
 
 func runRulesBacktest(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "rules backtest", "[--rules DIR] [--timeout D]",
+	fs := newFlagSet(e, "rules backtest", "",
 		"Re-classify every stored listing with the given rules and print what would change against\n"+
 			"the current hits (new hits, lost hits, changed substances). Writes nothing. Ctrl-C or SIGTERM\n"+
 			"stops it at once.")
 	dbPath := dbFlag(fs, "snoop.db")
-	rulesDir := fs.String("rules", "", "candidate rule directory (default: the embedded rules)")
+	rulesDir := fs.String("rules", "", "candidate rule directory `DIR` (default: the embedded rules)")
 	timeout := fs.Duration("timeout", backtest.DefaultTimeout, "stop after this long")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err

@@ -5,9 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"snoop/classify"
@@ -15,25 +13,9 @@ import (
 	"snoop/store"
 )
 
-// version is the release version, set at build time with
-// -ldflags "-X main.version=v1.2.3".
-var version = "dev"
-
-// commit returns the VCS revision the binary was built from, if known.
-func commit() string {
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				return s.Value
-			}
-		}
-	}
-	return "unknown"
-}
-
 // dbFlag registers --db on fs with the given default.
 func dbFlag(fs *flag.FlagSet, def string) *string {
-	return fs.String("db", def, "path of the SQLite database")
+	return fs.String("db", def, "SQLite database `FILE`")
 }
 
 // openDB opens the store at path.
@@ -70,12 +52,6 @@ func actor() string {
 		name += "@" + host
 	}
 	return name
-}
-
-// newLogger returns the logger commands use: text lines on w at the given
-// level.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // parseSince parses an RFC 3339 time flag value; empty means no bound.

@@ -18,14 +18,14 @@ import (
 )
 
 func runDemo(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "demo", "[--db FILE] [--out FILE.zip]",
+	fs := newFlagSet(e, "demo", "",
 		"Start the built-in demo marketplaces on 127.0.0.1, sweep them with the default rules,\n"+
 			"print the hits and write a case package. Needs no network.")
 	dbPath := dbFlag(fs, "snoop-demo.db")
-	out := fs.String("out", "snoop-demo-case.zip", "path of the case package to write")
+	out := fs.String("out", "snoop-demo-case.zip", "path of the case package `FILE.zip` to write (an earlier demo's is replaced)")
 	screenshots := fs.Bool("screenshots", false, "take a screenshot of each hit's page with headless Chromium")
 	serveUI := fs.Bool("serve", false, "after the sweep, keep the demo marketplaces running and serve the analyst workbench on --addr")
-	addr := fs.String("addr", "127.0.0.1:8080", "with --serve: address of the workbench")
+	addr := fs.String("addr", "127.0.0.1:8080", "with --serve: `ADDRESS` of the workbench")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	if _, err := export.Verify(sum.Path, nil); err != nil {
 		return fmt.Errorf("demo: case package failed verification: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "\nwrote case package %s (%d hits, %d files); verified. Database: %s\n", sum.Path, sum.Hits, sum.Files, *dbPath)
+	fmt.Fprintf(e.stdout, "\nwrote case package %s: %s; verified. Database: %s\n", sum.Path, describeCase(sum), *dbPath)
 	if !*serveUI {
 		fmt.Fprintf(e.stdout, "next: snoop hits --db %s   |   snoop verify %s   |   snoop demo --serve\n", *dbPath, sum.Path)
 		return nil

@@ -181,6 +181,14 @@ func TestSweepExportVerifyEndToEnd(t *testing.T) {
 	}
 	hits := readHits(t, ctx, db)
 	byURL := hitsByURL(t, market.URL, hits)
+	if !strings.Contains(out, fmt.Sprintf("new hits of sweep 1: %d\n", len(hits))) || !strings.Contains(out, "\nnext: snoop hits --db ") {
+		t.Errorf("sweep does not print its new hits and next commands:\n%s", out)
+	}
+	for _, h := range hits {
+		if !strings.Contains(out, h.URL) {
+			t.Errorf("sweep output lacks hit %s:\n%s", h.URL, out)
+		}
+	}
 	want := map[string]string{ // URL path -> substance
 		"/product/1": "isotonitazene",
 		"/product/4": "carfentanil",
@@ -260,6 +268,8 @@ func TestSweepExportVerifyEndToEnd(t *testing.T) {
 	market.priceBump.Store(true)
 	if o, e, code := runCmd(t, ctx, "sweep", "--db", db, "--config", cfg); code != 0 {
 		t.Fatalf("second sweep: exit %d: %s%s", code, o, e)
+	} else if !strings.Contains(o, "new hits of sweep 2: 0\n") {
+		t.Errorf("second sweep reports new hits:\n%s", o)
 	}
 	again := readHits(t, ctx, db)
 	if len(again) != len(hits) {
@@ -436,7 +446,8 @@ func TestSweepRepeatedMarketFlag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sweep exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if n := strings.Count(out, "test-shop"); n != 1 {
+	summary, _, _ := strings.Cut(out, "\nnew hits of sweep") // the hit table below names it per hit
+	if n := strings.Count(summary, "test-shop"); n != 1 {
 		t.Errorf("summary names test-shop %d times, want once:\n%s", n, out)
 	}
 }

@@ -12,13 +12,13 @@ import (
 )
 
 func runExport(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "export", "--out FILE.zip [--case NAME] [--hit ID]... [--sweep ID] [--since RFC3339] [--status S] [--sign-key FILE]",
+	fs := newFlagSet(e, "export", "",
 		"Write a case package: the selected hits with their evidence, a report, the custody log and checksums.")
 	dbPath := dbFlag(fs, "snoop.db")
-	out := fs.String("out", "", "path of the zip file to write")
-	caseName := fs.String("case", "", "case name recorded in the package (default: the file name)")
-	signKey := fs.String("sign-key", "", "ed25519 private key (from snoop keygen) to sign manifest.json with")
-	tsa := fs.String("tsa", os.Getenv("SNOOP_TSA_URL"), "RFC 3161 time-stamp authority URL to time-stamp manifest.json (default $SNOOP_TSA_URL)")
+	out := fs.String("out", "", "path of the zip `FILE.zip` to write; it must not exist (required)")
+	caseName := fs.String("case", "", "case `NAME` recorded in the package (default: snoop-case-TIME)")
+	signKey := fs.String("sign-key", "", "ed25519 private key `FILE` (from snoop keygen) to sign manifest.json with")
+	tsa := fs.String("tsa", os.Getenv("SNOOP_TSA_URL"), "RFC 3161 time-stamp authority `URL` to time-stamp manifest.json (default $SNOOP_TSA_URL)")
 	var hf hitFilterFlags
 	hf.register(fs, true)
 	if _, err := parseFlags(fs, args); err != nil {
@@ -50,8 +50,14 @@ func runExport(ctx context.Context, e env, args []string) error {
 	if *tsa == "" {
 		fmt.Fprintln(e.stderr, "note: no trusted time stamp (set --tsa URL or SNOOP_TSA_URL to have manifest.json time-stamped by an RFC 3161 authority)")
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %d hits, %d files, %d bytes\n", sum.Path, sum.Hits, sum.Files, sum.Bytes)
+	fmt.Fprintf(e.stdout, "wrote %s: %s, %d bytes\n", sum.Path, describeCase(sum), sum.Bytes)
 	return nil
+}
+
+// describeCase says what a case package holds, counting the files as
+// snoop verify and unzip -l do.
+func describeCase(sum export.Summary) string {
+	return fmt.Sprintf("%d hits, %d files in the zip (%d of them listed with their sha256 in manifest.json)", sum.Hits, sum.Files, sum.Listed)
 }
 
 // writeCase exports the hits matching f to path with the default rules'
@@ -65,7 +71,7 @@ func writeCase(ctx context.Context, db *store.DB, path, caseName string, f store
 		Case:        caseName,
 		Filter:      f,
 		SignKey:     key,
-		ToolVersion: version,
+		ToolVersion: buildInfo().Version,
 		RuleVersion: rs.Version(),
 		Actor:       actor(),
 		TSAURL:      tsaURL,

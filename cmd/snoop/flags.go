@@ -8,14 +8,19 @@ import (
 	"strings"
 )
 
-// newFlagSet returns a flag set for a subcommand whose usage text is
-// "snoop NAME ARGS" followed by the summary and the flags.
-func newFlagSet(e env, name, args, summary string) *flag.FlagSet {
+// newFlagSet returns a flag set for a subcommand. Its usage text is
+// generated from the flags registered on it, so that it names every one:
+// "usage: snoop NAME POSITIONAL --required VALUE [--optional VALUE]...",
+// then the summary and the flag list. A flag whose usage text contains
+// "(required)" is shown without brackets; a backquoted word in a usage text
+// names its value (flag.UnquoteUsage); a repeatable flag is followed by
+// "...".
+func newFlagSet(e env, name, positional, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		w := fs.Output()
-		fmt.Fprintf(w, "usage: snoop %s %s\n\n%s\n", name, args, summary)
+		fmt.Fprintf(w, "%s\n\n%s\n", usageLine(fs, positional), summary)
 		var hasFlags bool
 		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
 		if hasFlags {
@@ -24,6 +29,63 @@ func newFlagSet(e env, name, args, summary string) *flag.FlagSet {
 		}
 	}
 	return fs
+}
+
+// usageLine returns "usage: snoop NAME POSITIONAL FLAGS", wrapped at 100
+// columns: required flags first, then the optional ones, each in name
+// order.
+func usageLine(fs *flag.FlagSet, positional string) string {
+	words := []string{"usage:", "snoop", fs.Name()}
+	if positional != "" {
+		words = append(words, positional)
+	}
+	var required, optional []string
+	fs.VisitAll(func(f *flag.Flag) {
+		w := "--" + f.Name
+		if v, _ := flag.UnquoteUsage(f); v != "" {
+			w += " " + valueName(f, v)
+		}
+		switch f.Value.(type) {
+		case *stringList, *int64List:
+			w += "..."
+		}
+		if strings.Contains(f.Usage, "(required)") {
+			required = append(required, w)
+		} else {
+			optional = append(optional, "["+w+"]")
+		}
+	})
+	words = append(words, required...)
+	words = append(words, optional...)
+	var b strings.Builder
+	col := 0
+	for i, w := range words {
+		if i > 0 {
+			if col+1+len(w) > 100 {
+				b.WriteString("\n       ")
+				col = 7
+			} else {
+				b.WriteByte(' ')
+				col++
+			}
+		}
+		b.WriteString(w)
+		col += len(w)
+	}
+	return b.String()
+}
+
+// valueName turns flag.UnquoteUsage's type names into placeholders.
+func valueName(f *flag.Flag, v string) string {
+	switch v {
+	case "string", "value":
+		return strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+	case "int", "uint":
+		return "N"
+	case "duration":
+		return "DURATION"
+	}
+	return v
 }
 
 // parseFlags parses args into fs, allowing flags after positional

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"snoop/export"
 	"snoop/internal/termsafe"
@@ -24,13 +23,13 @@ type hitFilterFlags struct {
 }
 
 func (h *hitFilterFlags) register(fs *flag.FlagSet, withIDs bool) {
-	fs.Int64Var(&h.sweep, "sweep", 0, "only hits of this sweep ID")
-	fs.StringVar(&h.since, "since", "", "only hits seen at or after this RFC 3339 time")
-	fs.StringVar(&h.market, "market", "", "only hits on this marketplace")
-	fs.StringVar(&h.substance, "substance", "", "only hits naming this substance (canonical name)")
-	fs.StringVar(&h.status, "status", "", "only hits with this status: new, confirmed or false_positive")
+	fs.Int64Var(&h.sweep, "sweep", 0, "only hits of this sweep `ID`")
+	fs.StringVar(&h.since, "since", "", "only hits seen at or after this `RFC3339` time")
+	fs.StringVar(&h.market, "market", "", "only hits on this marketplace `NAME`")
+	fs.StringVar(&h.substance, "substance", "", "only hits naming this substance (canonical `NAME`)")
+	fs.StringVar(&h.status, "status", "", "only hits with this `STATUS`: new, confirmed or false_positive")
 	if withIDs {
-		fs.Var(&h.ids, "hit", "only this hit ID (repeatable)")
+		fs.Var(&h.ids, "hit", "only this hit `ID` (repeatable)")
 	}
 }
 
@@ -53,12 +52,12 @@ func (h *hitFilterFlags) filter() (store.HitFilter, error) {
 }
 
 func runHits(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "hits", "[--sweep ID] [--since RFC3339] [--market NAME] [--substance NAME] [--status S] [--format table|jsonl|csv]",
+	fs := newFlagSet(e, "hits", "",
 		"List hits, oldest first.")
 	dbPath := dbFlag(fs, "snoop.db")
 	var hf hitFilterFlags
 	hf.register(fs, false)
-	format := fs.String("format", "table", "output format: table, jsonl or csv")
+	format := fs.String("format", "table", "output format: `table|jsonl|csv`")
 	rawCSV := fs.Bool("raw-csv", false, "with --format csv: write every cell exactly as stored; by default a cell a spreadsheet would run as a formula gets a ' before it")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -103,26 +102,15 @@ func printHitTable(w io.Writer, hits []store.Hit) {
 		fmt.Fprintln(w, "no hits")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tSCORE\tMARKETPLACE\tSUBSTANCES\tTITLE\tPRICE\tURL")
+	var t table
+	t.add("ID", "STATUS", "SCORE", "MARKETPLACE", "SUBSTANCES", "TITLE", "PRICE", "URL")
 	for _, h := range hits {
 		var subs []string
 		for _, s := range h.Substances {
 			subs = append(subs, s.Name)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\n", h.ID, termsafe.Escape(h.Status), h.Score, termsafe.Escape(h.Marketplace),
+		t.add(fmt.Sprint(h.ID), termsafe.Escape(h.Status), fmt.Sprintf("%.2f", h.Score), termsafe.Escape(h.Marketplace),
 			termsafe.Escape(strings.Join(subs, ",")), clip(h.Title, 48), clip(h.Price, 16), termsafe.Escape(h.URL))
 	}
-	tw.Flush()
-}
-
-// clip shortens s to at most n runes for table display, with runs of
-// white space as one space and control characters escaped.
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := []rune(s)
-	if len(r) > n {
-		s = string(r[:n-1]) + "…"
-	}
-	return termsafe.Escape(s)
+	t.write(w)
 }

@@ -8,10 +8,10 @@ import (
 )
 
 func runKeygen(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "keygen", "--out KEY",
+	fs := newFlagSet(e, "keygen", "",
 		"Write an ed25519 key pair for signing case packages: KEY (private, mode 0600) and KEY.pub.\n"+
 			"Keep KEY secret; give KEY.pub to whoever verifies the packages.")
-	out := fs.String("out", "", "path of the private key to write (the public key goes to KEY.pub)")
+	out := fs.String("out", "", "path of the private `KEY` to write, the public key goes to KEY.pub (required)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -80,6 +80,7 @@ func commands() []command {
 		{"verify", "check every hash and signature of a case package", runVerify},
 		{"rules", "lint, test, explain and backtest detection rules", runRules},
 		{"version", "print version, commit and rule-set version", runVersion},
+		{"health", "check that a running snoop serve answers (container health checks)", runHealth},
 	}
 }
 

@@ -11,11 +11,11 @@ import (
 )
 
 func runReview(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "review", "HIT_ID --status confirmed|false_positive|new [--note TEXT]",
+	fs := newFlagSet(e, "review", "HIT_ID",
 		"Triage a hit. The decision, note and reviewer are recorded in the audit log.")
 	dbPath := dbFlag(fs, "snoop.db")
-	status := fs.String("status", "", "new status: confirmed, false_positive or new")
-	note := fs.String("note", "", "reason for the decision")
+	status := fs.String("status", "", "new status: `confirmed|false_positive|new` (required)")
+	note := fs.String("note", "", "reason for the decision (`TEXT`)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

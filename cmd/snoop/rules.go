@@ -44,11 +44,11 @@ func runRules(ctx context.Context, e env, args []string) error {
 }
 
 func runRulesLint(_ context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "rules lint", "[--rules DIR]",
+	fs := newFlagSet(e, "rules lint", "",
 		"Validate rule files: syntax, unknown keys and classes, bad patterns and weights,\n"+
 			"CAS check digits, duplicate and shadowing terms. Each problem is printed as file:line: msg.")
 	dbFlag(fs, "snoop.db")
-	dir := fs.String("rules", "", "rule directory (default: the embedded rules)")
+	dir := fs.String("rules", "", "rule directory `DIR` (default: the embedded rules)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -106,12 +106,12 @@ func rulesFor(dir string) (*rules.RuleSet, error) {
 }
 
 func runRulesTest(_ context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "rules test", "--corpus FILE.jsonl [--rules DIR]",
+	fs := newFlagSet(e, "rules test", "",
 		"Score the rules on a labelled corpus (JSON Lines: id, title, text, label, substances): per-class and\n"+
 			"per-substance tables, every false positive and false negative with its matched spans, and a\n"+
 			"last line precision=… recall=… f1=….")
 	dbFlag(fs, "snoop.db")
-	dir := fs.String("rules", "", "rule directory (default: the embedded rules)")
+	dir := fs.String("rules", "", "rule directory `DIR` (default: the embedded rules)")
 	corpus := fs.String("corpus", "", "labelled corpus `FILE.jsonl` (required)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -144,11 +144,11 @@ func runRulesTest(_ context.Context, e env, args []string) error {
 }
 
 func runRulesExplain(_ context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "rules explain", "[--rules DIR] [TEXT]",
+	fs := newFlagSet(e, "rules explain", "[TEXT]",
 		"Show the normalised text, every matched term with its span, rule and weight, and the final\n"+
 			"score and verdict. With no TEXT the text is read from standard input.")
 	dbFlag(fs, "snoop.db")
-	dir := fs.String("rules", "", "rule directory (default: the embedded rules)")
+	dir := fs.String("rules", "", "rule directory `DIR` (default: the embedded rules)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,30 +25,35 @@ import (
 )
 
 func runServe(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "serve", "--config FILE [--addr 127.0.0.1:8080] [--public-url URL] [--rules DIR] [--token-file FILE] [--tls-cert FILE --tls-key FILE]",
+	fs := newFlagSet(e, "serve", "",
 		"Run each marketplace on its schedule and serve the analyst web UI and JSON API.\n"+
 			"Listening on an address other than loopback needs authentication: accounts made with\n"+
 			"`snoop user add NAME`, or a bearer token (--token-file, or the SNOOP_TOKEN environment variable).\n"+
 			"SIGHUP reloads the config without stopping running sweeps; SIGTERM or Ctrl-C stops cleanly.")
 	dbPath := dbFlag(fs, "snoop.db")
-	cfgPath := fs.String("config", "", "marketplace config file (YAML)")
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	publicURL := fs.String("public-url", "", "URL(s) the workbench is also reached at, comma-separated (a DNS name or reverse proxy, e.g. https://snoop.internal); other Host names are refused")
-	rulesDir := fs.String("rules", "", "rule directory (default: the embedded rules)")
-	candidate := fs.String("candidate-rules", "", "candidate rule directory the rules page can backtest")
-	tokenFile := fs.String("token-file", "", "file holding the bearer token of API clients (default: $SNOOP_TOKEN)")
-	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM) to serve HTTPS")
-	tlsKey := fs.String("tls-key", "", "TLS private key (PEM)")
+	cfgPath := fs.String("config", "", "marketplace config `FILE` (YAML); without it, an existing --db is served read-only with sweeps off")
+	addr := fs.String("addr", "127.0.0.1:8080", "`ADDRESS` to listen on")
+	publicURL := fs.String("public-url", "", "`URL`(s) the workbench is also reached at, comma-separated (a DNS name or reverse proxy, e.g. https://snoop.internal); other Host names are refused")
+	rulesDir := fs.String("rules", "", "rule directory `DIR` (default: the embedded rules)")
+	candidate := fs.String("candidate-rules", "", "candidate rule directory `DIR` the rules page can backtest")
+	tokenFile := fs.String("token-file", "", "`FILE` holding the bearer token of API clients (default: $SNOOP_TOKEN)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate `FILE` (PEM) to serve HTTPS")
+	tlsKey := fs.String("tls-key", "", "TLS private key `FILE` (PEM)")
 	parallel := fs.Int("max-parallel", 2, "marketplaces swept at once")
 	jitter := fs.Duration("jitter", time.Minute, "random delay added to each scheduled sweep, at most")
-	signKey := fs.String("sign-key", "", "ed25519 private key (from snoop keygen) to sign exported case packages")
+	signKey := fs.String("sign-key", "", "ed25519 private key `FILE` (from snoop keygen) to sign exported case packages")
 	verbose := fs.Bool("v", false, "log every page")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *cfgPath == "" {
-		fs.Usage()
-		return usagef("serve: --config is required")
+	readOnly := *cfgPath == ""
+	if readOnly {
+		// Without a config there is nothing to sweep: serve an existing
+		// database read-only, never a new empty one.
+		if _, err := os.Stat(*dbPath); err != nil {
+			fs.Usage()
+			return usagef("serve: without --config, --db must name an existing database to serve read-only (%v)", err)
+		}
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usagef("serve: --tls-cert and --tls-key go together")
@@ -59,9 +65,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
+	cfg := &config.Config{}
+	if !readOnly {
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return err
+		}
 	}
 	rs, c, err := loadRules(*rulesDir)
 	if err != nil {
@@ -104,6 +112,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		candidateRules: *candidate,
 		signKey:        key,
 		log:            log,
+		readOnly:       readOnly,
 	})
 }
 
@@ -145,6 +154,9 @@ type serveParams struct {
 	// ready, if set, is called with the base URL once the server listens
 	// (tests use it with port 0).
 	ready func(baseURL string)
+	// readOnly serves the database without sweeps and refuses every
+	// request that would change it.
+	readOnly bool
 }
 
 // serve runs the scheduler and the web server until ctx ends, then stops
@@ -154,21 +166,13 @@ func serve(ctx context.Context, e env, p serveParams) error {
 	if err != nil {
 		return err
 	}
-	sched, err := schedule.New(p.cfg.Marketplaces, schedule.Options{
-		Sweep: func(ctx context.Context, m config.Market) (int64, error) {
-			res, err := p.runner.Run(ctx, []config.Market{m})
-			if err == nil && res.Status == "failed" {
-				err = errors.New(failedReason(res))
-			}
-			return res.SweepID, err
-		},
-		LastRuns:    lastRuns(p.db),
-		MaxParallel: p.maxParallel,
-		MaxJitter:   p.jitter,
-		Logger:      p.log.With("component", "schedule"),
-	})
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+	var sched sweeper = noSweeps{}
+	if !p.readOnly {
+		s, err := newScheduler(p)
+		if err != nil {
+			return err
+		}
+		sched = s
 	}
 	ln, err := net.Listen("tcp", p.addr)
 	if err != nil {
@@ -186,15 +190,19 @@ func serve(ctx context.Context, e env, p serveParams) error {
 		Token:             p.token,
 		SecureCookies:     secure,
 		LocalActor:        actor(),
-		ToolVersion:       version,
+		ToolVersion:       buildInfo().Version,
 		SignKey:           p.signKey,
 		Logger:            p.log.With("component", "web"),
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	var handler http.Handler = srv
+	if p.readOnly {
+		handler = readOnlyHandler(srv)
+	}
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
@@ -207,8 +215,8 @@ func serve(ctx context.Context, e env, p serveParams) error {
 	if err := sched.Start(runCtx); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	if p.cfgPath != "" {
-		go reloadOnHUP(runCtx, p.cfgPath, sched, p.log)
+	if s, ok := sched.(*schedule.Scheduler); ok && p.cfgPath != "" {
+		go reloadOnHUP(runCtx, p.cfgPath, s, p.log)
 	}
 	serveErr := make(chan error, 1)
 	go func() {
@@ -223,7 +231,11 @@ func serve(ctx context.Context, e env, p serveParams) error {
 		scheme = "https"
 	}
 	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
-	fmt.Fprintf(e.stderr, "snoop serve: %s (%d marketplaces, auth: %s); Ctrl-C stops\n", base, len(p.cfg.Marketplaces), authDesc)
+	if p.readOnly {
+		fmt.Fprintf(e.stderr, "snoop serve: %s read-only, sweeps off (no --config; auth: %s); Ctrl-C stops\n", base, authDesc)
+	} else {
+		fmt.Fprintf(e.stderr, "snoop serve: %s (%d marketplaces, auth: %s); Ctrl-C stops\n", base, len(p.cfg.Marketplaces), authDesc)
+	}
 	if p.ready != nil {
 		p.ready(base)
 	}
@@ -236,7 +248,11 @@ func serve(ctx context.Context, e env, p serveParams) error {
 			result = fmt.Errorf("serve: %w", err)
 		}
 	}
-	fmt.Fprintln(e.stderr, "snoop serve: stopping; running sweeps are stored as interrupted and resume on the next start")
+	if p.readOnly {
+		fmt.Fprintln(e.stderr, "snoop serve: stopping")
+	} else {
+		fmt.Fprintln(e.stderr, "snoop serve: stopping; running sweeps are stored as interrupted and resume on the next start")
+	}
 	stop()
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
@@ -353,4 +369,77 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// sweeper is the sweep scheduler as serve drives it.
+type sweeper interface {
+	web.Scheduler
+	Start(ctx context.Context) error
+	Wait()
+}
+
+var _ sweeper = (*schedule.Scheduler)(nil)
+
+// newScheduler returns the scheduler of p's marketplaces.
+func newScheduler(p serveParams) (*schedule.Scheduler, error) {
+	sched, err := schedule.New(p.cfg.Marketplaces, schedule.Options{
+		Sweep: func(ctx context.Context, m config.Market) (int64, error) {
+			res, err := p.runner.Run(ctx, []config.Market{m})
+			if err == nil && res.Status == "failed" {
+				err = errors.New(failedReason(res))
+			}
+			return res.SweepID, err
+		},
+		LastRuns:    lastRuns(p.db),
+		MaxParallel: p.maxParallel,
+		MaxJitter:   p.jitter,
+		Logger:      p.log.With("component", "schedule"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	return sched, nil
+}
+
+// noSweeps is the scheduler of a read-only workbench: no marketplaces, and
+// a sweep request is refused.
+type noSweeps struct{}
+
+func (noSweeps) Status() []schedule.MarketStatus { return nil }
+func (noSweeps) SweepNow(name string) error {
+	return errors.New("sweeps are off: this workbench was started without --config (read-only)")
+}
+func (noSweeps) Start(context.Context) error { return nil }
+func (noSweeps) Wait()                       {}
+
+// readOnlyMessage explains a refused request of a read-only workbench.
+const readOnlyMessage = "read-only: snoop serve was started without --config; start it with --config FILE to sweep, triage and export"
+
+// readOnlyHandler passes on the requests that change nothing: reads,
+// signing in and out, and the rules page's explain and backtest (which
+// write nothing). Every other request is refused with 403.
+func readOnlyHandler(h http.Handler) http.Handler {
+	allowed := map[string]bool{
+		"/login": true, "/logout": true,
+		"/rules/explain": true, "/rules/backtest": true,
+		"/api/rules/explain": true, "/api/rules/backtest": true,
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			h.ServeHTTP(w, r)
+			return
+		}
+		if allowed[r.URL.Path] {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(map[string]string{"error": readOnlyMessage})
+			return
+		}
+		http.Error(w, readOnlyMessage, http.StatusForbidden)
+	})
 }

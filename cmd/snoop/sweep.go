@@ -8,24 +8,24 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"snoop/config"
 	"snoop/internal/termsafe"
 	"snoop/screenshot"
+	"snoop/store"
 	"snoop/sweep"
 )
 
 func runSweep(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "sweep", "--config FILE [--market NAME]... [--rules DIR] [--screenshots]",
+	fs := newFlagSet(e, "sweep", "",
 		"Sweep the configured marketplaces once, classify every listing and store hits with their evidence.\n"+
 			"Ctrl-C stops cleanly and keeps everything fetched so far.")
 	dbPath := dbFlag(fs, "snoop.db")
-	cfgPath := fs.String("config", "", "marketplace config file (YAML)")
+	cfgPath := fs.String("config", "", "marketplace config `FILE` (YAML) (required)")
 	var markets stringList
-	fs.Var(&markets, "market", "sweep only this marketplace (repeatable)")
-	rulesDir := fs.String("rules", "", "rule directory (default: the embedded rules)")
+	fs.Var(&markets, "market", "sweep only this marketplace `NAME` (repeatable)")
+	rulesDir := fs.String("rules", "", "rule directory `DIR` (default: the embedded rules)")
 	screenshots := fs.Bool("screenshots", false, "take a screenshot of each hit's page with headless Chromium")
 	verbose := fs.Bool("v", false, "log every page")
 	fresh := fs.Bool("fresh", false, "start a new sweep even if an interrupted one of the same marketplaces can be resumed")
@@ -80,10 +80,67 @@ func runSweep(ctx context.Context, e env, args []string) error {
 		}
 		return err
 	}
+	if res.SweepID != 0 {
+		if err := printNewHits(ctx, e.stdout, db, *dbPath, res.SweepID); err != nil {
+			return err
+		}
+	}
 	if res.Status == "failed" {
 		return fmt.Errorf("sweep %d failed for some marketplaces (see the error column)", res.SweepID)
 	}
 	return nil
+}
+
+// hitsPage is how many hits a command prints before pointing to snoop hits.
+const hitsPage = 20
+
+// printNewHits prints the hits first detected by the sweep (a page of
+// them) and the commands to go on with.
+func printNewHits(ctx context.Context, w io.Writer, db *store.DB, dbPath string, sweepID int64) error {
+	sw, err := db.Sweep(ctx, sweepID)
+	if err != nil {
+		return fmt.Errorf("sweep %d: %w", sweepID, err)
+	}
+	hits, err := db.Hits(ctx, store.HitFilter{SweepID: sweepID})
+	if err != nil {
+		return fmt.Errorf("list hits of sweep %d: %w", sweepID, err)
+	}
+	var fresh []store.Hit
+	for _, h := range hits {
+		if !h.FirstSeen.Before(sw.StartedAt) {
+			fresh = append(fresh, h)
+		}
+	}
+	dbArg := ""
+	if dbPath != "snoop.db" {
+		dbArg = " --db " + shellQuote(dbPath)
+	}
+	fmt.Fprintf(w, "\nnew hits of sweep %d: %d\n", sweepID, len(fresh))
+	if len(fresh) > 0 {
+		printHitTable(w, fresh[:min(len(fresh), hitsPage)])
+	}
+	if len(fresh) > hitsPage {
+		fmt.Fprintf(w, "… and %d more: snoop hits%s --sweep %d\n", len(fresh)-hitsPage, dbArg, sweepID)
+	}
+	fmt.Fprintf(w, "next: snoop hits%s --sweep %d   |   snoop review%s HIT_ID --status confirmed   |   snoop export%s --sweep %d --status confirmed --out case.zip\n",
+		dbArg, sweepID, dbArg, dbArg, sweepID)
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but safe
+// characters.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@+,", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(termsafe.Escape(s), "'", `'\''`) + "'"
 }
 
 // startScreenshots starts a headless Chromium for screenshots of hit pages.
@@ -129,20 +186,20 @@ func printSweepSummary(w io.Writer, res sweep.Result) {
 	}
 	fmt.Fprintf(w, "sweep %d%s %s in %s (%d pages, %.1f pages/s)\n\n", res.SweepID, resumed, res.Status,
 		res.Elapsed.Round(time.Millisecond), res.Pages(), rate)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MARKETPLACE\tPAGES\tLISTINGS\tNEW\tCHANGED\tGONE\tHITS\tNEW HITS\tERRORS\tSKIPPED\tSUBSTANCES")
+	var t table
+	t.add("MARKETPLACE", "PAGES", "LISTINGS", "NEW", "CHANGED", "GONE", "HITS", "NEW HITS", "ERRORS", "SKIPPED", "SUBSTANCES")
 	for _, m := range res.Markets {
 		var subs []string
 		for _, s := range m.SortedSubstances() {
 			subs = append(subs, fmt.Sprintf("%s=%d", s, m.HitsBySubstance[s]))
 		}
 		errs := m.Crawl.Errors
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", termsafe.Escape(m.Market), m.Crawl.PagesFetched, m.Crawl.Listings,
-			m.NewListings, m.ChangedListings, m.GoneListings, m.Hits, m.NewHits,
+		t.add(termsafe.Escape(m.Market), fmt.Sprint(m.Crawl.PagesFetched), fmt.Sprint(m.Crawl.Listings),
+			fmt.Sprint(m.NewListings), fmt.Sprint(m.ChangedListings), fmt.Sprint(m.GoneListings), fmt.Sprint(m.Hits), fmt.Sprint(m.NewHits),
 			withKinds(errs, m.Crawl.ErrorsByKind), withKinds(sum(m.Crawl.SkippedByReason), m.Crawl.SkippedByReason),
 			termsafe.Escape(strings.Join(subs, " ")))
 	}
-	tw.Flush()
+	t.write(w)
 	for _, m := range res.Markets {
 		if m.Err != "" {
 			fmt.Fprintf(w, "\n%s: %s\n", termsafe.Escape(m.Market), termsafe.Escape(m.Err))

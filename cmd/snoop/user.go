@@ -23,7 +23,7 @@ func runUser(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.stderr, "usage: snoop user add NAME [--db FILE]   (password read from stdin)")
 		return usagef("user: want the subcommand add")
 	}
-	fs := newFlagSet(e, "user add", "NAME [--db FILE] < password",
+	fs := newFlagSet(e, "user add", "NAME",
 		"Create a web UI account, or set the password of an existing one (which signs it out everywhere).\n"+
 			"The password is the first line of standard input, at least 10 characters; only its bcrypt\n"+
 			"hash is stored. With an account, `snoop serve` requires signing in.\n"+

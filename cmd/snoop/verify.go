@@ -14,7 +14,7 @@ func runVerify(ctx context.Context, e env, args []string) error {
 			"extra file, the WARC records' digests, and the signature when there is one. Without --pub-key a\n"+
 			"signature is checked with the key manifest.json names, which proves the package is intact but\n"+
 			"not who signed it (\"signed by an unknown key\"); --require-signature --pub-key KEY.pub proves both.")
-	pubKey := fs.String("pub-key", "", "ed25519 public key (KEY.pub from snoop keygen) the package must be signed with")
+	pubKey := fs.String("pub-key", "", "ed25519 public key `KEY.pub` (from snoop keygen) the package must be signed with")
 	requireSig := fs.Bool("require-signature", false, "fail unless the package is signed with the --pub-key key")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
