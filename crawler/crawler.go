@@ -177,8 +177,13 @@ type Stats struct {
 	// guards (SkipTrap*).
 	SkippedByReason map[string]int
 	Gates           map[string]int // gate pages by Page.Gate reason
-	Started         time.Time
-	Finished        time.Time
+	// ListingURLsRejected counts the url field values that were not made a
+	// listing's URL, by reason: SkipDeny and SkipOffsite (outside the
+	// marketplace's deny and allow) and RejectScheme (not http or https).
+	// Such an item is left out; a page-mode listing keeps the page URL.
+	ListingURLsRejected map[string]int
+	Started             time.Time
+	Finished            time.Time
 }
 
 // Progress is a snapshot of a running sweep.
@@ -332,7 +337,8 @@ func newSweeper(m config.Market, sink Sink, opts Options) (*sweeper, error) {
 	s.jar = jar
 	s.cond = sync.NewCond(&s.mu)
 	s.skipped = map[string]struct{}{}
-	s.stats = Stats{Market: m.Name, ErrorsByKind: map[string]int{}, SkippedByReason: map[string]int{}, Gates: map[string]int{}}
+	s.stats = Stats{Market: m.Name, ErrorsByKind: map[string]int{}, SkippedByReason: map[string]int{}, Gates: map[string]int{},
+		ListingURLsRejected: map[string]int{}}
 	return s, nil
 }
 
@@ -679,7 +685,17 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 	if doc != nil {
 		base = baseURL(doc, final)
 		if ok2xx {
-			p.Listings = extractListings(doc, base, pageURL, s.m.Listing)
+			x := extractListings(doc, base, pageURL, s.m.Listing, s.scope)
+			p.Listings = x.listings
+			if len(x.rejected) > 0 {
+				s.statsMu.Lock()
+				for k, n := range x.rejected {
+					s.stats.ListingURLsRejected[k] += n
+				}
+				s.statsMu.Unlock()
+				s.log.Warn("listing URLs refused: outside the marketplace's allow/deny or not http(s); such items are left out",
+					"page", pageURL, "refused", x.rejected, "example", x.example)
+			}
 		}
 	}
 	if gate := detectGate(r.status, doc, p.Listings, len(s.m.Listing.Fields) > 0, s.gates); gate != "" {
@@ -772,13 +788,18 @@ func (s *sweeper) filter(c string, u *url.URL, depth int) string {
 }
 
 // scope applies the deny and allow regexes.
-func (s *sweeper) scope(c string) string {
-	for _, re := range s.m.Deny {
+func (s *sweeper) scope(c string) string { return Scope(s.m, c) }
+
+// Scope returns why the canonical URL c is outside marketplace m (SkipDeny
+// when a deny regex matches it, SkipOffsite when no allow regex does), or ""
+// when m may fetch it.
+func Scope(m config.Market, c string) string {
+	for _, re := range m.Deny {
 		if re.MatchString(c) {
 			return SkipDeny
 		}
 	}
-	for _, re := range s.m.Allow {
+	for _, re := range m.Allow {
 		if re.MatchString(c) {
 			return ""
 		}
@@ -862,6 +883,7 @@ func (s *sweeper) snapshot() Stats {
 	st.ErrorsByKind = maps.Clone(s.stats.ErrorsByKind)
 	st.SkippedByReason = maps.Clone(s.stats.SkippedByReason)
 	st.Gates = maps.Clone(s.stats.Gates)
+	st.ListingURLsRejected = maps.Clone(s.stats.ListingURLsRejected)
 	st.Finished = s.now()
 	return st
 }

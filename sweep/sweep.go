@@ -139,10 +139,10 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 		w.frontiers[m.Name] = newJournalFrontier(r.DB, w.journal, id, m.Name)
 		w.archiveAll[m.Name] = m.Archive == config.ArchiveAll
 		if r.Screenshots != nil && (r.AllScreenshots || m.Screenshots) {
-			w.shotProxy[m.Name] = m.Proxy
+			w.shotMarkets[m.Name] = m
 		}
 	}
-	if len(w.shotProxy) > 0 {
+	if len(w.shotMarkets) > 0 {
 		w.shots = newShots(r.DB, r.Screenshots, log)
 		go w.shots.run(ctx)
 	}

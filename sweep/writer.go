@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"snoop/classify"
+	"snoop/config"
 	"snoop/crawler"
 	"snoop/store"
 )
@@ -20,9 +21,9 @@ type writer struct {
 	classifier  *classify.Classifier
 	ruleVersion string
 	journal     *journal
-	archiveAll  map[string]bool   // marketplaces whose every page is kept as evidence
-	shotProxy   map[string]string // marketplaces whose new hits get a screenshot, with their proxy
-	shots       *shots            // nil: no screenshots
+	archiveAll  map[string]bool          // marketplaces whose every page is kept as evidence
+	shotMarkets map[string]config.Market // marketplaces whose new hits get a screenshot
+	shots       *shots                   // nil: no screenshots
 	frontiers   map[string]*journalFrontier
 	log         *slog.Logger
 
@@ -40,7 +41,7 @@ func newWriter(sweepID int64, c *classify.Classifier, ruleVersion string, log *s
 		ruleVersion: ruleVersion,
 		log:         log,
 		archiveAll:  map[string]bool{},
-		shotProxy:   map[string]string{},
+		shotMarkets: map[string]config.Market{},
 		frontiers:   map[string]*journalFrontier{},
 		counts:      make(map[string]*MarketResult),
 		seenHits:    make(map[int64]bool),
@@ -169,9 +170,16 @@ func (w *writer) committed(ops []store.BatchOp) {
 			m.Hits++
 			if l.NewHit {
 				m.NewHits++
-				if proxy, ok := w.shotProxy[op.Page.Page.Market]; ok && w.shots != nil {
-					m.Screenshots++
-					w.shots.enqueue(shotJob{hitID: l.HitID, evidenceID: op.Page.Result.EvidenceID, url: op.Page.Listings[i].URL, proxy: proxy})
+				if mk, ok := w.shotMarkets[op.Page.Page.Market]; ok && w.shots != nil {
+					u := op.Page.Listings[i].URL
+					// The crawler gives listings in-scope URLs only; a browser
+					// must never be sent anywhere else, so check again.
+					if why := crawler.Scope(mk, u); why != "" {
+						w.log.Warn("screenshot refused: the listing URL is outside the marketplace", "market", mk.Name, "url", u, "reason", why)
+					} else {
+						m.Screenshots++
+						w.shots.enqueue(shotJob{hitID: l.HitID, evidenceID: op.Page.Result.EvidenceID, url: u, proxy: mk.Proxy})
+					}
 				}
 			}
 			for _, s := range op.Page.Listings[i].Hit.Substances {
