@@ -121,7 +121,14 @@ type Listing struct {
 	URL    string            // absolute, canonical: the page URL in page mode; the item's url field or the page URL in item mode
 	Fields map[string]string // extracted, whitespace-collapsed text (title, description, price, vendor, ...)
 	Text   string            // text to classify: title, description, other fields; or the visible text with no fields
+	// Cut names the fields cut at MaxFieldBytes, and "text" when Text was
+	// cut at MaxTextBytes; a cut value ends with a note saying so. nil
+	// when nothing was cut.
+	Cut []string
 }
+
+// cut records that the named value was cut.
+func (l *Listing) cut(name string) { l.Cut = append(l.Cut, name) }
 
 // Page is one fetched page.
 type Page struct {
@@ -182,8 +189,14 @@ type Stats struct {
 	// marketplace's deny and allow) and RejectScheme (not http or https).
 	// Such an item is left out; a page-mode listing keeps the page URL.
 	ListingURLsRejected map[string]int
-	Started             time.Time
-	Finished            time.Time
+	// ListingsCut counts listings with a field cut at MaxFieldBytes or a
+	// text cut at MaxTextBytes (see Listing.Cut).
+	ListingsCut int
+	// PagesCut counts pages whose markup was cut at MaxParseTags before
+	// listings and links were extracted.
+	PagesCut int
+	Started  time.Time
+	Finished time.Time
 }
 
 // Progress is a snapshot of a running sweep.
@@ -677,7 +690,16 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 	var base *url.URL
 	ok2xx := r.status >= 200 && r.status < 300
 	if len(p.Body) > 0 {
-		doc, err = goquery.NewDocumentFromReader(bytes.NewReader(body))
+		parsed := body
+		if n := cutMarkup(body, MaxParseTags); n < len(body) {
+			parsed = body[:n]
+			s.statsMu.Lock()
+			s.stats.PagesCut++
+			s.statsMu.Unlock()
+			s.log.Warn("page markup cut for extraction: listings and links are read from its first tags only; the full page is kept in the evidence",
+				"url", pageURL, "max_tags", MaxParseTags, "kept_bytes", n, "bytes", len(body))
+		}
+		doc, err = goquery.NewDocumentFromReader(bytes.NewReader(parsed))
 		if err != nil {
 			doc = nil
 		}
@@ -710,11 +732,22 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 	if p.NotModified {
 		s.stats.NotModified++
 	}
+	cut := 0
 	if len(p.Listings) > 0 {
 		s.stats.ListingPages++
 		s.stats.Listings += len(p.Listings)
+		for _, l := range p.Listings {
+			if len(l.Cut) > 0 {
+				cut++
+			}
+		}
+		s.stats.ListingsCut += cut
 	}
 	s.statsMu.Unlock()
+	if cut > 0 {
+		s.log.Warn("listing text cut: what is classified and stored per listing is bounded; the full page is kept in the evidence",
+			"url", pageURL, "listings_cut", cut, "max_field_bytes", MaxFieldBytes, "max_text_bytes", MaxTextBytes)
+	}
 	s.log.Debug("page", "url", pageURL, "status", r.status, "depth", e.Depth, "listings", len(p.Listings))
 
 	if err := s.sink.HandlePage(ctx, p); err != nil {

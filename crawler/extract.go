@@ -66,9 +66,10 @@ var inline = map[string]bool{"a": true, "abbr": true, "b": true, "bdi": true, "b
 	"samp": true, "small": true, "span": true, "strong": true, "sub": true, "sup": true, "time": true, "u": true, "var": true, "wbr": true}
 
 // visibleText returns the whitespace-collapsed text of the nodes, without script,
-// style and similar elements, with block elements separated by spaces.
-func visibleText(nodes []*html.Node) string {
-	var b strings.Builder
+// style and similar elements, with block elements separated by spaces, cut
+// at max bytes (with a note saying so); cut reports whether it was.
+func visibleText(nodes []*html.Node, max int) (text string, cut bool) {
+	b := newTextBuf(max)
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
 		switch n.Type {
@@ -84,40 +85,36 @@ func visibleText(nodes []*html.Node) string {
 		}
 		sep := n.Type == html.ElementNode && !inline[n.Data]
 		if sep {
-			b.WriteByte(' ')
+			b.separate()
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			walk(c)
 		}
 		if sep {
-			b.WriteByte(' ')
+			b.separate()
 		}
 	}
 	for _, n := range nodes {
 		walk(n)
 	}
-	return collapse(b.String())
+	return b.String(), b.cut()
 }
 
-// collapse replaces runs of white space with one space and trims the ends.
-func collapse(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// pageText is the page's title and visible body text.
-func pageText(doc *goquery.Document) string {
-	title := collapse(find(doc.Selection, "title").First().Text())
-	body := visibleText(find(doc.Selection, "body").Nodes)
+// pageText is the page's title and visible body text, each bounded; cut
+// reports whether either was cut.
+func pageText(doc *goquery.Document) (text string, cut bool) {
+	title, tcut := visibleText(find(doc.Selection, "title").First().Nodes, MaxFieldBytes)
+	body, bcut := visibleText(find(doc.Selection, "body").Nodes, MaxTextBytes)
 	if body == "" {
-		body = visibleText(doc.Nodes)
+		body, bcut = visibleText(doc.Nodes, MaxTextBytes)
 	}
 	switch {
 	case title == "":
-		return body
+		return body, bcut
 	case body == "" || strings.HasPrefix(body, title):
-		return title
+		return title, tcut
 	default:
-		return title + "\n" + body
+		return title + "\n" + body, tcut || bcut
 	}
 }
 
@@ -209,7 +206,10 @@ func extractListings(doc *goquery.Document, base *url.URL, pageURL string, spec 
 			x.reject(reason, raw)
 		}
 		if len(spec.Fields) == 0 {
-			l.Text = pageText(doc)
+			var cut bool
+			if l.Text, cut = pageText(doc); cut {
+				l.cut("text")
+			}
 		}
 		if l.Text == "" {
 			return x
@@ -223,7 +223,10 @@ func extractListings(doc *goquery.Document, base *url.URL, pageURL string, spec 
 				return
 			}
 			if len(spec.Fields) == 0 {
-				l.Text = visibleText(item.Nodes)
+				var cut bool
+				if l.Text, cut = visibleText(item.Nodes, MaxTextBytes); cut {
+					l.cut("text")
+				}
 			}
 			if l.Text != "" {
 				x.listings = append(x.listings, l)
@@ -248,15 +251,19 @@ func buildListing(sel *goquery.Selection, base *url.URL, pageURL string, fields 
 			continue
 		}
 		var v string
+		var cut bool
 		if f.Attr != "" {
 			v = strings.TrimSpace(target.AttrOr(f.Attr, ""))
 			if f.Name != "url" && f.Attr != "href" && f.Attr != "src" {
-				v = collapse(v)
+				v, cut = bounded(v, MaxFieldBytes)
 			} else if u, err := base.Parse(v); err == nil && v != "" && f.Name != "url" {
 				v = u.String()
 			}
 		} else {
-			v = visibleText(target.Nodes)
+			v, cut = visibleText(target.Nodes, MaxFieldBytes)
+		}
+		if cut {
+			l.cut(f.Name)
 		}
 		if v != "" {
 			l.Fields[f.Name] = v
@@ -287,6 +294,11 @@ func buildListing(sel *goquery.Selection, base *url.URL, pageURL string, fields 
 		}
 	}
 	l.Text = strings.Join(parts, "\n")
+	if len(l.Text) > MaxTextBytes {
+		kept := cutUTF8(l.Text, MaxTextBytes)
+		l.Text = kept + cutNote(len(kept), len(l.Text))
+		l.cut("text")
+	}
 	return l, reason, raw
 }
 

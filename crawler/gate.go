@@ -77,8 +77,8 @@ func detectGate(status int, doc *goquery.Document, listings []Listing, hasFields
 			}
 		}
 	}
-	text := pageText(doc)
-	if len(text) > maxGateText { // interstitials are short; a long page is content
+	text, cut := pageText(doc)
+	if cut || len(text) > maxGateText { // interstitials are short; a long page is content
 		return ""
 	}
 	folded, isFolded := "", false

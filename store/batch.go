@@ -16,6 +16,8 @@ type BatchOp struct {
 	Page *PageOp
 	// Touch records a 304 Not Modified answer for a listing page.
 	Touch *TouchOp
+	// Lease renews the marketplace leases of the sweep's run.
+	Lease *LeaseRenewOp
 }
 
 // FrontierPushOp queues Items in the frontier of a sweep's marketplace.
@@ -67,7 +69,7 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
 			default:
 				return fmt.Errorf("frontier %s: invalid state %q", op.Done.URL, op.Done.State)
 			}
-		case op.Push != nil, op.Touch != nil:
+		case op.Push != nil, op.Touch != nil, op.Lease != nil:
 		default:
 			return fmt.Errorf("batch op %d: nothing to do", i)
 		}
@@ -105,6 +107,10 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
 				}
 			case op.Touch != nil:
 				if err := db.touch(ctx, tx, op.Touch); err != nil {
+					return err
+				}
+			case op.Lease != nil:
+				if err := renewLeases(ctx, tx, op.Lease); err != nil {
 					return err
 				}
 			case op.Done != nil:

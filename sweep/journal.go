@@ -14,6 +14,11 @@ import (
 // maxBatch bounds the writes committed in one transaction.
 const maxBatch = 512
 
+// maxQueuedBytes bounds the bytes (evidence, listing text, URLs) of the
+// writes waiting in the journal: when the disk is slower than the crawl,
+// writers wait instead of piling pages up in memory.
+const maxQueuedBytes = 64 << 20
+
 // batchLinger is how long the journal waits for more writes before it
 // commits a small batch: a commit costs a disk sync, so gathering the
 // writes of a few more pages is cheaper than syncing for each.
@@ -29,16 +34,25 @@ const batchLinger = 20 * time.Millisecond
 // journal drops every later write and reports the failure.
 type journal struct {
 	db       *store.DB
-	ops      chan []store.BatchOp // units: the writes of a unit always share one transaction
+	ops      chan unit // the writes of a unit always share one transaction
 	onCommit func([]store.BatchOp)
 	done     chan struct{}
+	budget   budget
 
 	mu  sync.Mutex
 	err error
 }
 
+// unit is writes submitted together, with their size in bytes.
+type unit struct {
+	ops  []store.BatchOp
+	size int64
+}
+
 func newJournal(db *store.DB, onCommit func([]store.BatchOp)) *journal {
-	return &journal{db: db, ops: make(chan []store.BatchOp, 4*maxBatch), onCommit: onCommit, done: make(chan struct{})}
+	j := &journal{db: db, ops: make(chan unit, 4*maxBatch), onCommit: onCommit, done: make(chan struct{})}
+	j.budget.init(maxQueuedBytes)
+	return j
 }
 
 // run applies writes until close; ctx should not be cancelled by the
@@ -48,44 +62,116 @@ func (j *journal) run(ctx context.Context) {
 	batch := make([]store.BatchOp, 0, maxBatch)
 	linger := time.NewTimer(batchLinger)
 	defer linger.Stop()
-	for unit := range j.ops {
-		batch = append(batch[:0], unit...)
+	for u := range j.ops {
+		batch = append(batch[:0], u.ops...)
+		size := u.size
 		linger.Reset(batchLinger)
 	fill:
 		for len(batch) < maxBatch {
 			select {
-			case unit, ok := <-j.ops:
+			case u, ok := <-j.ops:
 				if !ok {
 					break fill
 				}
-				batch = append(batch, unit...)
+				batch = append(batch, u.ops...)
+				size += u.size
 			case <-linger.C:
 				break fill
 			}
 		}
-		if j.failed() != nil {
-			continue // drain: later writes must not land after a lost one
-		}
-		if err := j.db.ApplyBatch(ctx, batch); err != nil {
-			j.mu.Lock()
-			j.err = err
-			j.mu.Unlock()
-			continue
-		}
-		if j.onCommit != nil {
-			j.onCommit(batch)
-		}
+		j.apply(ctx, batch)
+		clear(batch) // the pages are stored: let their bytes go
+		j.budget.release(size)
+	}
+}
+
+// apply commits a batch, unless an earlier one failed.
+func (j *journal) apply(ctx context.Context, batch []store.BatchOp) {
+	if j.failed() != nil {
+		return // drain: later writes must not land after a lost one
+	}
+	if err := j.db.ApplyBatch(ctx, batch); err != nil {
+		j.mu.Lock()
+		j.err = err
+		j.mu.Unlock()
+		return
+	}
+	if j.onCommit != nil {
+		j.onCommit(batch)
 	}
 }
 
 // submit queues writes that are committed together, in one transaction;
-// it fails once an earlier commit failed.
+// it fails once an earlier commit failed. It waits while the writes
+// already queued hold maxQueuedBytes.
 func (j *journal) submit(ops ...store.BatchOp) error {
 	if err := j.failed(); err != nil {
 		return fmt.Errorf("%w: %w", crawler.ErrStop, err)
 	}
-	j.ops <- ops
+	u := unit{ops: ops, size: opsSize(ops)}
+	u.size = j.budget.acquire(u.size)
+	j.ops <- u
 	return nil
+}
+
+// opsSize estimates the memory that writes hold.
+func opsSize(ops []store.BatchOp) int64 {
+	n := int64(0)
+	for _, op := range ops {
+		n += 64
+		switch {
+		case op.Page != nil:
+			e := &op.Page.Page.Evidence
+			n += int64(len(e.RequestBytes) + len(e.ResponseBytes) + len(op.Page.Page.URL))
+			for _, l := range op.Page.Listings {
+				n += int64(len(l.URL) + len(l.Text) + 64)
+				for k, v := range l.Fields {
+					n += int64(len(k) + len(v))
+				}
+			}
+		case op.Push != nil:
+			for _, it := range op.Push.Items {
+				n += int64(len(it.URL) + 16)
+			}
+		case op.Touch != nil:
+			n += int64(len(op.Touch.Evidence.RequestBytes) + len(op.Touch.Evidence.ResponseBytes))
+		}
+	}
+	return n
+}
+
+// budget bounds the bytes held by queued writes.
+type budget struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	used int64
+	max  int64
+}
+
+func (b *budget) init(max int64) {
+	b.max = max
+	b.cond = sync.NewCond(&b.mu)
+}
+
+// acquire waits until n bytes fit in the budget, takes them and returns
+// how many it took: n, or the whole budget for a larger unit (which then
+// waits for the queue to empty).
+func (b *budget) acquire(n int64) int64 {
+	n = min(n, b.max)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.used > 0 && b.used+n > b.max {
+		b.cond.Wait()
+	}
+	b.used += n
+	return n
+}
+
+func (b *budget) release(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.cond.Broadcast()
+	b.mu.Unlock()
 }
 
 func (j *journal) failed() error {

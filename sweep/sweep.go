@@ -46,6 +46,11 @@ type Runner struct {
 	Screenshots NewShooterFunc
 	// AllScreenshots takes screenshots on every marketplace (sweep --screenshots).
 	AllScreenshots bool
+	// LeaseTTL is how long the marketplaces of a sweep that stopped without
+	// releasing them (kill -9) stay leased; zero means DefaultLeaseTTL. A
+	// running sweep renews its leases; one of a process of this host that
+	// no longer runs is taken over at once.
+	LeaseTTL time.Duration
 }
 
 // Progress is the running state of one marketplace in a sweep: the
@@ -124,6 +129,12 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	started := r.now()
 	// The sweep's bookkeeping must survive the cancellation that ends it.
 	bg := context.WithoutCancel(ctx)
+	// One sweep at a time per marketplace: take them all, or start nothing.
+	leases, err := r.acquireLeases(bg, names, r.logger())
+	if err != nil {
+		return Result{}, err
+	}
+	defer leases.release(bg)
 	id, resumed, lock, err := r.begin(bg, names, started)
 	if err != nil {
 		return Result{}, err
@@ -135,6 +146,7 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	w := newWriter(id, r.Classifier, r.RuleVersion, log)
 	w.journal = newJournal(r.DB, w.committed)
 	go w.journal.run(bg)
+	leases.heartbeat(w.journal, id)
 	for _, m := range markets {
 		w.frontiers[m.Name] = newJournalFrontier(r.DB, w.journal, id, m.Name)
 		w.archiveAll[m.Name] = m.Archive == config.ArchiveAll
@@ -168,6 +180,7 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 		}()
 	}
 	wg.Wait()
+	leases.stopHeartbeat()
 	storeErr := w.journal.close()
 	if w.shots != nil {
 		taken, failed, skipped := w.shots.close()
@@ -186,7 +199,10 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 		// kept, and the next sweep of these marketplaces goes on from there.
 		status = "interrupted"
 	}
-	if storeErr != nil {
+	switch {
+	case errors.Is(storeErr, store.ErrLeaseLost):
+		log.Error("this sweep stopped renewing its marketplace leases for longer than their time to live and another sweep took them over; this one stops, what it stored is kept", "err", storeErr)
+	case storeErr != nil:
 		log.Error("storing the sweep failed (is the disk full?); what was stored before is kept and the next sweep resumes from there", "err", storeErr)
 	}
 	if status == "completed" {

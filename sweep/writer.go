@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -26,6 +27,10 @@ type writer struct {
 	shots       *shots                   // nil: no screenshots
 	frontiers   map[string]*journalFrontier
 	log         *slog.Logger
+	// classifying bounds the listings classified at once to the CPUs: the
+	// work is CPU-bound, and each classification holds memory that grows
+	// with the listing's text.
+	classifying chan struct{}
 
 	mu       sync.Mutex
 	counts   map[string]*MarketResult
@@ -45,6 +50,7 @@ func newWriter(sweepID int64, c *classify.Classifier, ruleVersion string, log *s
 		frontiers:   map[string]*journalFrontier{},
 		counts:      make(map[string]*MarketResult),
 		seenHits:    make(map[int64]bool),
+		classifying: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 }
 
@@ -135,7 +141,9 @@ func (w *writer) listingRecord(l crawler.Listing) store.ListingRecord {
 		Fields:      l.Fields,
 		Text:        l.Text,
 	}
+	w.classifying <- struct{}{}
 	res := w.classifier.Classify(l.Text)
+	<-w.classifying
 	if res.Hit {
 		hit := &store.HitRecord{Score: res.Score, RuleVersion: w.ruleVersion}
 		for _, s := range res.Substances {
