@@ -50,6 +50,9 @@ type Options struct {
 	Limiter HostLimiter
 	// Frontier holds the sweep's URLs; nil: a new MemFrontier (no resume across processes).
 	Frontier Frontier
+	// Transports shares connection pools between concurrent sweeps; nil: a
+	// private one, whose idle connections are closed when the sweep ends.
+	Transports *Transports
 	// Retry bounds retries; a zero MaxRetries takes the marketplace's retries
 	// setting (config.Settings.Retries, where 0 means none).
 	Retry RetryPolicy
@@ -260,9 +263,10 @@ type sweeper struct {
 	maxRedir int
 	jar      http.CookieJar
 
-	c   *colly.Collector
-	tr  *captureTransport
-	seq atomic.Uint64
+	c             *colly.Collector
+	tr            *captureTransport
+	ownTransports *Transports // nil when shared through Options.Transports
+	seq           atomic.Uint64
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -358,11 +362,16 @@ func newSweeper(m config.Market, sink Sink, opts Options) (*sweeper, error) {
 // collector builds this sweep's Collector. Fields are set after NewCollector so
 // that COLLY_* environment variables cannot override them.
 func (s *sweeper) collector(ctx context.Context) (*colly.Collector, error) {
-	tr, err := newCaptureTransport(ctx, s.m.Proxy, s.opts.TLSConfig, s.m.Timeout, s.m.Concurrency, s.m.MaxBodyBytes,
-		s.limiter, s.m.RequestsPerSecond, s.m.Burst, s.now)
+	ts := s.opts.Transports
+	if ts == nil {
+		ts = &Transports{}
+		s.ownTransports = ts
+	}
+	st, err := ts.get(s.m.Proxy, s.opts.TLSConfig, s.m.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("sweep %s: %w", s.m.Name, err)
 	}
+	tr := newCaptureTransport(ctx, st, s.m.MaxBodyBytes, s.limiter, s.m.RequestsPerSecond, s.m.Burst, s.now)
 	s.tr = tr
 	c := colly.NewCollector(colly.StdlibContext(ctx))
 	c.UserAgent = s.m.UserAgent
@@ -427,7 +436,9 @@ func (s *sweeper) run(parent context.Context) (Stats, error) {
 		return s.snapshot(), err
 	}
 	s.c = c
-	defer s.tr.base.CloseIdleConnections()
+	if s.ownTransports != nil {
+		defer s.ownTransports.Close()
+	}
 
 	counts, err := s.frontier.Resume(ctx)
 	if err != nil {

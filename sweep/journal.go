@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ const batchLinger = 20 * time.Millisecond
 // journal drops every later write and reports the failure.
 type journal struct {
 	db       *store.DB
+	log      *slog.Logger
 	ops      chan unit // the writes of a unit always share one transaction
 	onCommit func([]store.BatchOp)
 	done     chan struct{}
@@ -43,10 +45,13 @@ type journal struct {
 	err error
 }
 
-// unit is writes submitted together, with their size in bytes.
+// unit is writes submitted together, with their size in bytes. A unit
+// with flushed set carries no writes: the journal closes flushed once every
+// write before it is committed (or dropped after a failure).
 type unit struct {
-	ops  []store.BatchOp
-	size int64
+	ops     []store.BatchOp
+	size    int64
+	flushed chan struct{}
 }
 
 func newJournal(db *store.DB, onCommit func([]store.BatchOp)) *journal {
@@ -62,12 +67,16 @@ func (j *journal) run(ctx context.Context) {
 	batch := make([]store.BatchOp, 0, maxBatch)
 	linger := time.NewTimer(batchLinger)
 	defer linger.Stop()
+	var flushed []chan struct{}
 	for u := range j.ops {
 		batch = append(batch[:0], u.ops...)
 		size := u.size
+		if u.flushed != nil {
+			flushed = append(flushed, u.flushed)
+		}
 		linger.Reset(batchLinger)
 	fill:
-		for len(batch) < maxBatch {
+		for len(batch) < maxBatch && len(flushed) == 0 {
 			select {
 			case u, ok := <-j.ops:
 				if !ok {
@@ -75,22 +84,50 @@ func (j *journal) run(ctx context.Context) {
 				}
 				batch = append(batch, u.ops...)
 				size += u.size
+				if u.flushed != nil {
+					flushed = append(flushed, u.flushed)
+				}
 			case <-linger.C:
 				break fill
 			}
 		}
-		j.apply(ctx, batch)
+		if len(batch) > 0 {
+			j.apply(ctx, batch)
+		}
 		clear(batch) // the pages are stored: let their bytes go
 		j.budget.release(size)
+		for _, c := range flushed {
+			close(c)
+		}
+		flushed = flushed[:0]
 	}
 }
 
-// apply commits a batch, unless an earlier one failed.
+// busyRetries bounds how long the journal waits for a write lock that
+// another process holds: each try waits the store's busy timeout, then
+// busyPause.
+const (
+	busyRetries = 30
+	busyPause   = 100 * time.Millisecond
+)
+
+// apply commits a batch, unless an earlier one failed. While another
+// process holds the database's write lock for longer than the busy timeout
+// (a long `snoop export`, say), the batch, which was rolled back whole, is
+// tried again.
 func (j *journal) apply(ctx context.Context, batch []store.BatchOp) {
 	if j.failed() != nil {
 		return // drain: later writes must not land after a lost one
 	}
-	if err := j.db.ApplyBatch(ctx, batch); err != nil {
+	err := j.db.ApplyBatch(ctx, batch)
+	for try := 0; store.IsBusy(err) && try < busyRetries; try++ {
+		if try == 0 && j.log != nil {
+			j.log.Warn("waiting for the database: another process holds its write lock", "writes", len(batch))
+		}
+		time.Sleep(busyPause)
+		err = j.db.ApplyBatch(ctx, batch)
+	}
+	if err != nil {
 		j.mu.Lock()
 		j.err = err
 		j.mu.Unlock()
@@ -135,6 +172,8 @@ func opsSize(ops []store.BatchOp) int64 {
 			}
 		case op.Touch != nil:
 			n += int64(len(op.Touch.Evidence.RequestBytes) + len(op.Touch.Evidence.ResponseBytes))
+		case op.Screenshot != nil:
+			n += int64(len(op.Screenshot.Shot.PNG))
 		}
 	}
 	return n
@@ -180,6 +219,13 @@ func (j *journal) failed() error {
 	return j.err
 }
 
+// flush waits until every write submitted before it is committed.
+func (j *journal) flush() {
+	c := make(chan struct{})
+	j.ops <- unit{flushed: c}
+	<-c
+}
+
 // close commits the queued writes and returns the first failure.
 func (j *journal) close() error {
 	close(j.ops)
@@ -200,6 +246,7 @@ type journalFrontier struct {
 	sweepID int64
 	market  string
 	seed    maphash.Seed
+	resumed bool // the sweep ran before: its frontier is in the store
 
 	mu    sync.Mutex
 	state map[uint64]int8
@@ -216,22 +263,25 @@ const (
 
 var _ crawler.Frontier = (*journalFrontier)(nil)
 
-func newJournalFrontier(db *store.DB, j *journal, sweepID int64, market string) *journalFrontier {
-	return &journalFrontier{db: db, j: j, sweepID: sweepID, market: market, seed: maphash.MakeSeed(), state: map[uint64]int8{}}
+func newJournalFrontier(db *store.DB, j *journal, sweepID int64, market string, resumed bool) *journalFrontier {
+	return &journalFrontier{db: db, j: j, sweepID: sweepID, market: market, resumed: resumed, seed: maphash.MakeSeed(), state: map[uint64]int8{}}
 }
 
 func (f *journalFrontier) key(url string) uint64 { return maphash.String(f.seed, url) }
 
 // Resume loads the frontier a previous run of this sweep left in the store.
+// It writes nothing: the journal never stores a claim, so a URL that was
+// in flight is still queued in the store (a claimed row, left by an older
+// version, counts as queued too). A new sweep has no frontier to load.
 func (f *journalFrontier) Resume(ctx context.Context) (crawler.FrontierCounts, error) {
-	if _, err := f.db.FrontierRequeueClaimed(ctx, f.sweepID, f.market); err != nil {
-		return crawler.FrontierCounts{}, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !f.resumed {
+		return f.n, nil
+	}
 	err := f.db.FrontierEach(ctx, f.sweepID, f.market, func(it store.FrontierItem, state string) error {
 		k := f.key(it.URL)
-		if state == store.FrontierQueued {
+		if state == store.FrontierQueued || state == store.FrontierClaimed {
 			f.state[k] = urlQueued
 			f.queue = append(f.queue, crawler.FrontierEntry{URL: it.URL, Depth: it.Depth})
 			f.n.Queued++

@@ -56,7 +56,7 @@ func (r *Runner) acquireLeases(ctx context.Context, markets []string, log *slog.
 	abandoned := func(ml store.MarketLease) bool {
 		return ml.Host == host && ml.PID != os.Getpid() && !processRuns(ml.PID)
 	}
-	if err := r.DB.AcquireLeases(ctx, markets, l.holder, r.now(), ttl, abandoned); err != nil {
+	if err := waitBusy(log, func() error { return r.DB.AcquireLeases(ctx, markets, l.holder, r.now(), ttl, abandoned) }); err != nil {
 		var busy *store.MarketBusyError
 		if errors.As(err, &busy) {
 			return nil, fmt.Errorf("sweep: %w", busy)
@@ -120,7 +120,7 @@ func (l *leases) stopHeartbeat() {
 // release drops the leases.
 func (l *leases) release(ctx context.Context) {
 	l.stopHeartbeat()
-	if err := l.db.ReleaseLeases(ctx, l.holder.Token); err != nil {
+	if err := waitBusy(l.log, func() error { return l.db.ReleaseLeases(ctx, l.holder.Token) }); err != nil {
 		l.log.Error("release marketplace leases; they end by themselves", "err", err, "ttl", l.ttl)
 	}
 }

@@ -25,7 +25,8 @@ type writer struct {
 	archiveAll  map[string]bool          // marketplaces whose every page is kept as evidence
 	shotMarkets map[string]config.Market // marketplaces whose new hits get a screenshot
 	shots       *shots                   // nil: no screenshots
-	frontiers   map[string]*journalFrontier
+	frontierMu  sync.Mutex
+	frontiers   map[string]*journalFrontier // of the marketplaces being swept
 	log         *slog.Logger
 	// classifying bounds the listings classified at once to the CPUs: the
 	// work is CPU-bound, and each classification holds memory that grows
@@ -93,7 +94,9 @@ func (w *writer) frontierDone(p *crawler.Page) []store.BatchOp {
 			urls = append(urls, u)
 		}
 	}
+	w.frontierMu.Lock()
 	f := w.frontiers[p.Market]
+	w.frontierMu.Unlock()
 	ops := make([]store.BatchOp, 0, len(urls))
 	for _, u := range urls {
 		if f != nil && !f.markDone(u) {
@@ -102,6 +105,17 @@ func (w *writer) frontierDone(p *crawler.Page) []store.BatchOp {
 		ops = append(ops, store.BatchOp{Done: &store.FrontierDoneOp{SweepID: w.sweepID, Market: p.Market, URL: u, State: store.FrontierDone}})
 	}
 	return ops
+}
+
+// setFrontier sets the frontier of a marketplace being swept; nil drops it.
+func (w *writer) setFrontier(market string, f *journalFrontier) {
+	w.frontierMu.Lock()
+	defer w.frontierMu.Unlock()
+	if f == nil {
+		delete(w.frontiers, market)
+		return
+	}
+	w.frontiers[market] = f
 }
 
 func (w *writer) pageRecord(p *crawler.Page) store.PageRecord {
