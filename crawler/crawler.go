@@ -311,15 +311,19 @@ func newSweeper(m config.Market, sink Sink, opts Options) (*sweeper, error) {
 	if s.frontier == nil {
 		s.frontier = &MemFrontier{}
 	}
-	gates := opts.Gates
-	if gates == nil {
-		gates = DefaultGates()
+	if opts.Gates == nil && len(m.Gates) == 0 {
+		s.gates = defaultGateSet()
+	} else {
+		gates := opts.Gates
+		if gates == nil {
+			gates = defaultGateSet().patterns
+		}
+		gates = slices.Clip(gates)
+		for _, g := range m.Gates {
+			gates = append(gates, GatePattern{Name: g.Name, Text: g.Text, Selector: g.Selector})
+		}
+		s.gates = newGateSet(gates)
 	}
-	gates = slices.Clip(gates)
-	for _, g := range m.Gates {
-		gates = append(gates, GatePattern{Name: g.Name, Text: g.Text, Selector: g.Selector})
-	}
-	s.gates = newGateSet(gates)
 	if opts.Retry.MaxRetries == 0 {
 		s.retry.MaxRetries = max(m.Retries, 0)
 	}
