@@ -117,7 +117,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 		opts.MaxOpenConns = DefaultMaxOpenConns
 	}
 	sqldb.SetMaxOpenConns(opts.MaxOpenConns)
-	sqldb.SetMaxIdleConns(min(opts.MaxOpenConns, 4))
+	sqldb.SetMaxIdleConns(opts.MaxOpenConns)
 	db := &DB{db: sqldb, Path: path, Actor: currentUser(), Now: time.Now}
 
 	var mode string
