@@ -723,7 +723,7 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 		base = baseURL(doc, final)
 		if ok2xx {
 			x := extractListings(doc, base, pageURL, s.m.Listing, s.scope)
-			p.Listings = x.listings
+			p.Listings = keepInScope(&x, pageURL, s.scope)
 			if len(x.rejected) > 0 {
 				s.statsMu.Lock()
 				for k, n := range x.rejected {
@@ -781,6 +781,28 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 	if pageURL != e.URL {
 		s.done(ctx, pageURL)
 	}
+}
+
+// keepInScope returns the listings of x whose URL is the page's or an
+// in-scope http(s) URL, counting the others in x. Extractors check the
+// URLs they take from a page; this holds for any extractor.
+func keepInScope(x *extraction, pageURL string, scope scopeFunc) []Listing {
+	out := x.listings[:0]
+	for _, l := range x.listings {
+		if l.URL != pageURL {
+			c, err := Canonicalize(l.URL)
+			switch {
+			case err != nil || c != l.URL:
+				x.reject(RejectScheme, l.URL)
+				continue
+			case scope(c) != "":
+				x.reject(scope(c), l.URL)
+				continue
+			}
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // enqueue filters raw links and adds the survivors to the frontier within max_pages.

@@ -127,3 +127,29 @@ func TestPageModeURLOutsideScopeKeepsPageURL(t *testing.T) {
 		t.Errorf("the off-scope server was fetched: %v", p)
 	}
 }
+
+// Whatever an extractor returns, a listing leaves the crawler with the page's
+// URL or an in-scope one.
+func TestKeepInScope(t *testing.T) {
+	m, err := config.Parse("t.yaml", []byte(`marketplaces:
+  - name: shop
+    start_urls: ["http://shop.example/"]
+    deny: ['/cart']
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := func(c string) string { return Scope(m.Marketplaces[0], c) }
+	page := "http://shop.example/list"
+	x := extraction{listings: []Listing{
+		{URL: page}, {URL: "http://shop.example/p/1"}, {URL: "http://169.254.169.254/"},
+		{URL: "javascript:alert(1)"}, {URL: "http://shop.example/cart/1"}, {URL: "HTTP://shop.example/p/2#x"},
+	}}
+	got := keepInScope(&x, page, scope)
+	if len(got) != 2 || got[0].URL != page || got[1].URL != "http://shop.example/p/1" {
+		t.Errorf("kept %+v", got)
+	}
+	if fmt.Sprint(x.rejected) != fmt.Sprint(map[string]int{SkipOffsite: 1, RejectScheme: 2, SkipDeny: 1}) {
+		t.Errorf("rejected = %v", x.rejected)
+	}
+}
