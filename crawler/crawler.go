@@ -50,6 +50,9 @@ type Options struct {
 	Limiter HostLimiter
 	// Frontier holds the sweep's URLs; nil: a new MemFrontier (no resume across processes).
 	Frontier Frontier
+	// Transports shares connection pools between concurrent sweeps; nil: a
+	// private one, whose idle connections are closed when the sweep ends.
+	Transports *Transports
 	// Retry bounds retries; a zero MaxRetries takes the marketplace's retries
 	// setting (config.Settings.Retries, where 0 means none).
 	Retry RetryPolicy
@@ -121,7 +124,14 @@ type Listing struct {
 	URL    string            // absolute, canonical: the page URL in page mode; the item's url field or the page URL in item mode
 	Fields map[string]string // extracted, whitespace-collapsed text (title, description, price, vendor, ...)
 	Text   string            // text to classify: title, description, other fields; or the visible text with no fields
+	// Cut names the fields cut at MaxFieldBytes, and "text" when Text was
+	// cut at MaxTextBytes; a cut value ends with a note saying so. nil
+	// when nothing was cut.
+	Cut []string
 }
+
+// cut records that the named value was cut.
+func (l *Listing) cut(name string) { l.Cut = append(l.Cut, name) }
 
 // Page is one fetched page.
 type Page struct {
@@ -177,8 +187,19 @@ type Stats struct {
 	// guards (SkipTrap*).
 	SkippedByReason map[string]int
 	Gates           map[string]int // gate pages by Page.Gate reason
-	Started         time.Time
-	Finished        time.Time
+	// ListingURLsRejected counts the url field values that were not made a
+	// listing's URL, by reason: SkipDeny and SkipOffsite (outside the
+	// marketplace's deny and allow) and RejectScheme (not http or https).
+	// Such an item is left out; a page-mode listing keeps the page URL.
+	ListingURLsRejected map[string]int
+	// ListingsCut counts listings with a field cut at MaxFieldBytes or a
+	// text cut at MaxTextBytes (see Listing.Cut).
+	ListingsCut int
+	// PagesCut counts pages whose markup was cut at MaxParseTags before
+	// listings and links were extracted.
+	PagesCut int
+	Started  time.Time
+	Finished time.Time
 }
 
 // Progress is a snapshot of a running sweep.
@@ -242,9 +263,10 @@ type sweeper struct {
 	maxRedir int
 	jar      http.CookieJar
 
-	c   *colly.Collector
-	tr  *captureTransport
-	seq atomic.Uint64
+	c             *colly.Collector
+	tr            *captureTransport
+	ownTransports *Transports // nil when shared through Options.Transports
+	seq           atomic.Uint64
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -289,15 +311,19 @@ func newSweeper(m config.Market, sink Sink, opts Options) (*sweeper, error) {
 	if s.frontier == nil {
 		s.frontier = &MemFrontier{}
 	}
-	gates := opts.Gates
-	if gates == nil {
-		gates = DefaultGates()
+	if opts.Gates == nil && len(m.Gates) == 0 {
+		s.gates = defaultGateSet()
+	} else {
+		gates := opts.Gates
+		if gates == nil {
+			gates = defaultGateSet().patterns
+		}
+		gates = slices.Clip(gates)
+		for _, g := range m.Gates {
+			gates = append(gates, GatePattern{Name: g.Name, Text: g.Text, Selector: g.Selector})
+		}
+		s.gates = newGateSet(gates)
 	}
-	gates = slices.Clip(gates)
-	for _, g := range m.Gates {
-		gates = append(gates, GatePattern{Name: g.Name, Text: g.Text, Selector: g.Selector})
-	}
-	s.gates = newGateSet(gates)
 	if opts.Retry.MaxRetries == 0 {
 		s.retry.MaxRetries = max(m.Retries, 0)
 	}
@@ -332,18 +358,24 @@ func newSweeper(m config.Market, sink Sink, opts Options) (*sweeper, error) {
 	s.jar = jar
 	s.cond = sync.NewCond(&s.mu)
 	s.skipped = map[string]struct{}{}
-	s.stats = Stats{Market: m.Name, ErrorsByKind: map[string]int{}, SkippedByReason: map[string]int{}, Gates: map[string]int{}}
+	s.stats = Stats{Market: m.Name, ErrorsByKind: map[string]int{}, SkippedByReason: map[string]int{}, Gates: map[string]int{},
+		ListingURLsRejected: map[string]int{}}
 	return s, nil
 }
 
 // collector builds this sweep's Collector. Fields are set after NewCollector so
 // that COLLY_* environment variables cannot override them.
 func (s *sweeper) collector(ctx context.Context) (*colly.Collector, error) {
-	tr, err := newCaptureTransport(ctx, s.m.Proxy, s.opts.TLSConfig, s.m.Timeout, s.m.Concurrency, s.m.MaxBodyBytes,
-		s.limiter, s.m.RequestsPerSecond, s.m.Burst, s.now)
+	ts := s.opts.Transports
+	if ts == nil {
+		ts = &Transports{}
+		s.ownTransports = ts
+	}
+	st, err := ts.get(s.m.Proxy, s.opts.TLSConfig, s.m.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("sweep %s: %w", s.m.Name, err)
 	}
+	tr := newCaptureTransport(ctx, st, s.m.MaxBodyBytes, s.limiter, s.m.RequestsPerSecond, s.m.Burst, s.now)
 	s.tr = tr
 	c := colly.NewCollector(colly.StdlibContext(ctx))
 	c.UserAgent = s.m.UserAgent
@@ -408,7 +440,9 @@ func (s *sweeper) run(parent context.Context) (Stats, error) {
 		return s.snapshot(), err
 	}
 	s.c = c
-	defer s.tr.base.CloseIdleConnections()
+	if s.ownTransports != nil {
+		defer s.ownTransports.Close()
+	}
 
 	counts, err := s.frontier.Resume(ctx)
 	if err != nil {
@@ -671,7 +705,16 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 	var base *url.URL
 	ok2xx := r.status >= 200 && r.status < 300
 	if len(p.Body) > 0 {
-		doc, err = goquery.NewDocumentFromReader(bytes.NewReader(body))
+		parsed := body
+		if n := cutMarkup(body, MaxParseTags); n < len(body) {
+			parsed = body[:n]
+			s.statsMu.Lock()
+			s.stats.PagesCut++
+			s.statsMu.Unlock()
+			s.log.Warn("page markup cut for extraction: listings and links are read from its first tags only; the full page is kept in the evidence",
+				"url", pageURL, "max_tags", MaxParseTags, "kept_bytes", n, "bytes", len(body))
+		}
+		doc, err = goquery.NewDocumentFromReader(bytes.NewReader(parsed))
 		if err != nil {
 			doc = nil
 		}
@@ -679,7 +722,17 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 	if doc != nil {
 		base = baseURL(doc, final)
 		if ok2xx {
-			p.Listings = extractListings(doc, base, pageURL, s.m.Listing)
+			x := extractListings(doc, base, pageURL, s.m.Listing, s.scope)
+			p.Listings = keepInScope(&x, pageURL, s.scope)
+			if len(x.rejected) > 0 {
+				s.statsMu.Lock()
+				for k, n := range x.rejected {
+					s.stats.ListingURLsRejected[k] += n
+				}
+				s.statsMu.Unlock()
+				s.log.Warn("listing URLs refused: outside the marketplace's allow/deny or not http(s); such items are left out",
+					"page", pageURL, "refused", x.rejected, "example", x.example)
+			}
 		}
 	}
 	if gate := detectGate(r.status, doc, p.Listings, len(s.m.Listing.Fields) > 0, s.gates); gate != "" {
@@ -694,11 +747,22 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 	if p.NotModified {
 		s.stats.NotModified++
 	}
+	cut := 0
 	if len(p.Listings) > 0 {
 		s.stats.ListingPages++
 		s.stats.Listings += len(p.Listings)
+		for _, l := range p.Listings {
+			if len(l.Cut) > 0 {
+				cut++
+			}
+		}
+		s.stats.ListingsCut += cut
 	}
 	s.statsMu.Unlock()
+	if cut > 0 {
+		s.log.Warn("listing text cut: what is classified and stored per listing is bounded; the full page is kept in the evidence",
+			"url", pageURL, "listings_cut", cut, "max_field_bytes", MaxFieldBytes, "max_text_bytes", MaxTextBytes)
+	}
 	s.log.Debug("page", "url", pageURL, "status", r.status, "depth", e.Depth, "listings", len(p.Listings))
 
 	if err := s.sink.HandlePage(ctx, p); err != nil {
@@ -717,6 +781,28 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 	if pageURL != e.URL {
 		s.done(ctx, pageURL)
 	}
+}
+
+// keepInScope returns the listings of x whose URL is the page's or an
+// in-scope http(s) URL, counting the others in x. Extractors check the
+// URLs they take from a page; this holds for any extractor.
+func keepInScope(x *extraction, pageURL string, scope scopeFunc) []Listing {
+	out := x.listings[:0]
+	for _, l := range x.listings {
+		if l.URL != pageURL {
+			c, err := Canonicalize(l.URL)
+			switch {
+			case err != nil || c != l.URL:
+				x.reject(RejectScheme, l.URL)
+				continue
+			case scope(c) != "":
+				x.reject(scope(c), l.URL)
+				continue
+			}
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // enqueue filters raw links and adds the survivors to the frontier within max_pages.
@@ -772,13 +858,18 @@ func (s *sweeper) filter(c string, u *url.URL, depth int) string {
 }
 
 // scope applies the deny and allow regexes.
-func (s *sweeper) scope(c string) string {
-	for _, re := range s.m.Deny {
+func (s *sweeper) scope(c string) string { return Scope(s.m, c) }
+
+// Scope returns why the canonical URL c is outside marketplace m (SkipDeny
+// when a deny regex matches it, SkipOffsite when no allow regex does), or ""
+// when m may fetch it.
+func Scope(m config.Market, c string) string {
+	for _, re := range m.Deny {
 		if re.MatchString(c) {
 			return SkipDeny
 		}
 	}
-	for _, re := range s.m.Allow {
+	for _, re := range m.Allow {
 		if re.MatchString(c) {
 			return ""
 		}
@@ -862,6 +953,7 @@ func (s *sweeper) snapshot() Stats {
 	st.ErrorsByKind = maps.Clone(s.stats.ErrorsByKind)
 	st.SkippedByReason = maps.Clone(s.stats.SkippedByReason)
 	st.Gates = maps.Clone(s.stats.Gates)
+	st.ListingURLsRejected = maps.Clone(s.stats.ListingURLsRejected)
 	st.Finished = s.now()
 	return st
 }

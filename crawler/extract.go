@@ -66,9 +66,10 @@ var inline = map[string]bool{"a": true, "abbr": true, "b": true, "bdi": true, "b
 	"samp": true, "small": true, "span": true, "strong": true, "sub": true, "sup": true, "time": true, "u": true, "var": true, "wbr": true}
 
 // visibleText returns the whitespace-collapsed text of the nodes, without script,
-// style and similar elements, with block elements separated by spaces.
-func visibleText(nodes []*html.Node) string {
-	var b strings.Builder
+// style and similar elements, with block elements separated by spaces, cut
+// at max bytes (with a note saying so); cut reports whether it was.
+func visibleText(nodes []*html.Node, max int) (text string, cut bool) {
+	b := newTextBuf(max)
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
 		switch n.Type {
@@ -84,40 +85,36 @@ func visibleText(nodes []*html.Node) string {
 		}
 		sep := n.Type == html.ElementNode && !inline[n.Data]
 		if sep {
-			b.WriteByte(' ')
+			b.separate()
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			walk(c)
 		}
 		if sep {
-			b.WriteByte(' ')
+			b.separate()
 		}
 	}
 	for _, n := range nodes {
 		walk(n)
 	}
-	return collapse(b.String())
+	return b.String(), b.cut()
 }
 
-// collapse replaces runs of white space with one space and trims the ends.
-func collapse(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// pageText is the page's title and visible body text.
-func pageText(doc *goquery.Document) string {
-	title := collapse(find(doc.Selection, "title").First().Text())
-	body := visibleText(find(doc.Selection, "body").Nodes)
+// pageText is the page's title and visible body text, each bounded; cut
+// reports whether either was cut.
+func pageText(doc *goquery.Document) (text string, cut bool) {
+	title, tcut := visibleText(find(doc.Selection, "title").First().Nodes, MaxFieldBytes)
+	body, bcut := visibleText(find(doc.Selection, "body").Nodes, MaxTextBytes)
 	if body == "" {
-		body = visibleText(doc.Nodes)
+		body, bcut = visibleText(doc.Nodes, MaxTextBytes)
 	}
 	switch {
 	case title == "":
-		return body
+		return body, bcut
 	case body == "" || strings.HasPrefix(body, title):
-		return title
+		return title, tcut
 	default:
-		return title + "\n" + body
+		return title + "\n" + body, tcut || bcut
 	}
 }
 
@@ -157,42 +154,94 @@ func links(doc *goquery.Document, base *url.URL, follow []string) []string {
 	return out
 }
 
-// extractListings applies the listing spec to a parsed page.
-// pageURL is the canonical URL of the page.
-func extractListings(doc *goquery.Document, base *url.URL, pageURL string, spec config.ListingSpec) []Listing {
+// Reasons a URL taken from a page's url field is not made a listing's URL
+// (keys of Stats.ListingURLsRejected), besides SkipDeny and SkipOffsite.
+const (
+	// RejectScheme: not an absolute http or https URL (javascript:, data:,
+	// file:, mailto:, a malformed URL, ...).
+	RejectScheme = "scheme"
+)
+
+// scopeFunc returns why a canonical URL is outside the marketplace (SkipDeny,
+// SkipOffsite), or "" when it is inside.
+type scopeFunc func(canonical string) string
+
+// extraction is what extractListings found on one page.
+type extraction struct {
+	listings []Listing
+	// rejected counts the url field values not made a listing's URL, by
+	// reason; example is the first of them.
+	rejected map[string]int
+	example  string
+}
+
+func (x *extraction) reject(reason, raw string) {
+	if x.rejected == nil {
+		x.rejected = map[string]int{}
+	}
+	x.rejected[reason]++
+	if x.example == "" {
+		x.example = raw
+	}
+}
+
+// extractListings applies the listing spec to a parsed page. pageURL is the
+// canonical URL of the page; scope decides which URLs a listing may have.
+//
+// A listing's own URL (the url field) must be an http(s) URL inside the
+// marketplace's allow and deny: a page is data, and a hostile one would
+// otherwise choose what the analyst is shown as the listing and what a
+// screenshot browser loads. An item whose url is refused is left out (it
+// would otherwise take the page URL and overwrite its neighbours); a page
+// mode listing keeps the page URL. Both are counted in the extraction.
+func extractListings(doc *goquery.Document, base *url.URL, pageURL string, spec config.ListingSpec, scope scopeFunc) extraction {
+	var x extraction
 	switch {
 	case spec.URLPattern != nil:
 		if !spec.URLPattern.MatchString(pageURL) {
-			return nil
+			return x
 		}
-		l := buildListing(doc.Selection, base, pageURL, spec.Fields)
+		l, reason, raw := buildListing(doc.Selection, base, pageURL, spec.Fields, scope)
+		if reason != "" {
+			x.reject(reason, raw)
+		}
 		if len(spec.Fields) == 0 {
-			l.Text = pageText(doc)
+			var cut bool
+			if l.Text, cut = pageText(doc); cut {
+				l.cut("text")
+			}
 		}
 		if l.Text == "" {
-			return nil
+			return x
 		}
-		return []Listing{l}
+		x.listings = []Listing{l}
 	case spec.Item != "":
-		var out []Listing
 		find(doc.Selection, spec.Item).Each(func(_ int, item *goquery.Selection) {
-			l := buildListing(item, base, pageURL, spec.Fields)
+			l, reason, raw := buildListing(item, base, pageURL, spec.Fields, scope)
+			if reason != "" {
+				x.reject(reason, raw)
+				return
+			}
 			if len(spec.Fields) == 0 {
-				l.Text = visibleText(item.Nodes)
+				var cut bool
+				if l.Text, cut = visibleText(item.Nodes, MaxTextBytes); cut {
+					l.cut("text")
+				}
 			}
 			if l.Text != "" {
-				out = append(out, l)
+				x.listings = append(x.listings, l)
 			}
 		})
-		return out
 	}
-	return nil
+	return x
 }
 
 // buildListing extracts fields relative to sel. Text is title, description, then
-// the other fields in config order (not url), one per line.
-func buildListing(sel *goquery.Selection, base *url.URL, pageURL string, fields []config.Field) Listing {
-	l := Listing{URL: pageURL, Fields: map[string]string{}}
+// the other fields in config order (not url), one per line. When the url field
+// holds a URL that may not be the listing's (see extractListings), the listing
+// keeps pageURL and no url field, and reason says why; raw is the refused value.
+func buildListing(sel *goquery.Selection, base *url.URL, pageURL string, fields []config.Field, scope scopeFunc) (l Listing, reason, raw string) {
+	l = Listing{URL: pageURL, Fields: map[string]string{}}
 	for _, f := range fields {
 		target := sel
 		if f.Selector != "" {
@@ -202,24 +251,30 @@ func buildListing(sel *goquery.Selection, base *url.URL, pageURL string, fields 
 			continue
 		}
 		var v string
+		var cut bool
 		if f.Attr != "" {
 			v = strings.TrimSpace(target.AttrOr(f.Attr, ""))
-			if f.Attr == "href" || f.Attr == "src" || f.Name == "url" {
-				if u, err := base.Parse(v); err == nil && v != "" {
-					v = u.String()
-				}
-			} else {
-				v = collapse(v)
+			if f.Name != "url" && f.Attr != "href" && f.Attr != "src" {
+				v, cut = bounded(v, MaxFieldBytes)
+			} else if u, err := base.Parse(v); err == nil && v != "" && f.Name != "url" {
+				v = u.String()
 			}
 		} else {
-			v = visibleText(target.Nodes)
+			v, cut = visibleText(target.Nodes, MaxFieldBytes)
+		}
+		if cut {
+			l.cut(f.Name)
 		}
 		if v != "" {
 			l.Fields[f.Name] = v
 		}
 	}
-	if u := l.Fields["url"]; u != "" {
-		if c, err := Canonicalize(u); err == nil {
+	if v, ok := l.Fields["url"]; ok {
+		delete(l.Fields, "url")
+		c, why := listingURL(base, v, scope)
+		if why != "" {
+			reason, raw = why, v
+		} else {
 			l.URL = c
 			l.Fields["url"] = c
 		}
@@ -239,5 +294,29 @@ func buildListing(sel *goquery.Selection, base *url.URL, pageURL string, fields 
 		}
 	}
 	l.Text = strings.Join(parts, "\n")
-	return l
+	if len(l.Text) > MaxTextBytes {
+		kept := cutUTF8(l.Text, MaxTextBytes)
+		l.Text = kept + cutNote(len(kept), len(l.Text))
+		l.cut("text")
+	}
+	return l, reason, raw
+}
+
+// listingURL resolves a url field value against base and returns its
+// canonical form, or why it may not be a listing's URL.
+func listingURL(base *url.URL, v string, scope scopeFunc) (string, string) {
+	u, err := base.Parse(strings.TrimSpace(v))
+	if err != nil {
+		return "", RejectScheme
+	}
+	c, err := canonicalURL(u)
+	if err != nil {
+		return "", RejectScheme
+	}
+	if scope != nil {
+		if why := scope(c); why != "" {
+			return "", why
+		}
+	}
+	return c, ""
 }

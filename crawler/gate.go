@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"regexp"
+	"sync"
 
 	"github.com/PuerkitoBio/goquery"
 )
@@ -49,6 +50,11 @@ type gateSet struct {
 }
 
 // newGateSet derives the filters of the patterns' texts.
+// defaultGateSet is the gate set of DefaultGates, compiled once per process
+// and shared (read-only) by every sweep that adds no gates of its own: a
+// sweep of thousands of marketplaces would otherwise compile them for each.
+var defaultGateSet = sync.OnceValue(func() gateSet { return newGateSet(DefaultGates()) })
+
 func newGateSet(patterns []GatePattern) gateSet {
 	g := gateSet{patterns: patterns, filters: make([]textFilter, len(patterns))}
 	for i, p := range patterns {
@@ -77,8 +83,8 @@ func detectGate(status int, doc *goquery.Document, listings []Listing, hasFields
 			}
 		}
 	}
-	text := pageText(doc)
-	if len(text) > maxGateText { // interstitials are short; a long page is content
+	text, cut := pageText(doc)
+	if cut || len(text) > maxGateText { // interstitials are short; a long page is content
 		return ""
 	}
 	folded, isFolded := "", false

@@ -39,10 +39,11 @@ type capture struct {
 // so compression bombs stay bounded) with Uncompressed set, so Colly does not
 // decode again.
 type captureTransport struct {
-	base     *http.Transport
+	base     *http.Transport // shared by the marketplaces with the same proxy and timeout
 	dial     *dialer
 	proxy    string // redacted proxy URL, "" if direct
 	maxBody  int64
+	keep     int // wire bytes kept per response
 	limiter  HostLimiter
 	rps      float64
 	burst    int
@@ -56,7 +57,51 @@ type captureTransport struct {
 // maxHeaderBytes bounds a response's status line and headers.
 const maxHeaderBytes = 1 << 20
 
-func newCaptureTransport(robotCtx context.Context, proxy string, tlsConfig *tls.Config, timeout time.Duration, conns int, maxBody int64, lim HostLimiter, rps float64, burst int, now func() time.Time) (*captureTransport, error) {
+// Transports shares HTTP transports, with their connection pools and
+// dialers, between the sweeps of marketplaces that use the same proxy,
+// timeout and TLS configuration: a sweep of thousands of marketplaces then
+// keeps one transport per proxy, not one per marketplace. Each sweep still
+// captures its own exchanges and keeps its own limits. The zero value is
+// ready to use and safe for concurrent use.
+type Transports struct {
+	mu sync.Mutex
+	m  map[transportKey]*sharedTransport
+}
+
+type transportKey struct {
+	proxy   string
+	timeout time.Duration
+	tls     *tls.Config
+}
+
+// sharedTransport is one connection pool and the dialer that fills it.
+type sharedTransport struct {
+	base  *http.Transport
+	dial  *dialer
+	proxy string // redacted proxy URL, "" if direct
+}
+
+// Idle connections kept by a shared transport: per host (a marketplace's
+// concurrency rarely exceeds it) and in all, so that the connections of
+// marketplaces whose sweep ended are closed.
+const (
+	maxIdlePerHost = 8
+	maxIdle        = 4096
+)
+
+// defaultWireLimit is the wire bytes a connection keeps per response when
+// the request does not say (robots.txt and redirects of a fetch say).
+const defaultWireLimit = maxHeaderBytes + 64<<10
+
+// get returns the transport for proxy, timeout and tlsConfig, making it
+// on first use.
+func (ts *Transports) get(proxy string, tlsConfig *tls.Config, timeout time.Duration) (*sharedTransport, error) {
+	k := transportKey{proxy: proxy, timeout: timeout, tls: tlsConfig}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if st, ok := ts.m[k]; ok {
+		return st, nil
+	}
 	var proxyURL *url.URL
 	if proxy != "" {
 		u, err := url.Parse(proxy)
@@ -65,6 +110,46 @@ func newCaptureTransport(robotCtx context.Context, proxy string, tlsConfig *tls.
 		}
 		proxyURL = u
 	}
+	d, err := newDialer(proxyURL, timeout, tlsConfig, defaultWireLimit)
+	if err != nil {
+		return nil, err
+	}
+	st := &sharedTransport{dial: d, base: &http.Transport{
+		Proxy:                  d.httpProxy,
+		DialContext:            d.dialPlain,
+		DialTLSContext:         d.dialTLS,
+		ResponseHeaderTimeout:  timeout,
+		MaxIdleConnsPerHost:    maxIdlePerHost,
+		MaxIdleConns:           maxIdle,
+		IdleConnTimeout:        30 * time.Second,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: maxHeaderBytes,
+		// HTTP/1.1 only: one request at a time per connection, so the bytes of
+		// a connection split into exchanges.
+		ForceAttemptHTTP2: false,
+		TLSNextProto:      map[string]func(string, *tls.Conn) http.RoundTripper{},
+	}}
+	if proxyURL != nil {
+		st.proxy = proxyURL.Redacted()
+	}
+	if ts.m == nil {
+		ts.m = map[transportKey]*sharedTransport{}
+	}
+	ts.m[k] = st
+	return st, nil
+}
+
+// Close closes the idle connections of every transport. Transports stay
+// usable.
+func (ts *Transports) Close() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, st := range ts.m {
+		st.base.CloseIdleConnections()
+	}
+}
+
+func newCaptureTransport(robotCtx context.Context, st *sharedTransport, maxBody int64, lim HostLimiter, rps float64, burst int, now func() time.Time) *captureTransport {
 	// A segment keeps the head, the body as framed on the wire (chunk overhead is
 	// bounded by Go's chunked reader to about twice the data) and some read-ahead.
 	limit := int64(maxHeaderBytes) + 64<<10
@@ -73,30 +158,9 @@ func newCaptureTransport(robotCtx context.Context, proxy string, tlsConfig *tls.
 	} else {
 		limit = 1 << 62
 	}
-	d, err := newDialer(proxyURL, timeout, tlsConfig, int(min(limit, int64(^uint(0)>>1))))
-	if err != nil {
-		return nil, err
-	}
-	base := &http.Transport{
-		Proxy:                  d.httpProxy,
-		DialContext:            d.dialPlain,
-		DialTLSContext:         d.dialTLS,
-		ResponseHeaderTimeout:  timeout,
-		MaxIdleConnsPerHost:    conns,
-		IdleConnTimeout:        90 * time.Second,
-		DisableCompression:     true,
-		MaxResponseHeaderBytes: maxHeaderBytes,
-		// HTTP/1.1 only: one request at a time per connection, so the bytes of
-		// a connection split into exchanges.
-		ForceAttemptHTTP2: false,
-		TLSNextProto:      map[string]func(string, *tls.Conn) http.RoundTripper{},
-	}
-	t := &captureTransport{base: base, dial: d, maxBody: maxBody, limiter: lim, rps: rps, burst: burst, now: now,
+	return &captureTransport{base: st.base, dial: st.dial, proxy: st.proxy, maxBody: maxBody,
+		keep: int(min(limit, int64(^uint(0)>>1))), limiter: lim, rps: rps, burst: burst, now: now,
 		robotCtx: robotCtx, caps: map[string][]*capture{}}
-	if proxyURL != nil {
-		t.proxy = proxyURL.Redacted()
-	}
-	return t, nil
 }
 
 // take removes and returns the hops recorded for a fetch ID.
@@ -135,7 +199,7 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 	}
 
-	ct := &connTrace{}
+	ct := &connTrace{limit: t.keep}
 	req = req.WithContext(httptrace.WithClientTrace(ctx, ct.clientTrace()))
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {

@@ -32,7 +32,7 @@ import (
 type recConn struct {
 	net.Conn
 	tls   *tls.ConnectionState // end-to-end TLS with the target; nil for plain http or TLS to a proxy
-	limit int                  // response bytes kept per segment
+	limit int                  // response bytes kept per segment, unless the request's trace sets its own
 
 	mu    sync.Mutex // guards cur, claim and the fields of every segment of this conn
 	cur   *segment
@@ -42,6 +42,7 @@ type recConn struct {
 // segment is one request and its response as they crossed the connection.
 type segment struct {
 	req, resp []byte
+	limit     int  // response bytes kept
 	read      bool // bytes were read since the request was written
 	overflow  bool // more than limit response bytes; resp holds the first limit
 }
@@ -49,8 +50,11 @@ type segment struct {
 func (c *recConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	if c.cur == nil || c.cur.read {
-		c.cur = &segment{}
+		c.cur = &segment{limit: c.limit}
 		if c.claim != nil {
+			if c.claim.limit > 0 {
+				c.cur.limit = c.claim.limit
+			}
 			c.claim.seg.Store(c.cur)
 			c.claim = nil
 		}
@@ -70,7 +74,7 @@ func (c *recConn) Read(p []byte) (int, error) {
 		c.mu.Lock()
 		if seg := c.cur; seg != nil { // bytes before any request are not a response
 			seg.read = true
-			keep := min(n, c.limit-len(seg.resp))
+			keep := max(min(n, seg.limit-len(seg.resp)), 0)
 			if keep < n {
 				seg.overflow = true
 			}
@@ -103,6 +107,7 @@ func (c *recConn) snapshot(s *segment) (req, resp []byte, overflow bool) {
 // connTrace follows one RoundTrip to the connection and segment it used. Go's
 // transport may retry a request on a new connection; the last one wins.
 type connTrace struct {
+	limit  int // response bytes to keep; 0: the connection's default
 	mu     sync.Mutex
 	conn   *recConn
 	remote string

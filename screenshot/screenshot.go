@@ -6,6 +6,13 @@
 // captures are independent (no shared cookies, cache or storage) and may run
 // concurrently.
 //
+// Pages are rendered with JavaScript off: snoop's crawler reads the HTML as
+// served, without running scripts, so the screenshot shows what the listing
+// was extracted from, and a hostile page's scripts never run in the
+// analyst's process tree. Chromium runs in its sandbox unless the process is
+// root, where Chromium refuses the sandbox. With a proxy, every request,
+// loopback ones included, goes through it.
+//
 // Rendering is confined to the page's own host: every request the tab makes is
 // paused by the DevTools fetch domain and continued only when its host:port
 // equals the host:port of the captured URL; any other request fails with
@@ -31,11 +38,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -159,11 +168,13 @@ func New(ctx context.Context, opts Options) (*Taker, error) {
 		chromedp.UserDataDir(dataDir),
 		chromedp.WindowSize(viewportWidth, viewportHeight),
 	}
-	for _, f := range chromiumFlags {
+	for _, f := range browserFlags(os.Geteuid()) {
 		allocOpts = append(allocOpts, chromedp.Flag(f.name, f.value))
 	}
 	if proxy != "" {
-		allocOpts = append(allocOpts, chromedp.ProxyServer(proxy))
+		// Chromium sends loopback addresses around any proxy unless told
+		// otherwise: "<-loopback>" removes that implicit bypass.
+		allocOpts = append(allocOpts, chromedp.ProxyServer(proxy), chromedp.Flag("proxy-bypass-list", "<-loopback>"))
 	}
 
 	// The browser must outlive New's ctx, so it hangs off a context that
@@ -211,7 +222,6 @@ type flag struct {
 // these, Chromium keeps trying to reach update, sync and metrics services.
 var chromiumFlags = []flag{
 	{"headless", true},
-	{"no-sandbox", true},
 	{"disable-gpu", true},
 	{"disable-quic", true},
 	{"no-first-run", true},
@@ -240,6 +250,17 @@ var chromiumFlags = []flag{
 	// WebRTC must not open UDP sockets around the proxy or the interception.
 	{"force-webrtc-ip-handling-policy", "disable_non_proxied_udp"},
 	{"webrtc-ip-handling-policy", "disable_non_proxied_udp"},
+}
+
+// browserFlags returns the command-line switches for a process running as
+// effective user euid. Chromium's sandbox stays on, except for root, where
+// Chromium refuses to start with it.
+func browserFlags(euid int) []flag {
+	flags := slices.Clone(chromiumFlags)
+	if euid == 0 {
+		flags = append(flags, flag{"no-sandbox", true})
+	}
+	return flags
 }
 
 // preferences turn off network prediction (DNS prefetch and preconnect), which
@@ -362,7 +383,8 @@ func (t *Taker) Capture(ctx context.Context, pageURL string) (Shot, error) {
 	return shot, nil
 }
 
-// guardScript runs in every frame before the page's own scripts and removes
+// guardScript runs in every frame before the page's own scripts (should
+// scripts ever run: they are disabled) and removes
 // the APIs whose traffic request interception cannot see or stop: WebSocket,
 // WebTransport, WebRTC and service workers.
 const guardScript = `(() => {
@@ -413,6 +435,11 @@ func (t *Taker) render(pageURL, allowed string, blocked *blockLog) chromedp.Acti
 			{URLPattern: "wss://*:*/*", Block: true},
 		}}); err != nil {
 			t.log.Debug("screenshot: block websockets", "err", err)
+		}
+		// The crawler runs no scripts, and neither does the screenshot:
+		// it shows the HTML the listing was read from.
+		if _, err := cdp.Call(ctx, tgt, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			return nil, fmt.Errorf("disable scripts: %w", err)
 		}
 		if _, err := cdp.Call(ctx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: guardScript}); err != nil {
 			return nil, fmt.Errorf("install page guard: %w", err)

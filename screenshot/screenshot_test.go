@@ -501,3 +501,85 @@ func TestCaptureDismissesDialogs(t *testing.T) {
 		t.Errorf("empty screenshot: %+v", shot)
 	}
 }
+
+// TestCaptureRunsNoScripts checks that a page's scripts do not run: the
+// crawler reads HTML without running scripts, and so does the screenshot.
+func TestCaptureRunsNoScripts(t *testing.T) {
+	tk := newTaker(t, 20*time.Second)
+	own := newWatchedServer(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(rw, r)
+			return
+		}
+		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(rw, `<!doctype html><html><head><style>body{background:rgb(200,30,40);margin:0;height:900px}</style>
+<script>document.documentElement.style.background = "rgb(0,255,0)"; fetch("/js-ran"); new Image().src = "/js-image";</script></head>
+<body><script>document.body.style.background = "rgb(0,255,0)";</script><p>listing</p></body></html>`)
+	}))
+	shot, err := tk.Capture(t.Context(), own.URL+"/")
+	if err != nil {
+		t.Fatalf("Capture: %v", err)
+	}
+	for _, req := range own.seen() {
+		if strings.Contains(req, "/js-") {
+			t.Errorf("a page script ran: the server got %q", req)
+		}
+	}
+	img, err := png.Decode(bytes.NewReader(shot.PNG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, g, b, _ := img.At(10, 10).RGBA(); r>>8 != 200 || g>>8 != 30 || b>>8 != 40 {
+		t.Errorf("pixel = (%d,%d,%d), want the page's own background (200,30,40): a script changed it", r>>8, g>>8, b>>8)
+	}
+}
+
+// TestCaptureThroughProxy checks that with a proxy every request of the
+// render goes through it, loopback targets included, so that a screenshot
+// never reaches a marketplace around its Tor or HTTP proxy.
+func TestCaptureThroughProxy(t *testing.T) {
+	if _, err := findBrowser(""); err != nil {
+		newTaker(t, time.Second) // skips, or fails under SNOOP_REQUIRE_CHROMIUM=1
+	}
+	target := newWatchedServer(t, nil)
+	proxy := newWatchedServer(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(rw, `<!doctype html><html><body><p>served by the proxy</p></body></html>`)
+	}))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	tk, err := New(ctx, Options{Timeout: 20 * time.Second, Logger: testLogger(t), Proxy: proxy.URL})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer tk.Close()
+	pageURL := target.URL + "/listing/1"
+	if _, err := tk.Capture(t.Context(), pageURL); err != nil {
+		t.Fatalf("Capture: %v", err)
+	}
+	if got := target.seen(); len(got) != 0 {
+		t.Errorf("the target was reached around the proxy: %q", got)
+	}
+	if got := proxy.seen(); !contains(got, "GET "+pageURL) {
+		t.Errorf("proxy requests = %q, want GET %s", got, pageURL)
+	}
+}
+
+// TestBrowserFlagsSandbox checks that Chromium's sandbox is only turned off
+// for root, where Chromium does not start with it.
+func TestBrowserFlagsSandbox(t *testing.T) {
+	has := func(flags []flag) bool {
+		for _, f := range flags {
+			if f.name == "no-sandbox" {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(browserFlags(0)) {
+		t.Error("root: no-sandbox missing; Chromium refuses to run as root in its sandbox")
+	}
+	if has(browserFlags(1000)) {
+		t.Error("non-root user: the sandbox is turned off")
+	}
+}

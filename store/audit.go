@@ -78,7 +78,7 @@ func (db *DB) Audit(ctx context.Context, actor, action string, details any, now 
 // appendAudit adds an audit row inside tx. The transaction holds the write
 // lock (BEGIN IMMEDIATE), so reading the chain's tail and appending to it
 // cannot interleave with another writer.
-func appendAudit(ctx context.Context, tx *sql.Tx, actor, action string, details any, now time.Time) (AuditEntry, error) {
+func appendAudit(ctx context.Context, tx querier, actor, action string, details any, now time.Time) (AuditEntry, error) {
 	if err := checkAuditName("actor", actor); err != nil {
 		return AuditEntry{}, err
 	}

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // BatchOp is one write of a sweep: exactly one of its fields is set.
@@ -16,6 +19,24 @@ type BatchOp struct {
 	Page *PageOp
 	// Touch records a 304 Not Modified answer for a listing page.
 	Touch *TouchOp
+	// Lease renews the marketplace leases of the sweep's run.
+	Lease *LeaseRenewOp
+	// Screenshot stores a hit's screenshot, as SaveScreenshot does.
+	Screenshot *ScreenshotOp
+}
+
+// ScreenshotOp stores Shot; ID receives its id once the batch is committed.
+type ScreenshotOp struct {
+	Shot Screenshot
+	ID   int64
+}
+
+// IsBusy reports whether err says that another connection (another
+// process) held the database's write lock for longer than the busy
+// timeout: "database is locked". The write may be tried again.
+func IsBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
 // FrontierPushOp queues Items in the frontier of a sweep's marketplace.
@@ -67,7 +88,11 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
 			default:
 				return fmt.Errorf("frontier %s: invalid state %q", op.Done.URL, op.Done.State)
 			}
-		case op.Push != nil, op.Touch != nil:
+		case op.Screenshot != nil:
+			if err := db.checkScreenshot(&op.Screenshot.Shot); err != nil {
+				return err
+			}
+		case op.Push != nil, op.Touch != nil, op.Lease != nil:
 		default:
 			return fmt.Errorf("batch op %d: nothing to do", i)
 		}
@@ -106,6 +131,14 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []BatchOp) error {
 			case op.Touch != nil:
 				if err := db.touch(ctx, tx, op.Touch); err != nil {
 					return err
+				}
+			case op.Lease != nil:
+				if err := renewLeases(ctx, tx, op.Lease); err != nil {
+					return err
+				}
+			case op.Screenshot != nil:
+				if op.Screenshot.ID, err = db.saveScreenshot(ctx, tx, op.Screenshot.Shot); err != nil {
+					return fmt.Errorf("save screenshot of hit %d: %w", op.Screenshot.Shot.HitID, err)
 				}
 			case op.Done != nil:
 				if done == nil {

@@ -33,19 +33,42 @@ type HitScreenshot struct {
 // must match PNG otherwise; URL defaults to the hit's listing URL and
 // TakenAt to the store's clock.
 func (db *DB) SaveScreenshot(ctx context.Context, s Screenshot) (int64, error) {
+	if err := db.checkScreenshot(&s); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = db.saveScreenshot(ctx, tx, s)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("save screenshot of hit %d: %w", s.HitID, err)
+	}
+	return id, nil
+}
+
+// checkScreenshot fills in a screenshot's hash and time, and checks them.
+func (db *DB) checkScreenshot(s *Screenshot) error {
 	if len(s.PNG) == 0 {
-		return 0, fmt.Errorf("save screenshot of hit %d: no image", s.HitID)
+		return fmt.Errorf("save screenshot of hit %d: no image", s.HitID)
 	}
 	if got := sha256Hex(s.PNG); s.SHA256 == "" {
 		s.SHA256 = got
 	} else if s.SHA256 != got {
-		return 0, fmt.Errorf("save screenshot of hit %d: sha256 %s does not match the image (%s)", s.HitID, s.SHA256, got)
+		return fmt.Errorf("save screenshot of hit %d: sha256 %s does not match the image (%s)", s.HitID, s.SHA256, got)
 	}
 	if s.TakenAt.IsZero() {
 		s.TakenAt = db.Now()
 	}
+	return nil
+}
+
+// saveScreenshot stores a checked screenshot and its audit row in a
+// transaction.
+func (db *DB) saveScreenshot(ctx context.Context, tx querier, s Screenshot) (int64, error) {
 	var id int64
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := func() error {
 		var listingURL string
 		err := tx.QueryRowContext(ctx, `SELECT l.url FROM hits h JOIN listings l ON l.id = h.listing_id WHERE h.id = ?`, s.HitID).Scan(&listingURL)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -74,11 +97,8 @@ func (db *DB) SaveScreenshot(ctx context.Context, s Screenshot) (int64, error) {
 		}
 		_, err = appendAudit(ctx, tx, db.Actor, ActionScreenshot, details, s.TakenAt)
 		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("save screenshot of hit %d: %w", s.HitID, err)
-	}
-	return id, nil
+	}()
+	return id, err
 }
 
 // LatestScreenshot returns the hit's most recently taken screenshot, or an

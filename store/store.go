@@ -54,6 +54,22 @@ const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 // every commit and costs one fsync per transaction.
 const dsnParams = "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_txlock=immediate&_stmt_cache_size=64"
 
+// Options tune OpenWith. The zero value gives Open's defaults.
+type Options struct {
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// connection (another process's write transaction) before it fails
+	// with "database is locked". Zero means 10 s.
+	BusyTimeout time.Duration
+	// MaxOpenConns bounds the connections to the file. Every connection
+	// has its own page cache, so a sweep of thousands of marketplaces must
+	// not open one per marketplace; readers beyond it wait their turn.
+	// Zero means DefaultMaxOpenConns.
+	MaxOpenConns int
+}
+
+// DefaultMaxOpenConns is the connection bound of Open.
+const DefaultMaxOpenConns = 16
+
 // DB is a snoop database. It is safe for concurrent use.
 type DB struct {
 	db *sql.DB
@@ -79,15 +95,29 @@ type DB struct {
 // Open opens (creating if needed) the database at path and brings its schema
 // up to date.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: dsnParams}
+	params := dsnParams
+	if opts.BusyTimeout > 0 {
+		params = strings.Replace(params, "_busy_timeout=10000", "_busy_timeout="+strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10), 1)
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: params}
 	sqldb, err := sql.Open("sqlite3", u.String())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if opts.MaxOpenConns <= 0 {
+		opts.MaxOpenConns = DefaultMaxOpenConns
+	}
+	sqldb.SetMaxOpenConns(opts.MaxOpenConns)
+	sqldb.SetMaxIdleConns(opts.MaxOpenConns)
 	db := &DB{db: sqldb, Path: path, Actor: currentUser(), Now: time.Now}
 
 	var mode string

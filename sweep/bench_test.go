@@ -51,6 +51,9 @@ func benchPages() int {
 // benchmark (SNOOP_BENCH_SERVE=N): it prints its address and serves until
 // stdin closes.
 func TestMain(m *testing.M) {
+	if v := os.Getenv("SNOOP_BENCH_FLEET"); v != "" {
+		serveFleet(v)
+	}
 	if v := os.Getenv("SNOOP_BENCH_SERVE"); v != "" {
 		n, _ := strconv.Atoi(v)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

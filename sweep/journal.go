@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -13,6 +14,11 @@ import (
 
 // maxBatch bounds the writes committed in one transaction.
 const maxBatch = 512
+
+// maxQueuedBytes bounds the bytes (evidence, listing text, URLs) of the
+// writes waiting in the journal: when the disk is slower than the crawl,
+// writers wait instead of piling pages up in memory.
+const maxQueuedBytes = 64 << 20
 
 // batchLinger is how long the journal waits for more writes before it
 // commits a small batch: a commit costs a disk sync, so gathering the
@@ -29,16 +35,29 @@ const batchLinger = 20 * time.Millisecond
 // journal drops every later write and reports the failure.
 type journal struct {
 	db       *store.DB
-	ops      chan []store.BatchOp // units: the writes of a unit always share one transaction
+	log      *slog.Logger
+	ops      chan unit // the writes of a unit always share one transaction
 	onCommit func([]store.BatchOp)
 	done     chan struct{}
+	budget   budget
 
 	mu  sync.Mutex
 	err error
 }
 
+// unit is writes submitted together, with their size in bytes. A unit
+// with flushed set carries no writes: the journal closes flushed once every
+// write before it is committed (or dropped after a failure).
+type unit struct {
+	ops     []store.BatchOp
+	size    int64
+	flushed chan struct{}
+}
+
 func newJournal(db *store.DB, onCommit func([]store.BatchOp)) *journal {
-	return &journal{db: db, ops: make(chan []store.BatchOp, 4*maxBatch), onCommit: onCommit, done: make(chan struct{})}
+	j := &journal{db: db, ops: make(chan unit, 4*maxBatch), onCommit: onCommit, done: make(chan struct{})}
+	j.budget.init(maxQueuedBytes)
+	return j
 }
 
 // run applies writes until close; ctx should not be cancelled by the
@@ -48,50 +67,163 @@ func (j *journal) run(ctx context.Context) {
 	batch := make([]store.BatchOp, 0, maxBatch)
 	linger := time.NewTimer(batchLinger)
 	defer linger.Stop()
-	for unit := range j.ops {
-		batch = append(batch[:0], unit...)
+	var flushed []chan struct{}
+	for u := range j.ops {
+		batch = append(batch[:0], u.ops...)
+		size := u.size
+		if u.flushed != nil {
+			flushed = append(flushed, u.flushed)
+		}
 		linger.Reset(batchLinger)
 	fill:
-		for len(batch) < maxBatch {
+		for len(batch) < maxBatch && len(flushed) == 0 {
 			select {
-			case unit, ok := <-j.ops:
+			case u, ok := <-j.ops:
 				if !ok {
 					break fill
 				}
-				batch = append(batch, unit...)
+				batch = append(batch, u.ops...)
+				size += u.size
+				if u.flushed != nil {
+					flushed = append(flushed, u.flushed)
+				}
 			case <-linger.C:
 				break fill
 			}
 		}
-		if j.failed() != nil {
-			continue // drain: later writes must not land after a lost one
+		if len(batch) > 0 {
+			j.apply(ctx, batch)
 		}
-		if err := j.db.ApplyBatch(ctx, batch); err != nil {
-			j.mu.Lock()
-			j.err = err
-			j.mu.Unlock()
-			continue
+		clear(batch) // the pages are stored: let their bytes go
+		j.budget.release(size)
+		for _, c := range flushed {
+			close(c)
 		}
-		if j.onCommit != nil {
-			j.onCommit(batch)
+		flushed = flushed[:0]
+	}
+}
+
+// busyRetries bounds how long the journal waits for a write lock that
+// another process holds: each try waits the store's busy timeout, then
+// busyPause.
+const (
+	busyRetries = 30
+	busyPause   = 100 * time.Millisecond
+)
+
+// apply commits a batch, unless an earlier one failed. While another
+// process holds the database's write lock for longer than the busy timeout
+// (a long `snoop export`, say), the batch, which was rolled back whole, is
+// tried again.
+func (j *journal) apply(ctx context.Context, batch []store.BatchOp) {
+	if j.failed() != nil {
+		return // drain: later writes must not land after a lost one
+	}
+	err := j.db.ApplyBatch(ctx, batch)
+	for try := 0; store.IsBusy(err) && try < busyRetries; try++ {
+		if try == 0 && j.log != nil {
+			j.log.Warn("waiting for the database: another process holds its write lock", "writes", len(batch))
 		}
+		time.Sleep(busyPause)
+		err = j.db.ApplyBatch(ctx, batch)
+	}
+	if err != nil {
+		j.mu.Lock()
+		j.err = err
+		j.mu.Unlock()
+		return
+	}
+	if j.onCommit != nil {
+		j.onCommit(batch)
 	}
 }
 
 // submit queues writes that are committed together, in one transaction;
-// it fails once an earlier commit failed.
+// it fails once an earlier commit failed. It waits while the writes
+// already queued hold maxQueuedBytes.
 func (j *journal) submit(ops ...store.BatchOp) error {
 	if err := j.failed(); err != nil {
 		return fmt.Errorf("%w: %w", crawler.ErrStop, err)
 	}
-	j.ops <- ops
+	u := unit{ops: ops, size: opsSize(ops)}
+	u.size = j.budget.acquire(u.size)
+	j.ops <- u
 	return nil
+}
+
+// opsSize estimates the memory that writes hold.
+func opsSize(ops []store.BatchOp) int64 {
+	n := int64(0)
+	for _, op := range ops {
+		n += 64
+		switch {
+		case op.Page != nil:
+			e := &op.Page.Page.Evidence
+			n += int64(len(e.RequestBytes) + len(e.ResponseBytes) + len(op.Page.Page.URL))
+			for _, l := range op.Page.Listings {
+				n += int64(len(l.URL) + len(l.Text) + 64)
+				for k, v := range l.Fields {
+					n += int64(len(k) + len(v))
+				}
+			}
+		case op.Push != nil:
+			for _, it := range op.Push.Items {
+				n += int64(len(it.URL) + 16)
+			}
+		case op.Touch != nil:
+			n += int64(len(op.Touch.Evidence.RequestBytes) + len(op.Touch.Evidence.ResponseBytes))
+		case op.Screenshot != nil:
+			n += int64(len(op.Screenshot.Shot.PNG))
+		}
+	}
+	return n
+}
+
+// budget bounds the bytes held by queued writes.
+type budget struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	used int64
+	max  int64
+}
+
+func (b *budget) init(max int64) {
+	b.max = max
+	b.cond = sync.NewCond(&b.mu)
+}
+
+// acquire waits until n bytes fit in the budget, takes them and returns
+// how many it took: n, or the whole budget for a larger unit (which then
+// waits for the queue to empty).
+func (b *budget) acquire(n int64) int64 {
+	n = min(n, b.max)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.used > 0 && b.used+n > b.max {
+		b.cond.Wait()
+	}
+	b.used += n
+	return n
+}
+
+func (b *budget) release(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.cond.Broadcast()
+	b.mu.Unlock()
 }
 
 func (j *journal) failed() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.err
+}
+
+// flush waits until every write submitted before it is committed.
+func (j *journal) flush() {
+	c := make(chan struct{})
+	j.ops <- unit{flushed: c}
+	<-c
 }
 
 // close commits the queued writes and returns the first failure.
@@ -114,6 +246,7 @@ type journalFrontier struct {
 	sweepID int64
 	market  string
 	seed    maphash.Seed
+	resumed bool // the sweep ran before: its frontier is in the store
 
 	mu    sync.Mutex
 	state map[uint64]int8
@@ -130,22 +263,25 @@ const (
 
 var _ crawler.Frontier = (*journalFrontier)(nil)
 
-func newJournalFrontier(db *store.DB, j *journal, sweepID int64, market string) *journalFrontier {
-	return &journalFrontier{db: db, j: j, sweepID: sweepID, market: market, seed: maphash.MakeSeed(), state: map[uint64]int8{}}
+func newJournalFrontier(db *store.DB, j *journal, sweepID int64, market string, resumed bool) *journalFrontier {
+	return &journalFrontier{db: db, j: j, sweepID: sweepID, market: market, resumed: resumed, seed: maphash.MakeSeed(), state: map[uint64]int8{}}
 }
 
 func (f *journalFrontier) key(url string) uint64 { return maphash.String(f.seed, url) }
 
 // Resume loads the frontier a previous run of this sweep left in the store.
+// It writes nothing: the journal never stores a claim, so a URL that was
+// in flight is still queued in the store (a claimed row, left by an older
+// version, counts as queued too). A new sweep has no frontier to load.
 func (f *journalFrontier) Resume(ctx context.Context) (crawler.FrontierCounts, error) {
-	if _, err := f.db.FrontierRequeueClaimed(ctx, f.sweepID, f.market); err != nil {
-		return crawler.FrontierCounts{}, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !f.resumed {
+		return f.n, nil
+	}
 	err := f.db.FrontierEach(ctx, f.sweepID, f.market, func(it store.FrontierItem, state string) error {
 		k := f.key(it.URL)
-		if state == store.FrontierQueued {
+		if state == store.FrontierQueued || state == store.FrontierClaimed {
 			f.state[k] = urlQueued
 			f.queue = append(f.queue, crawler.FrontierEntry{URL: it.URL, Depth: it.Depth})
 			f.n.Queued++

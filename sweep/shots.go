@@ -35,7 +35,7 @@ type shotJob struct {
 // per proxy on first use; when no browser can be started it says so once
 // and drops the rest.
 type shots struct {
-	db    *store.DB
+	j     *journal // screenshots are stored by the sweep's one writer
 	start NewShooterFunc
 	log   *slog.Logger
 	jobs  chan shotJob
@@ -49,8 +49,8 @@ type shots struct {
 	skipped  int
 }
 
-func newShots(db *store.DB, start NewShooterFunc, log *slog.Logger) *shots {
-	return &shots{db: db, start: start, log: log, jobs: make(chan shotJob, shotQueueSize), done: make(chan struct{}), shooters: map[string]Shooter{}}
+func newShots(j *journal, start NewShooterFunc, log *slog.Logger) *shots {
+	return &shots{j: j, start: start, log: log, jobs: make(chan shotJob, shotQueueSize), done: make(chan struct{}), shooters: map[string]Shooter{}}
 }
 
 // enqueue asks for a screenshot of a hit's page without waiting.
@@ -84,9 +84,14 @@ func (s *shots) run(ctx context.Context) {
 			s.log.Warn("screenshot failed", "hit", j.hitID, "url", j.url, "err", err)
 			continue
 		}
-		_, err = s.db.SaveScreenshot(context.WithoutCancel(ctx), store.Screenshot{
+		if len(shot.PNG) == 0 {
+			s.count(&s.failed)
+			s.log.Warn("screenshot failed: empty image", "hit", j.hitID, "url", j.url)
+			continue
+		}
+		err = s.j.submit(store.BatchOp{Screenshot: &store.ScreenshotOp{Shot: store.Screenshot{
 			HitID: j.hitID, EvidenceID: j.evidenceID, URL: shot.URL, TakenAt: shot.TakenAt, PNG: shot.PNG, SHA256: shot.SHA256,
-		})
+		}}})
 		if err != nil {
 			s.count(&s.failed)
 			s.log.Error("store screenshot", "hit", j.hitID, "err", err)

@@ -46,6 +46,11 @@ type Runner struct {
 	Screenshots NewShooterFunc
 	// AllScreenshots takes screenshots on every marketplace (sweep --screenshots).
 	AllScreenshots bool
+	// LeaseTTL is how long the marketplaces of a sweep that stopped without
+	// releasing them (kill -9) stay leased; zero means DefaultLeaseTTL. A
+	// running sweep renews its leases; one of a process of this host that
+	// no longer runs is taken over at once.
+	LeaseTTL time.Duration
 }
 
 // Progress is the running state of one marketplace in a sweep: the
@@ -124,6 +129,12 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	started := r.now()
 	// The sweep's bookkeeping must survive the cancellation that ends it.
 	bg := context.WithoutCancel(ctx)
+	// One sweep at a time per marketplace: take them all, or start nothing.
+	leases, err := r.acquireLeases(bg, names, r.logger())
+	if err != nil {
+		return Result{}, err
+	}
+	defer leases.release(bg)
 	id, resumed, lock, err := r.begin(bg, names, started)
 	if err != nil {
 		return Result{}, err
@@ -134,16 +145,17 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 
 	w := newWriter(id, r.Classifier, r.RuleVersion, log)
 	w.journal = newJournal(r.DB, w.committed)
+	w.journal.log = log
 	go w.journal.run(bg)
+	leases.heartbeat(w.journal, id)
 	for _, m := range markets {
-		w.frontiers[m.Name] = newJournalFrontier(r.DB, w.journal, id, m.Name)
 		w.archiveAll[m.Name] = m.Archive == config.ArchiveAll
 		if r.Screenshots != nil && (r.AllScreenshots || m.Screenshots) {
-			w.shotProxy[m.Name] = m.Proxy
+			w.shotMarkets[m.Name] = m
 		}
 	}
-	if len(w.shotProxy) > 0 {
-		w.shots = newShots(r.DB, r.Screenshots, log)
+	if len(w.shotMarkets) > 0 {
+		w.shots = newShots(w.journal, r.Screenshots, log)
 		go w.shots.run(ctx)
 	}
 	limiter := r.Limiter
@@ -153,26 +165,40 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 
 	results := make([]MarketResult, len(markets))
 	var wg sync.WaitGroup
+	transports := &crawler.Transports{}
+	defer transports.Close()
 	for i, m := range markets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A marketplace's state exists while it is swept: its frontier
+			// (and, in the crawler, its collector and parsers) is made when
+			// its turn comes and dropped when it ends.
+			f := newJournalFrontier(r.DB, w.journal, id, m.Name, resumed)
+			w.setFrontier(m.Name, f)
+			defer w.setFrontier(m.Name, nil)
 			results[i] = r.sweepMarket(ctx, w, m, crawler.Options{
 				Logger:     log.With("market", m.Name),
 				Progress:   r.progress(w),
 				Now:        r.Now,
 				Limiter:    limiter,
-				Frontier:   w.frontiers[m.Name],
+				Transports: transports,
+				Frontier:   f,
 				Validators: r.validators(bg, m, log),
 			})
 		}()
 	}
 	wg.Wait()
-	storeErr := w.journal.close()
 	if w.shots != nil {
+		// Pages committed from here on ask for no more screenshots; the
+		// screenshots queued are stored through the journal, which must
+		// stay open until they are.
+		w.journal.flush()
 		taken, failed, skipped := w.shots.close()
 		log.Info("screenshots", "taken", taken, "failed", failed, "skipped", skipped)
 	}
+	leases.stopHeartbeat()
+	storeErr := w.journal.close()
 
 	status := "completed"
 	for i := range results {
@@ -186,7 +212,10 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 		// kept, and the next sweep of these marketplaces goes on from there.
 		status = "interrupted"
 	}
-	if storeErr != nil {
+	switch {
+	case errors.Is(storeErr, store.ErrLeaseLost):
+		log.Error("this sweep stopped renewing its marketplace leases for longer than their time to live and another sweep took them over; this one stops, what it stored is kept", "err", storeErr)
+	case storeErr != nil:
 		log.Error("storing the sweep failed (is the disk full?); what was stored before is kept and the next sweep resumes from there", "err", storeErr)
 	}
 	if status == "completed" {
@@ -194,7 +223,8 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 			if !coveredFully(results[i].Crawl) {
 				continue
 			}
-			n, err := r.DB.MarkGone(bg, id, m.Name, r.now())
+			var n int
+			err := waitBusy(log, func() (err error) { n, err = r.DB.MarkGone(bg, id, m.Name, r.now()); return err })
 			if err != nil {
 				log.Error("mark gone listings", "market", m.Name, "err", err)
 				continue
@@ -203,7 +233,7 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 		}
 	}
 	res := Result{SweepID: id, Resumed: resumed, Status: status, Markets: results, Started: started, Elapsed: r.now().Sub(started)}
-	if err := r.DB.FinishSweep(bg, id, status, res, r.now()); err != nil {
+	if err := waitBusy(log, func() error { return r.DB.FinishSweep(bg, id, status, res, r.now()) }); err != nil {
 		return res, fmt.Errorf("sweep %d: finish: %w", id, err)
 	}
 	log.Info("sweep finished", "status", status, "pages", res.Pages(), "elapsed", res.Elapsed)
@@ -214,6 +244,21 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 		return res, fmt.Errorf("sweep %d interrupted: %w", id, err)
 	}
 	return res, nil
+}
+
+// waitBusy runs a write of the sweep's own bookkeeping (begin, finish,
+// leases), trying it again while another process holds the database's
+// write lock for longer than the busy timeout, as the journal does.
+func waitBusy(log *slog.Logger, write func() error) error {
+	err := write()
+	for try := 0; store.IsBusy(err) && try < busyRetries; try++ {
+		if try == 0 {
+			log.Warn("waiting for the database: another process holds its write lock")
+		}
+		time.Sleep(busyPause)
+		err = write()
+	}
+	return err
 }
 
 // coveredFully reports whether a crawl saw the whole marketplace, so that
@@ -238,14 +283,14 @@ func (r *Runner) begin(ctx context.Context, markets []string, now time.Time) (id
 			return 0, false, nil, err
 		}
 		if ok {
-			if err := r.DB.ResumeSweep(ctx, s.ID, now); err != nil {
+			if err := waitBusy(r.logger(), func() error { return r.DB.ResumeSweep(ctx, s.ID, now) }); err != nil {
 				l.release()
 				return 0, false, nil, fmt.Errorf("sweep: %w", err)
 			}
 			return s.ID, true, l, nil
 		}
 	}
-	id, err = r.DB.BeginSweep(ctx, markets, r.RuleVersion, now)
+	err = waitBusy(r.logger(), func() (err error) { id, err = r.DB.BeginSweep(ctx, markets, r.RuleVersion, now); return err })
 	if err != nil {
 		return 0, false, nil, fmt.Errorf("sweep: begin: %w", err)
 	}

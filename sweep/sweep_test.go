@@ -59,7 +59,7 @@ func newShop(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func testRunner(t *testing.T) (*Runner, *store.DB) {
+func testRunner(t testing.TB) (*Runner, *store.DB) {
 	t.Helper()
 	rs, err := rules.Default()
 	if err != nil {

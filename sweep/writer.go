@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 
 	"snoop/classify"
+	"snoop/config"
 	"snoop/crawler"
 	"snoop/store"
 )
@@ -20,11 +22,16 @@ type writer struct {
 	classifier  *classify.Classifier
 	ruleVersion string
 	journal     *journal
-	archiveAll  map[string]bool   // marketplaces whose every page is kept as evidence
-	shotProxy   map[string]string // marketplaces whose new hits get a screenshot, with their proxy
-	shots       *shots            // nil: no screenshots
-	frontiers   map[string]*journalFrontier
+	archiveAll  map[string]bool          // marketplaces whose every page is kept as evidence
+	shotMarkets map[string]config.Market // marketplaces whose new hits get a screenshot
+	shots       *shots                   // nil: no screenshots
+	frontierMu  sync.Mutex
+	frontiers   map[string]*journalFrontier // of the marketplaces being swept
 	log         *slog.Logger
+	// classifying bounds the listings classified at once to the CPUs: the
+	// work is CPU-bound, and each classification holds memory that grows
+	// with the listing's text.
+	classifying chan struct{}
 
 	mu       sync.Mutex
 	counts   map[string]*MarketResult
@@ -40,10 +47,11 @@ func newWriter(sweepID int64, c *classify.Classifier, ruleVersion string, log *s
 		ruleVersion: ruleVersion,
 		log:         log,
 		archiveAll:  map[string]bool{},
-		shotProxy:   map[string]string{},
+		shotMarkets: map[string]config.Market{},
 		frontiers:   map[string]*journalFrontier{},
 		counts:      make(map[string]*MarketResult),
 		seenHits:    make(map[int64]bool),
+		classifying: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 }
 
@@ -86,7 +94,9 @@ func (w *writer) frontierDone(p *crawler.Page) []store.BatchOp {
 			urls = append(urls, u)
 		}
 	}
+	w.frontierMu.Lock()
 	f := w.frontiers[p.Market]
+	w.frontierMu.Unlock()
 	ops := make([]store.BatchOp, 0, len(urls))
 	for _, u := range urls {
 		if f != nil && !f.markDone(u) {
@@ -95,6 +105,17 @@ func (w *writer) frontierDone(p *crawler.Page) []store.BatchOp {
 		ops = append(ops, store.BatchOp{Done: &store.FrontierDoneOp{SweepID: w.sweepID, Market: p.Market, URL: u, State: store.FrontierDone}})
 	}
 	return ops
+}
+
+// setFrontier sets the frontier of a marketplace being swept; nil drops it.
+func (w *writer) setFrontier(market string, f *journalFrontier) {
+	w.frontierMu.Lock()
+	defer w.frontierMu.Unlock()
+	if f == nil {
+		delete(w.frontiers, market)
+		return
+	}
+	w.frontiers[market] = f
 }
 
 func (w *writer) pageRecord(p *crawler.Page) store.PageRecord {
@@ -134,7 +155,9 @@ func (w *writer) listingRecord(l crawler.Listing) store.ListingRecord {
 		Fields:      l.Fields,
 		Text:        l.Text,
 	}
+	w.classifying <- struct{}{}
 	res := w.classifier.Classify(l.Text)
+	<-w.classifying
 	if res.Hit {
 		hit := &store.HitRecord{Score: res.Score, RuleVersion: w.ruleVersion}
 		for _, s := range res.Substances {
@@ -169,9 +192,16 @@ func (w *writer) committed(ops []store.BatchOp) {
 			m.Hits++
 			if l.NewHit {
 				m.NewHits++
-				if proxy, ok := w.shotProxy[op.Page.Page.Market]; ok && w.shots != nil {
-					m.Screenshots++
-					w.shots.enqueue(shotJob{hitID: l.HitID, evidenceID: op.Page.Result.EvidenceID, url: op.Page.Listings[i].URL, proxy: proxy})
+				if mk, ok := w.shotMarkets[op.Page.Page.Market]; ok && w.shots != nil {
+					u := op.Page.Listings[i].URL
+					// The crawler gives listings in-scope URLs only; a browser
+					// must never be sent anywhere else, so check again.
+					if why := crawler.Scope(mk, u); why != "" {
+						w.log.Warn("screenshot refused: the listing URL is outside the marketplace", "market", mk.Name, "url", u, "reason", why)
+					} else {
+						m.Screenshots++
+						w.shots.enqueue(shotJob{hitID: l.HitID, evidenceID: op.Page.Result.EvidenceID, url: u, proxy: mk.Proxy})
+					}
 				}
 			}
 			for _, s := range op.Page.Listings[i].Hit.Substances {

@@ -204,6 +204,10 @@ func printSweepSummary(w io.Writer, res sweep.Result) {
 		if m.Err != "" {
 			fmt.Fprintf(w, "\n%s: %s\n", termsafe.Escape(m.Market), termsafe.Escape(m.Err))
 		}
+		if n := sum(m.Crawl.ListingURLsRejected); n > 0 {
+			fmt.Fprintf(w, "\n%s: %s listing URLs refused and their items left out: outside the marketplace's allow/deny (offsite, deny) or not http(s) (scheme); if they belong to the marketplace, widen its allow\n",
+				m.Market, withKinds(n, m.Crawl.ListingURLsRejected))
+		}
 		if m.GatePages > 0 {
 			fmt.Fprintf(w, "\n%s: %d gate pages (CAPTCHA, login or DDoS protection) were not stored; refresh the session cookies (cookies_file) and sweep again\n", m.Market, m.GatePages)
 		}
