@@ -45,6 +45,24 @@ type Result struct {
 	Matches     []Match     // every matched term, context terms included, by position
 	Parts       Parts       // how Score was made (zero when no substance matched)
 	RuleVersion string      // the rule set's version
+	// Omitted lists the rules with more than MaxMatchesPerRule matches in
+	// the text and how many of their matches were not kept (see
+	// MaxMatchesPerRule); empty for any ordinary listing.
+	Omitted []Omission
+}
+
+// MaxMatchesPerRule bounds the matches of one rule (a substance, a family
+// or a context) kept for one text, counted over every view of the text, so
+// that the memory an analysis takes stays flat whatever a hostile page
+// holds (10 MiB of one repeated name). Matches beyond it, in text order,
+// are dropped and counted in Result.Omitted; the verdict is made from the
+// matches kept. No real listing comes near it.
+const MaxMatchesPerRule = 2000
+
+// Omission says how many matches of one rule a Result does not hold.
+type Omission struct {
+	Rule    string // "substance NAME", "family NAME" or "context NAME"
+	Dropped int    // matches found beyond MaxMatchesPerRule and not kept
 }
 
 // Parts is the breakdown of a score, for explain:
@@ -294,7 +312,11 @@ type scratch struct {
 	sq     []byte
 	sqMap  []int32
 	cands  []cand
-	tokens []token // ws.toks
+	// perRule counts the candidates of each rule (substances, then
+	// contexts, then families: see ruleSlot), to keep at most
+	// MaxMatchesPerRule of each; dropped counts those beyond it.
+	perRule, dropped []int32
+	tokens           []token // ws.toks
 	seen   map[seenKey]struct{}
 	fam    famCache
 	found  []token // fuzzyScan: exact matches, by start
@@ -344,14 +366,12 @@ func (c *Classifier) Classify(text string) Result {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
 	sc.scan.reset(c.subst.main)
-	if normalizeFast(text, &sc.n, &sc.ws, &sc.scan) {
-		sc.subst = sc.scan.hits(sc.subst[:0])
-	} else {
+	fast := normalizeFast(text, &sc.n, &sc.ws, &sc.scan)
+	if !fast {
 		normalizeRunes(text, &sc.n, &sc.runes, &sc.ws)
-		sc.subst = c.subst.main.findHalves(sc.n.b, sc.subst[:0])
 	}
 	sc.tokens = sc.ws.toks
-	if !c.mentionsSubstance(sc) {
+	if !c.mentionsSubstance(sc, fast) {
 		return Result{RuleVersion: c.rs.Version()}
 	}
 	if sc.n.unmapped {
@@ -381,6 +401,8 @@ func (sc *scratch) prepare(text string) {
 // and resolves the result.
 func (c *Classifier) analyze(text string, sc *scratch) Result {
 	sc.cands = sc.cands[:0]
+	slots := len(c.subs) + len(c.ctxs) + len(c.fams)
+	sc.perRule, sc.dropped = resize(sc.perRule, slots), resize(sc.dropped, slots)
 	sc.lits = resize(sc.lits, len(c.main.lens)-len(c.pats))
 	c.scan(sc, &sc.n)
 	// The leet view changes bytes, not separators: its words are those of
@@ -413,11 +435,39 @@ func (c *Classifier) analyze(text string, sc *scratch) Result {
 	return c.resolve(text, sc)
 }
 
-// scan runs the main and squeeze automata over one view.
+// scan runs the main and squeeze automata over one view. Occurrences are
+// taken in batches (findBatch), so that a text holding millions of terms
+// does not hold all their occurrences at once.
 func (c *Classifier) scan(sc *scratch, n *normText) {
 	b := n.b
 	sc.fam.n = nil // the view's bytes are new
-	sc.hits = c.main.find(b, sc.hits[:0])
+	for i, s := 0, int32(0); i < len(b); {
+		sc.hits, i, s = c.main.findSome(b, i, s, sc.hits[:0], findBatch)
+		c.mainHits(sc, n)
+	}
+	if !hasSeparator(b) {
+		return // no separators: the main view saw everything
+	}
+	sc.sq, sc.sqMap = squeezed(b, sc.sq[:0], sc.sqMap[:0])
+	for i, s := 0, int32(0); i < len(sc.sq); {
+		sc.hits, i, s = c.squeeze.findSome(sc.sq, i, s, sc.hits[:0], findBatch)
+		for _, h := range sc.hits {
+			p := &c.pats[c.sqPats[h.pat]]
+			start, e, ok := c.squeezeBounds(b, sc.sqMap, p, int(c.sqLen[h.pat]), int(h.end))
+			if !ok {
+				continue
+			}
+			for _, r := range p.refs {
+				c.addRef(sc, n, r, start, e)
+			}
+		}
+	}
+}
+
+// mainHits turns the main automaton's occurrences in sc.hits into
+// candidates.
+func (c *Classifier) mainHits(sc *scratch, n *normText) {
+	b := n.b
 	for _, h := range sc.hits {
 		if int(h.pat) >= len(c.pats) {
 			// A context pattern's literal prefix.
@@ -439,21 +489,6 @@ func (c *Classifier) scan(sc *scratch, n *normText) {
 			continue
 		}
 		e, ok := rightBoundary(b, end, p)
-		if !ok {
-			continue
-		}
-		for _, r := range p.refs {
-			c.addRef(sc, n, r, start, e)
-		}
-	}
-	if !hasSeparator(b) {
-		return // no separators: the main view saw everything
-	}
-	sc.sq, sc.sqMap = squeezed(b, sc.sq[:0], sc.sqMap[:0])
-	sc.hits = c.squeeze.find(sc.sq, sc.hits[:0])
-	for _, h := range sc.hits {
-		p := &c.pats[c.sqPats[h.pat]]
-		start, e, ok := c.squeezeBounds(b, sc.sqMap, p, int(c.sqLen[h.pat]), int(h.end))
 		if !ok {
 			continue
 		}
@@ -485,6 +520,9 @@ func hasSeparator(b []byte) bool {
 // squeezed appends b without its spaces to sq and, for every byte kept,
 // its offset in b to sqMap.
 func squeezed(b, sq []byte, sqMap []int32) ([]byte, []int32) {
+	// One allocation of the largest size, not a doubling series: a
+	// 10 MiB page would otherwise leave as much again in garbage.
+	sq, sqMap = slices.Grow(sq, len(b)), slices.Grow(sqMap, len(b))
 	for i, x := range b {
 		if x != ' ' {
 			sq = append(sq, x)
@@ -571,7 +609,7 @@ func (c *Classifier) addRef(sc *scratch, n *normText, r ref, ns, ne int) {
 	s, e := n.span(ns, ne)
 	if r.ctx >= 0 {
 		x := c.ctxs[r.ctx]
-		sc.cands = append(sc.cands, cand{start: s, end: e, ns: ns, ne: ne, sub: -1, ctx: r.ctx, fam: -1,
+		c.add(sc, cand{start: s, end: e, ns: ns, ne: ne, sub: -1, ctx: r.ctx, fam: -1,
 			kind: x.Kind, term: r.term.Text, weight: x.Weight})
 		return
 	}
@@ -585,13 +623,57 @@ func (c *Classifier) addRef(sc *scratch, n *normText, r ref, ns, ne int) {
 	if r.term.Weak() {
 		cd.weak = r.term
 	}
+	c.add(sc, cd)
+}
+
+// ruleSlot is the index of cd's rule in scratch.perRule.
+func (c *Classifier) ruleSlot(cd *cand) int {
+	switch {
+	case cd.ctx >= 0:
+		return len(c.subs) + cd.ctx
+	case cd.sub >= 0:
+		return cd.sub
+	}
+	return len(c.subs) + len(c.ctxs) + cd.fam
+}
+
+// add keeps cd as a candidate unless its rule already has
+// MaxMatchesPerRule of them; then it only counts it as dropped.
+func (c *Classifier) add(sc *scratch, cd cand) {
+	i := c.ruleSlot(&cd)
+	if sc.perRule[i] >= MaxMatchesPerRule {
+		sc.dropped[i]++
+		return
+	}
+	sc.perRule[i]++
 	sc.cands = append(sc.cands, cd)
+}
+
+// omissions lists the rules with dropped candidates, for Result.Omitted.
+func (c *Classifier) omissions(sc *scratch) []Omission {
+	var out []Omission
+	for i, d := range sc.dropped {
+		if d == 0 {
+			continue
+		}
+		var rule string
+		switch {
+		case i < len(c.subs):
+			rule = c.subRule[i]
+		case i < len(c.subs)+len(c.ctxs):
+			rule = c.ctxRule[i-len(c.subs)]
+		default:
+			rule = c.famRule[i-len(c.subs)-len(c.ctxs)]
+		}
+		out = append(out, Omission{Rule: rule, Dropped: int(d)})
+	}
+	return out
 }
 
 func (c *Classifier) addCtx(sc *scratch, n *normText, ci, ns, ne int, term string) {
 	s, e := n.span(ns, ne)
 	x := c.ctxs[ci]
-	sc.cands = append(sc.cands, cand{start: s, end: e, ns: ns, ne: ne, sub: -1, ctx: ci, fam: -1,
+	c.add(sc, cand{start: s, end: e, ns: ns, ne: ne, sub: -1, ctx: ci, fam: -1,
 		kind: x.Kind, term: term, weight: x.Weight})
 }
 
@@ -612,7 +694,7 @@ func isWordByte(b byte) bool {
 
 // resolve turns candidates into the result.
 func (c *Classifier) resolve(text string, sc *scratch) Result {
-	res := Result{RuleVersion: c.rs.Version()}
+	res := Result{RuleVersion: c.rs.Version(), Omitted: c.omissions(sc)}
 	if len(sc.cands) > 0 {
 		// Every candidate adds at most one match: one allocation.
 		res.Matches = make([]Match, 0, len(sc.cands))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Example is one labelled listing of a corpus for "snoop rules test".
@@ -256,12 +257,41 @@ func sortedKeys(m map[string]*Tally) []string {
 	return keys
 }
 
+// ExplainShown is the most bytes of normalised text Explain writes.
+const ExplainShown = 64 << 10
+
+// analyzeShown is Analyze that also returns the first max bytes of the
+// normalised text it analysed (cut on a character boundary) and how many
+// bytes followed them.
+func (c *Classifier) analyzeShown(text string, max int) (Result, string, int) {
+	sc := c.pool.Get().(*scratch)
+	defer c.pool.Put(sc)
+	sc.prepare(text)
+	r := c.analyze(text, sc)
+	b := sc.n.b
+	if len(b) <= max {
+		return r, string(b), 0
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return r, string(b[:cut]), len(b) - cut
+}
+
 // Explain writes the normalised text, every match with its span, rule and
 // weight, and the score and verdict, for "snoop rules explain".
+//
+// Of a long text, the first ExplainShown bytes of the normalised form are
+// written, followed by how many were left out.
 func (c *Classifier) Explain(w io.Writer, text string) error {
-	r := c.Analyze(text)
+	r, norm, left := c.analyzeShown(text, ExplainShown)
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "normalised: %s\n", Normalize(text))
+	fmt.Fprintf(bw, "normalised: %s", norm)
+	if left > 0 {
+		fmt.Fprintf(bw, " … (%d more bytes not shown)", left)
+	}
+	fmt.Fprintln(bw)
 	fmt.Fprintf(bw, "rules:      %s\n", r.RuleVersion)
 	fmt.Fprintln(bw, "matches:")
 	if len(r.Matches) == 0 {
@@ -269,6 +299,9 @@ func (c *Classifier) Explain(w io.Writer, text string) error {
 	}
 	for _, m := range r.Matches {
 		fmt.Fprintf(bw, "  %5d-%-5d %-28q %-34s %-12s %+.2f  term %q\n", m.Start, m.End, m.Matched, m.Rule, m.Kind, m.Weight, m.Term)
+	}
+	for _, o := range r.Omitted {
+		fmt.Fprintf(bw, "  (%d more matches of %s not kept: at most %d a rule are kept per text)\n", o.Dropped, o.Rule, MaxMatchesPerRule)
 	}
 	fmt.Fprintln(bw, "substances:")
 	if len(r.Substances) == 0 {

@@ -120,6 +120,9 @@ var wordByteClass = func() (t [256]uint8) {
 // the words.
 func normalizeRunes(src string, n *normText, scratch *[]foldRune, ws *words) {
 	n.reset()
+	// Most text writes at most one byte per byte it reads: allocate that
+	// once rather than through a doubling series of copies.
+	n.b, n.from, n.to = slices.Grow(n.b, len(src)), slices.Grow(n.from, len(src)), slices.Grow(n.to, len(src))
 	rs := slices.Grow((*scratch)[:0], len(src))
 	// Phase 1: per-rune folding.
 	for i := 0; i < len(src); {

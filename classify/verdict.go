@@ -94,11 +94,34 @@ func (c *Classifier) names(pi int) bool {
 // mentionsSubstance reports whether the full analysis of sc.n would find a
 // substance, family, CAS number or misspelt name: the same searches with
 // the same boundary rules, limited to what can name a substance.
-func (c *Classifier) mentionsSubstance(sc *scratch) bool {
+//
+// The occurrences of the substance automaton over sc.n are those sc.scan
+// recorded when fast (the one-pass normaliser fed it), else found here.
+// Either way they are taken in batches, so that a text of millions of
+// names does not hold all their occurrences at once.
+func (c *Classifier) mentionsSubstance(sc *scratch, fast bool) bool {
 	sc.cands = sc.cands[:0]
 	n := &sc.n
-	if c.substanceHits(sc, n, sc.subst) {
-		return true
+	switch {
+	case fast:
+		for k := 0; k < sc.scan.nf; {
+			sc.subst, k = sc.scan.hitsSome(sc.subst[:0], k, findBatch)
+			if c.substanceHits(sc, n, sc.subst) {
+				return true
+			}
+		}
+	case len(n.b) <= batchFrom:
+		sc.subst = c.subst.main.findHalves(n.b, sc.subst[:0])
+		if c.substanceHits(sc, n, sc.subst) {
+			return true
+		}
+	default:
+		for i, s := 0, int32(0); i < len(n.b); {
+			sc.subst, i, s = c.subst.main.findSome(n.b, i, s, sc.subst[:0], findBatch)
+			if c.substanceHits(sc, n, sc.subst) {
+				return true
+			}
+		}
 	}
 	// One pass over the words: CAS numbers, misspelt names, and whether
 	// the leet view has a word of its own. (The fuzzy search skips words
@@ -125,9 +148,18 @@ func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	// The leet view: its words are those of n with other bytes.
 	leet(n, &sc.l, &sc.ws)
 	l := &sc.l
-	sc.hits = c.subst.main.findHalves(l.b, sc.hits[:0])
-	if c.substanceHits(sc, l, sc.hits) {
-		return true
+	if len(l.b) <= batchFrom {
+		sc.hits = c.subst.main.findHalves(l.b, sc.hits[:0])
+		if c.substanceHits(sc, l, sc.hits) {
+			return true
+		}
+	} else {
+		for i, s := 0, int32(0); i < len(l.b); {
+			sc.hits, i, s = c.subst.main.findSome(l.b, i, s, sc.hits[:0], findBatch)
+			if c.substanceHits(sc, l, sc.hits) {
+				return true
+			}
+		}
 	}
 	// Misspelt names: the words leetspeak changed (the others were
 	// looked at in n).
