@@ -302,25 +302,25 @@ func (c *Classifier) RuleSet() *rules.RuleSet { return c.rs }
 
 // scratch holds per-call buffers, pooled.
 type scratch struct {
-	n, l   normText
-	runes  []foldRune
-	ws     words   // the words of n
-	scan   acScan  // the verdict search's automaton over n
-	subst  []acHit // its occurrences
-	hits   []acHit
-	lits   []bool // the literal prefix of ctxPats (those with one) occurs in n
-	sq     []byte
-	sqMap  []int32
-	cands  []cand
+	n, l  normText
+	runes []foldRune
+	ws    words   // the words of n
+	scan  acScan  // the verdict search's automaton over n
+	subst []acHit // its occurrences
+	hits  []acHit
+	lits  []bool // the literal prefix of ctxPats (those with one) occurs in n
+	sq    []byte
+	sqMap []int32
+	cands []cand
 	// perRule counts the candidates of each rule (substances, then
 	// contexts, then families: see ruleSlot), to keep at most
 	// MaxMatchesPerRule of each; dropped counts those beyond it.
 	perRule, dropped []int32
 	tokens           []token // ws.toks
-	seen   map[seenKey]struct{}
-	fam    famCache
-	found  []token // fuzzyScan: exact matches, by start
-	reach  []int   // fuzzyScan: furthest end of found[:i+1]
+	seen             map[seenKey]struct{}
+	fam              famCache
+	found            []token // fuzzyScan: exact matches, by start
+	reach            []int   // fuzzyScan: furthest end of found[:i+1]
 	// resolve's buffers.
 	ctxHit           []bool
 	kindHit          map[string]bool
