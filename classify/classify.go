@@ -66,7 +66,7 @@ type Omission struct {
 }
 
 // Parts is the breakdown of a score, for explain:
-// Score = Base + Sales − Exclude, clamped to [0, 1], with
+// Score = Base + Sales − Exclude + Prior, clamped to [0, 1], with
 // Exclude = min(Strong + max(0, Weak − Shield) + Far, exclude_cap), for
 // the best-scoring substance mention.
 type Parts struct {
@@ -78,6 +78,7 @@ type Parts struct {
 	Shield     float64 // weak exclusion cancelled by sales diversity
 	Far        float64 // exclusion outside the mention's window, capped at far_cap
 	Exclude    float64 // what was subtracted
+	Prior      float64 // the site kind's prior, added (scoring.kinds)
 }
 
 // Substance is one substance found in the text.
@@ -317,6 +318,7 @@ type scratch struct {
 	// MaxMatchesPerRule of each; dropped counts those beyond it.
 	perRule, dropped []int32
 	tokens           []token // ws.toks
+	prior            float64 // the site kind's prior (see ClassifyAs)
 	seen             map[seenKey]struct{}
 	fam              famCache
 	found            []token // fuzzyScan: exact matches, by start
@@ -363,8 +365,18 @@ type cand struct {
 // Most listings name no opioid at all: for them Classify runs only the
 // substance search of every view and returns early.
 func (c *Classifier) Classify(text string) Result {
+	return c.ClassifyAs(text, "")
+}
+
+// ClassifyAs is Classify for a listing found on a site of the given kind
+// (one of rules.SiteKinds; "" is rules.DefaultSiteKind): the kind's prior
+// (scoring.kinds in the rules) is added to every substance mention's
+// score, so that on a market, where every listing is an offer, a bare
+// substance name is a hit, and on a forum it needs more.
+func (c *Classifier) ClassifyAs(text, kind string) Result {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
+	sc.prior = c.prior(kind)
 	sc.scan.reset(c.subst.main)
 	fast := normalizeFast(text, &sc.n, &sc.ws, &sc.scan)
 	if !fast {
@@ -384,10 +396,25 @@ func (c *Classifier) Classify(text string) Result {
 // terms included, whether or not a substance occurs: for explaining a
 // verdict and tuning rules.
 func (c *Classifier) Analyze(text string) Result {
+	return c.AnalyzeAs(text, "")
+}
+
+// AnalyzeAs is Analyze for a listing found on a site of the given kind
+// (see ClassifyAs).
+func (c *Classifier) AnalyzeAs(text, kind string) Result {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
+	sc.prior = c.prior(kind)
 	sc.prepare(text)
 	return c.analyze(text, sc)
+}
+
+// prior is the score prior of a site kind; "" is rules.DefaultSiteKind.
+func (c *Classifier) prior(kind string) float64 {
+	if kind == "" {
+		kind = rules.DefaultSiteKind
+	}
+	return c.sc.Kinds[kind]
 }
 
 // prepare normalises text into sc.n and its words into sc.ws and
@@ -618,7 +645,11 @@ func (c *Classifier) addRef(sc *scratch, n *normText, r ref, ns, ne int) {
 	if kind == rules.TermLang {
 		kind = "lang:" + r.term.Lang
 	}
-	cd := cand{start: s, end: e, ns: ns, ne: ne, sub: r.sub, ctx: -1, fam: -1, name: sub.Name, class: sub.Class,
+	class := sub.Class
+	if r.term.Class != "" {
+		class = r.term.Class // a counterfeit pill: reported as fentanyl, in its own class
+	}
+	cd := cand{start: s, end: e, ns: ns, ne: ne, sub: r.sub, ctx: -1, fam: -1, name: sub.Name, class: class,
 		kind: kind, term: r.term.Text, weight: r.term.Weight}
 	if r.term.Weak() {
 		cd.weak = r.term
@@ -922,6 +953,7 @@ const longSpan = 64
 // the matches in its window rather than to all matches of the text.
 type contextIndex struct {
 	c       *Classifier
+	prior   float64 // the site kind's prior
 	counted []hitCtx
 	toks    []token // nil: window 0, every context is in the window
 	first   []int   // counted[i] starts in word first[i] ...
@@ -952,7 +984,7 @@ type weakTerm struct {
 // newContextIndex builds the index in sc's buffers.
 func (c *Classifier) newContextIndex(sc *scratch, counted []hitCtx, toks []token) *contextIndex {
 	cx := &sc.cx
-	*cx = contextIndex{c: c, counted: counted, toks: toks,
+	*cx = contextIndex{c: c, prior: sc.prior, counted: counted, toks: toks,
 		weakID:    resize(cx.weakID, len(counted)),
 		strongAt:  resize(cx.strongAt, len(c.ctxs)),
 		ctxNear:   resize(cx.ctxNear, len(c.ctxs)),
@@ -1038,8 +1070,8 @@ func (cx *contextIndex) mentionScore(m cand) (Parts, float64) {
 		lo, hi := tokenAt(cx.toks, m.ns)-w, tokenAt(cx.toks, max(m.ns, m.ne-1))+w
 		p, sales, excl = cx.windowParts(cx.inWindow(lo, hi))
 	}
-	p.Base = m.weight
-	score := max(0, min(1, m.weight+sales-excl))
+	p.Base, p.Prior = m.weight, cx.prior
+	score := max(0, min(1, m.weight+sales-excl+cx.prior))
 	return p, float64(int(score*1000+0.5)) / 1000
 }
 

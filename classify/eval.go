@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"snoop/rules"
 )
 
 // Example is one labelled listing of a corpus for "snoop rules test".
@@ -18,6 +21,9 @@ type Example struct {
 	Text       string   `json:"text"`
 	Label      string   `json:"label"` // "positive" or "negative"
 	Substances []string `json:"substances"`
+	// Kind is the site kind the listing comes from (see
+	// rules.SiteKinds); "" is rules.DefaultSiteKind.
+	Kind string `json:"kind,omitempty"`
 }
 
 // Input returns the text classified for the example: the title and the
@@ -50,6 +56,9 @@ func ParseCorpus(data []byte) ([]Example, error) {
 		}
 		if e.Label != "positive" && e.Label != "negative" {
 			return nil, fmt.Errorf("line %d: label %q: want positive or negative", line, e.Label)
+		}
+		if e.Kind != "" && !slices.Contains(rules.SiteKinds, e.Kind) {
+			return nil, fmt.Errorf("line %d: kind %q: want one of %s", line, e.Kind, strings.Join(rules.SiteKinds, ", "))
 		}
 		out = append(out, e)
 	}
@@ -122,7 +131,7 @@ func Evaluate(c *Classifier, examples []Example) *Evaluation {
 		return t
 	}
 	for _, e := range examples {
-		r := c.Classify(e.Input())
+		r := c.ClassifyAs(e.Input(), e.Kind)
 		want := e.Label == "positive"
 		o := Outcome{Example: e, Result: r}
 		got := map[string]bool{}
@@ -166,7 +175,7 @@ func Evaluate(c *Classifier, examples []Example) *Evaluation {
 			ev.Listings.FN++
 			tally(ev.Classes, class).FN++
 			// Listed with every context term, to show what was there.
-			o.Result = c.Analyze(e.Input())
+			o.Result = c.AnalyzeAs(e.Input(), e.Kind)
 			ev.FalseNegatives = append(ev.FalseNegatives, o)
 		case !want && r.Hit:
 			ev.Listings.FP++
@@ -315,8 +324,12 @@ func (c *Classifier) Explain(w io.Writer, text string) error {
 		verdict = "HIT"
 	}
 	if pt := r.Parts; len(r.Substances) > 0 {
-		fmt.Fprintf(bw, "parts:      base %.2f + sales %.2f (%d distinct sales contexts) - exclude %.2f (strong %.2f + weak %.2f - shield %.2f + far %.2f)\n",
+		fmt.Fprintf(bw, "parts:      base %.2f + sales %.2f (%d distinct sales contexts) - exclude %.2f (strong %.2f + weak %.2f - shield %.2f + far %.2f)",
 			pt.Base, pt.Sales, pt.SalesKinds, pt.Exclude, pt.Strong, pt.Weak, pt.Shield, pt.Far)
+		if pt.Prior != 0 {
+			fmt.Fprintf(bw, " + site prior %+.2f", pt.Prior)
+		}
+		fmt.Fprintln(bw)
 	}
 	fmt.Fprintf(bw, "score=%.3f threshold=%.2f verdict=%s\n", r.Score, c.sc.Threshold, verdict)
 	return bw.Flush()

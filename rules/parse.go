@@ -196,6 +196,20 @@ func (p *parser) parseScoring(k, n *yaml.Node) {
 			sc.Window = n
 		},
 		"far_cap": set(&sc.FarCap, "scoring: far_cap"),
+		"kinds": func(_, v *yaml.Node) {
+			known := map[string]func(k, v *yaml.Node){}
+			for _, kind := range SiteKinds {
+				known[kind] = func(_, v *yaml.Node) {
+					f, err := strconv.ParseFloat(v.Value, 64)
+					if v.Kind != yaml.ScalarNode || err != nil || f < -1 || f > 1 {
+						p.errorf(v.Line, "scoring: kinds: %s: bad prior %q: want a number from -1 to 1", kind, v.Value)
+						return
+					}
+					sc.Kinds[kind] = f
+				}
+			}
+			p.fields(v, "scoring: kinds", known)
+		},
 		"weights": func(_, v *yaml.Node) {
 			p.fields(v, "scoring: weights", map[string]func(k, v *yaml.Node){
 				"name":   set(&sc.Weights.Name, "scoring: weights: name"),
@@ -302,8 +316,16 @@ func (p *parser) parseStreet(n *yaml.Node) []Term {
 	for _, g := range n.Content {
 		var terms []*yaml.Node
 		var req, unless []string
+		var class string
 		w := unset
 		p.fields(g, "substance: street", map[string]func(k, v *yaml.Node){
+			"class": func(_, v *yaml.Node) {
+				class = p.str(v, "street: class")
+				if class != ClassCounterfeitPill {
+					p.errorf(v.Line, "substance: street: class %q: only %s may be given to a street group", class, ClassCounterfeitPill)
+					class = ""
+				}
+			},
 			"terms":    func(_, v *yaml.Node) { terms = p.list(v, "street: terms") },
 			"requires": func(_, v *yaml.Node) { req = values(p.list(v, "street: requires")) },
 			"unless":   func(_, v *yaml.Node) { unless = values(p.list(v, "street: unless")) },
@@ -316,7 +338,7 @@ func (p *parser) parseStreet(n *yaml.Node) []Term {
 			p.errorf(g.Line, "substance: street: requires is empty; street names need supporting context")
 		}
 		for _, t := range terms {
-			out = append(out, Term{Text: t.Value, Kind: TermStreet, Weight: w, Requires: req, Unless: unless, Pos: p.pos(t)})
+			out = append(out, Term{Text: t.Value, Kind: TermStreet, Weight: w, Requires: req, Unless: unless, Class: class, Pos: p.pos(t)})
 		}
 	}
 	return out

@@ -138,6 +138,7 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	for _, m := range markets {
 		w.frontiers[m.Name] = newJournalFrontier(r.DB, w.journal, id, m.Name)
 		w.archiveAll[m.Name] = m.Archive == config.ArchiveAll
+		w.kind[m.Name] = m.Kind
 		if r.Screenshots != nil && (r.AllScreenshots || m.Screenshots) {
 			w.shotProxy[m.Name] = m.Proxy
 		}
