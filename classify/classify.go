@@ -779,7 +779,8 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 			ctxHit[cd.ctx] = true
 			kindHit[cd.kind] = true
 			if cd.kind == rules.KindSales || cd.kind == rules.KindExclude {
-				counted = append(counted, hitCtx{ctx: cd.ctx, term: cd.term, ns: cd.ns, ne: cd.ne})
+				counted = append(counted, hitCtx{ctx: cd.ctx, term: cd.term, ns: cd.ns, ne: cd.ne,
+					single: cd.kind == rules.KindExclude && c.ctxs[cd.ctx].Bound && c.sc.Bind > 0 && oneWord(sc.n.b[cd.ns:cd.ne])})
 			}
 			w := cd.weight
 			if cd.kind == rules.KindExclude {
@@ -935,7 +936,20 @@ type hitCtx struct {
 	ctx    int
 	term   string
 	weak   bool
-	ns, ne int // normalised offsets
+	single bool // a strong exclusion written as one word: bound to the mentions near it
+	ns, ne int  // normalised offsets
+}
+
+// oneWord reports whether normalised text b is one word of a script that
+// separates words (an exclusion so written binds only to the mentions
+// near it; Chinese, Japanese, Thai and Korean terms are phrases).
+func oneWord(b []byte) bool {
+	for _, x := range b {
+		if x == ' ' || x >= 0xE0 {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenAt returns the index of the word of toks at or after normalised
@@ -968,7 +982,7 @@ type contextIndex struct {
 	weakTerms []weakTerm
 	strongAt  []bool // a non-weak context has a counted match
 	// Per-mention buffers.
-	near                  []int
+	near, unbound         []int
 	ctxNear, ctxFar       []bool
 	weakNear              []bool
 	weakOrder             []int
@@ -979,6 +993,7 @@ type contextIndex struct {
 type weakTerm struct {
 	term   string
 	weight float64
+	strong bool // a one-word strong exclusion, weak only when unbound
 }
 
 // newContextIndex builds the index in sc's buffers.
@@ -991,6 +1006,7 @@ func (c *Classifier) newContextIndex(sc *scratch, counted []hitCtx, toks []token
 		ctxFar:    resize(cx.ctxFar, len(c.ctxs)),
 		weakTerms: cx.weakTerms[:0],
 		near:      cx.near[:0],
+		unbound:   cx.unbound[:0],
 		weakNear:  cx.weakNear,
 		first:     cx.first,
 		last:      cx.last,
@@ -1005,13 +1021,19 @@ func (c *Classifier) newContextIndex(sc *scratch, counted []hitCtx, toks []token
 	for i, h := range counted {
 		if !h.weak {
 			cx.strongAt[h.ctx] = true
-			continue
+			if !h.single {
+				continue
+			}
 		}
 		id, ok := ids[h.term]
 		if !ok {
 			id = len(cx.weakTerms)
 			ids[h.term] = id
-			cx.weakTerms = append(cx.weakTerms, weakTerm{h.term, c.ctxs[h.ctx].Weight})
+			w := c.ctxs[h.ctx].Weight
+			if h.single {
+				w = min(w, c.sc.BindWeight)
+			}
+			cx.weakTerms = append(cx.weakTerms, weakTerm{h.term, w, h.single})
 		}
 		cx.weakID[i] = id
 	}
@@ -1061,14 +1083,14 @@ func (cx *contextIndex) mentionScore(m cand) (Parts, float64) {
 			for i := range all {
 				all[i] = i
 			}
-			wp, s, e := cx.windowParts(all)
+			wp, s, e := cx.windowParts(all, -1, -1)
 			cx.whole, cx.wholeSales, cx.wholeExcl = &wp, s, e
 		}
 		p, sales, excl = *cx.whole, cx.wholeSales, cx.wholeExcl
 	} else {
 		w := cx.c.sc.Window
-		lo, hi := tokenAt(cx.toks, m.ns)-w, tokenAt(cx.toks, max(m.ns, m.ne-1))+w
-		p, sales, excl = cx.windowParts(cx.inWindow(lo, hi))
+		mf, ml := tokenAt(cx.toks, m.ns), tokenAt(cx.toks, max(m.ns, m.ne-1))
+		p, sales, excl = cx.windowParts(cx.inWindow(mf-w, ml+w), mf, ml)
 	}
 	p.Base, p.Prior = m.weight, cx.prior
 	score := max(0, min(1, m.weight+sales-excl+cx.prior))
@@ -1097,14 +1119,22 @@ func (cx *contextIndex) inWindow(lo, hi int) []int {
 
 // windowParts adds up the contexts of the counted matches near (indexes in
 // counted order) and the exclusions outside them (see "Score" in package
-// rules). Base is left for the caller.
-func (cx *contextIndex) windowParts(near []int) (p Parts, sales, excl float64) {
+// rules) for the mention in words mf..ml (-1: the whole text, every match
+// bound to it). Base is left for the caller.
+//
+// A strong exclusion written as one word ("navy", "naloxone") is bound to
+// the mentions within scoring.bind words of it: for them it counts in
+// full; for a mention further away in the window it counts as a weak word
+// of at most scoring.bind_weight, so that one common word in a listing's
+// text never outweighs a named substance with sales evidence.
+func (cx *contextIndex) windowParts(near []int, mf, ml int) (p Parts, sales, excl float64) {
 	c := cx.c
 	var strong, weak, farStrong, farWeak float64
 	kinds := 0
 	clear(cx.ctxNear)
 	clear(cx.ctxFar)
 	clear(cx.weakNear)
+	unbound := cx.unbound[:0]
 	for _, i := range near {
 		h := cx.counted[i]
 		if h.weak {
@@ -1114,17 +1144,40 @@ func (cx *contextIndex) windowParts(near []int) (p Parts, sales, excl float64) {
 			}
 			continue
 		}
+		if h.single && mf >= 0 && max(cx.first[i]-ml, mf-cx.last[i]) > c.sc.Bind {
+			unbound = append(unbound, i)
+			continue
+		}
 		cx.ctxNear[h.ctx] = true
 	}
+	// Unbound one-word exclusions whose context is not bound otherwise
+	// weigh as weak words.
+	for _, i := range unbound {
+		h := cx.counted[i]
+		if cx.ctxNear[h.ctx] {
+			continue
+		}
+		if id := cx.weakID[i]; !cx.weakNear[id] {
+			cx.weakNear[id] = true
+			weak += cx.weakTerms[id].weight
+		}
+	}
+	cx.unbound = unbound
 	// A weak term with no match in the window has all its matches outside
-	// it; so has a context with no match in the window.
+	// it; so has a context with no match in the window (strong one-word
+	// terms are counted there).
 	for id, t := range cx.weakTerms {
-		if !cx.weakNear[id] {
+		if !cx.weakNear[id] && !t.strong {
 			farWeak += t.weight
 		}
 	}
 	for i := range cx.ctxFar {
 		cx.ctxFar[i] = cx.strongAt[i] && !cx.ctxNear[i]
+	}
+	// A context whose matches in the window are all unbound is near, not
+	// far: its words counted as weak above.
+	for _, i := range unbound {
+		cx.ctxFar[cx.counted[i].ctx] = false
 	}
 	for i, x := range c.ctxs {
 		switch {

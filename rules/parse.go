@@ -195,7 +195,16 @@ func (p *parser) parseScoring(k, n *yaml.Node) {
 			}
 			sc.Window = n
 		},
-		"far_cap": set(&sc.FarCap, "scoring: far_cap"),
+		"far_cap":     set(&sc.FarCap, "scoring: far_cap"),
+		"bind_weight": set(&sc.BindWeight, "scoring: bind_weight"),
+		"bind": func(_, v *yaml.Node) {
+			n, err := strconv.Atoi(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil || n < 0 || n > 10000 {
+				p.errorf(v.Line, "scoring: bind: bad count %q: want a whole number of words from 0 (off) to 10000", v.Value)
+				return
+			}
+			sc.Bind = n
+		},
 		"kinds": func(_, v *yaml.Node) {
 			known := map[string]func(k, v *yaml.Node){}
 			for _, kind := range SiteKinds {
@@ -405,6 +414,7 @@ func (p *parser) parseContext(n *yaml.Node) {
 		"weight": func(_, v *yaml.Node) { c.Weight = p.weight(v, "context: weight") },
 		"side":   func(_, v *yaml.Node) { c.Side = p.str(v, "context: side") },
 		"weak":   func(_, v *yaml.Node) { c.Weak = p.boolean(v, "context: weak") },
+		"bound":  func(_, v *yaml.Node) { c.Bound = p.boolean(v, "context: bound") },
 		"terms": func(_, v *yaml.Node) {
 			for _, t := range p.list(v, "context: terms") {
 				c.Terms = append(c.Terms, Term{Text: t.Value, Kind: TermContext, Pos: p.pos(t)})
@@ -454,6 +464,9 @@ func (p *parser) parseContext(n *yaml.Node) {
 	}
 	if c.Weak && c.Kind != KindExclude {
 		p.errorf(n.Line, "context %s: weak is only for exclude contexts", c.Name)
+	}
+	if c.Bound && (c.Kind != KindExclude || c.Weak) {
+		p.errorf(n.Line, "context %s: bound is only for strong exclude contexts", c.Name)
 	}
 	if c.Kind == KindNegate && (len(c.Detect) > 0 || len(c.Patterns) > 0) {
 		p.errorf(n.Line, "context %s: negate contexts take terms only", c.Name)

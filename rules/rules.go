@@ -20,6 +20,9 @@
 //	  shield_from: 2         # ... beyond this many
 //	  window: 15             # words either side of a mention its context reaches (0: whole text)
 //	  far_cap: 0.2           # exclusion outside the window subtracts at most this
+//	  bind: 5                # a strong exclusion written as one word counts in full
+//	                         # within this many words of a mention ...
+//	  bind_weight: 0.2       # ... and further away in the window as a weak word of this weight
 //	  kinds:                 # prior of each site kind, added to every mention's score
 //	    market: 0.1          # on a market every listing is an offer: a bare name is a hit
 //	    forum: -0.15         # a forum post that names a substance needs more
@@ -75,6 +78,11 @@
 //	    weak: true                   # exclude only: single words sellers write too
 //	    weight: 0.2                  # counted per distinct term, not once
 //	    terms: [alert, police, customs]
+//	  - name: naloxone
+//	    kind: exclude
+//	    bound: true                  # strong exclude only: a one-word term ("narcan") counts
+//	                                 # in full only near a mention (scoring.bind)
+//	    terms: [naloxone, narcan]
 //	  - name: negation
 //	    kind: negate
 //	    side: before                 # before: "no fentanyl"; after: "fentanyl-free"
@@ -290,7 +298,12 @@ type Context struct {
 	// found weighs Weight, and distinct sales contexts shield against them
 	// (see Scoring.WeakShield).
 	Weak bool
-	Pos  Pos
+	// Bound marks a strong exclude context that names an item (test
+	// strips, naloxone, merchandise) rather than the text's genre (news,
+	// a job ad): its one-word terms count in full only within
+	// Scoring.Bind words of a substance mention (see Scoring.Bind).
+	Bound bool
+	Pos   Pos
 }
 
 // Weights are the default weights of each term kind.
@@ -315,6 +328,11 @@ type Scoring struct {
 	// subtract from that mention's score.
 	FarCap  float64
 	Weights Weights
+	// Bind is how many words from a substance mention a strong exclusion
+	// written as one word still counts in full; further away in the
+	// window it counts as a weak word of at most BindWeight. 0: off.
+	Bind       int
+	BindWeight float64
 	// Kinds is the prior of each site kind (SiteKinds): added to the
 	// score of every substance mention of a listing from such a site.
 	Kinds map[string]float64
