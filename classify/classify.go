@@ -748,6 +748,23 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 		sc.subs, sc.negs, sc.counted = subs[:0], negs[:0], counted[:0]
 	}()
 	markup := markupSpans(text)
+	// Negations first: they cancel the substance right after them and
+	// the exclusion or support term right after them too ("no
+	// prescription required" is not medical text, "not pressed" not a
+	// counterfeit).
+	for _, cd := range sc.cands {
+		if cd.ctx >= 0 && cd.kind == rules.KindNegate {
+			negs = append(negs, cd)
+		}
+	}
+	// A negation word that ends a longer context term ("no" in "CAS No.")
+	// is part of that term: the longest match wins. One that starts it
+	// ("test" in "test strips") still negates.
+	var ni negIndex
+	if len(negs) > 0 {
+		negs = dropInnerNegs(sc, negs)
+		ni = c.newNegIndex(sc, negs, sc.tokens)
+	}
 	for _, cd := range sc.cands {
 		if cd.ctx >= 0 {
 			key := seenKey{cd.start, cd.end, cd.ctx}
@@ -762,6 +779,13 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 					Kind: cd.kind, Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
 				continue
 			}
+			if cd.kind == rules.KindExclude || cd.kind == rules.KindSupport {
+				if neg, ok := ni.negatedBefore(cd); ok {
+					res.Matches = append(res.Matches, Match{Rule: c.ctxRule[cd.ctx], Term: cd.term + " (negated by " + neg.term + ")",
+						Kind: "negated", Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
+					continue
+				}
+			}
 			if cd.kind == rules.KindExclude && c.ctxs[cd.ctx].Weak {
 				kindHit[cd.kind] = true
 				counted = append(counted, hitCtx{ctx: cd.ctx, term: cd.term, weak: true, ns: cd.ns, ne: cd.ne})
@@ -771,7 +795,6 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 				continue
 			}
 			if cd.kind == rules.KindNegate {
-				negs = append(negs, cd)
 				res.Matches = append(res.Matches, Match{Rule: c.ctxRule[cd.ctx], Term: cd.term,
 					Kind: cd.kind, Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
 				continue
@@ -791,14 +814,6 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 			continue
 		}
 		subs = append(subs, cd)
-	}
-	// A negation word that ends a longer context term ("no" in "CAS No.")
-	// is part of that term: the longest match wins. One that starts it
-	// ("test" in "test strips") still negates.
-	var ni negIndex
-	if len(negs) > 0 {
-		negs = dropInnerNegs(sc, negs)
-		ni = c.newNegIndex(sc, negs)
 	}
 	satisfied := func(names []string) (string, bool) {
 		for _, n := range names {
@@ -1243,15 +1258,30 @@ type negIndex struct {
 	negs   []cand
 	after  map[int]int // normalised start -> first "after" negation there
 	before map[int]int // normalised end -> first "before" negation there
+	toks   []token     // the words of the normalised text
+	text   []byte      // the normalised text
 }
 
-func (c *Classifier) newNegIndex(sc *scratch, negs []cand) negIndex {
+// negScope is how many words a "before" negation reaches over to a
+// substance that ends a list: "no press or fent", "no cut, fillers or
+// fentanyl".
+const negScope = 4
+
+// conjunctions join the items of a list a negation reaches over: "or"
+// words only, since "no prescription and fentanyl patches" negates the
+// prescription, not the patches.
+var conjunctions = map[string]bool{
+	"or": true, "nor": true, "ni": true, "o": true, "ou": true, "oder": true, "noch": true,
+	"of": true, "lub": true, "albo": true, "veya": true, "ne": true, "или": true, "ни": true, "або": true,
+}
+
+func (c *Classifier) newNegIndex(sc *scratch, negs []cand, toks []token) negIndex {
 	if sc.negAfter == nil {
 		sc.negAfter, sc.negBef = map[int]int{}, map[int]int{}
 	}
 	clear(sc.negAfter)
 	clear(sc.negBef)
-	ni := negIndex{negs: negs, after: sc.negAfter, before: sc.negBef}
+	ni := negIndex{negs: negs, after: sc.negAfter, before: sc.negBef, toks: toks, text: sc.n.b}
 	for i, ng := range negs {
 		if c.ctxs[ng.ctx].Side == rules.SideAfter {
 			if _, ok := ni.after[ng.ns]; !ok {
@@ -1277,12 +1307,43 @@ func (ni negIndex) negated(cd cand) (cand, bool) {
 	}
 	try(ni.after, cd.ne)
 	try(ni.after, cd.ne+1)
-	try(ni.before, cd.ns)
-	try(ni.before, cd.ns-1)
+	if n, ok := ni.negatedBefore(cd); ok {
+		if best < 0 {
+			return n, true
+		}
+	}
 	if best < 0 {
 		return cand{}, false
 	}
 	return ni.negs[best], true
+}
+
+// negatedBefore returns the "before" negation that cancels cd: one whose
+// last word directly precedes cd's first word, or, when cd ends a list
+// ("no press or fent"), one within negScope words before the conjunction
+// that joins cd to the list.
+func (ni negIndex) negatedBefore(cd cand) (cand, bool) {
+	if ni.before == nil {
+		return cand{}, false
+	}
+	for _, at := range []int{cd.ns, cd.ns - 1} {
+		if i, ok := ni.before[at]; ok {
+			return ni.negs[i], true
+		}
+	}
+	k := tokenAt(ni.toks, cd.ns)
+	if k < 2 || k > len(ni.toks) {
+		return cand{}, false
+	}
+	if t := ni.toks[k-1]; !conjunctions[string(ni.text[t.s:t.e])] {
+		return cand{}, false
+	}
+	for j := k - 2; j >= 0 && j >= k-1-negScope; j-- {
+		if i, ok := ni.before[ni.toks[j].e]; ok {
+			return ni.negs[i], true
+		}
+	}
+	return cand{}, false
 }
 
 // ctxOrKind reports whether the context or context kind named n matched.

@@ -174,6 +174,14 @@ func normalizeRunes(src string, n *normText, scratch *[]foldRune, ws *words) {
 			i += size
 			continue
 		}
+		// An emoji or other symbol inside a word, with letters directly
+		// on both sides ("fen💊tanyl"), is decoration: dropped, as an
+		// invisible character is. Between words it stays a word of its own.
+		if unicode.Is(unicode.So, r) && len(rs) > 0 && isLetter(rs[len(rs)-1].r) && rs[len(rs)-1].to == int32(i) &&
+			i+size < len(src) && letterAt(src, i+size) {
+			i += size
+			continue
+		}
 		for _, fr := range foldNonASCII(r) {
 			rs = append(rs, foldRune{fr, int32(i), int32(i + size)})
 		}
@@ -419,6 +427,12 @@ func onlyLookAlikes(w []foldRune) bool {
 		}
 	}
 	return true
+}
+
+// letterAt reports whether src holds a letter at byte i.
+func letterAt(src string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(src[i:])
+	return unicode.IsLetter(r)
 }
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
