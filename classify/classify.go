@@ -319,6 +319,8 @@ type scratch struct {
 	perRule, dropped []int32
 	tokens           []token // ws.toks
 	prior            float64 // the site kind's prior (see ClassifyAs)
+	gatedSeen        bool    // the verdict search met a gated term (see substanceMatchers.gated)
+	leetDone         bool    // the verdict search wrote the leet view l
 	seen             map[seenKey]struct{}
 	fam              famCache
 	found            []token // fuzzyScan: exact matches, by start
@@ -359,8 +361,10 @@ type cand struct {
 // are always those of Analyze. Matches are Analyze's too (every matched
 // term, context terms included) when the text holds a substance term, a
 // family's stem, a CAS number or a misspelt name; for a text with none of
-// these the verdict is "no substance" and Matches is empty (Analyze lists
-// the context terms of such a text too).
+// these, or only with street terms that need a support context none of
+// whose terms occurs ("oxycodone" without a counterfeit word), the verdict
+// is "no substance" and Matches is empty (Analyze lists the context terms
+// of such a text too).
 //
 // Most listings name no opioid at all: for them Classify runs only the
 // substance search of every view and returns early.

@@ -242,16 +242,19 @@ func TestClassifyAgreesWithAnalyze(t *testing.T) {
 	substance := 0
 	for _, text := range texts {
 		got, want := c.Classify(text), c.Analyze(text)
-		named := false
+		named, counts := false, false
 		for _, m := range want.Matches {
 			if !strings.HasPrefix(m.Rule, "context ") {
 				named = true
+				// A weak term whose gate context is absent cannot count:
+				// Classify skips the full analysis for it.
+				counts = counts || m.Kind != "unsupported"
 			}
 		}
 		if named {
 			substance++
 		}
-		if got.Matches == nil && !named {
+		if got.Matches == nil && !counts {
 			want.Matches = nil
 		}
 		if !reflect.DeepEqual(got, want) {
