@@ -272,9 +272,10 @@ const ExplainShown = 64 << 10
 // analyzeShown is Analyze that also returns the first max bytes of the
 // normalised text it analysed (cut on a character boundary) and how many
 // bytes followed them.
-func (c *Classifier) analyzeShown(text string, max int) (Result, string, int) {
+func (c *Classifier) analyzeShown(text, kind string, max int) (Result, string, int) {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
+	sc.prior = c.prior(kind)
 	sc.prepare(text)
 	r := c.analyze(text, sc)
 	b := sc.n.b
@@ -294,7 +295,13 @@ func (c *Classifier) analyzeShown(text string, max int) (Result, string, int) {
 // Of a long text, the first ExplainShown bytes of the normalised form are
 // written, followed by how many were left out.
 func (c *Classifier) Explain(w io.Writer, text string) error {
-	r, norm, left := c.analyzeShown(text, ExplainShown)
+	return c.ExplainAs(w, text, "")
+}
+
+// ExplainAs is Explain for a text from a site of the given kind (see
+// ClassifyAs).
+func (c *Classifier) ExplainAs(w io.Writer, text, kind string) error {
+	r, norm, left := c.analyzeShown(text, kind, ExplainShown)
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "normalised: %s", norm)
 	if left > 0 {

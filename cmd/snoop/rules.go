@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"snoop/classify"
@@ -15,7 +16,7 @@ const rulesUsage = `usage: snoop rules lint|test|explain|backtest [flags]
 
   lint     [--rules DIR]                       validate rule files; problems as file:line: msg
   test     --corpus FILE.jsonl [--rules DIR]   score the rules on a labelled corpus
-  explain  [--rules DIR] TEXT                  show how a text is classified (TEXT or stdin)
+  explain  [--rules DIR] [--kind K] TEXT       show how a text is classified (TEXT or stdin)
   backtest [--rules DIR]                       re-classify stored listings, print what would change
 `
 
@@ -144,9 +145,13 @@ func runRulesExplain(_ context.Context, e env, args []string) error {
 			"score and verdict. With no TEXT the text is read from standard input.")
 	dbFlag(fs, "snoop.db")
 	dir := fs.String("rules", "", "rule directory (default: the embedded rules)")
+	kind := fs.String("kind", rules.DefaultSiteKind, "site kind the text comes from: "+strings.Join(rules.SiteKinds, ", "))
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if !slices.Contains(rules.SiteKinds, *kind) {
+		return usagef("rules explain: --kind %q: want one of %s", *kind, strings.Join(rules.SiteKinds, ", "))
 	}
 	var text string
 	if len(pos) > 0 {
@@ -165,5 +170,5 @@ func runRulesExplain(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.Explain(e.stdout, text)
+	return c.ExplainAs(e.stdout, text, *kind)
 }
