@@ -413,6 +413,14 @@ func (c *Classifier) AnalyzeAs(text, kind string) Result {
 	return c.analyze(text, sc)
 }
 
+// NearMiss reports whether r is a near miss under the rules: not a hit,
+// but a substance was found and the score is within scoring.near_miss
+// below the threshold, so that a rule gap costs an analyst a look, not a
+// missed listing.
+func (c *Classifier) NearMiss(r Result) bool {
+	return !r.Hit && len(r.Substances) > 0 && c.sc.NearMiss > 0 && r.Score >= c.sc.Threshold-c.sc.NearMiss-1e-9
+}
+
 // prior is the score prior of a site kind; "" is rules.DefaultSiteKind.
 func (c *Classifier) prior(kind string) float64 {
 	if kind == "" {

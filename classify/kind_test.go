@@ -31,3 +31,23 @@ func TestClassifyAsKind(t *testing.T) {
 		}
 	}
 }
+
+// TestNearMiss checks the near-miss margin: a bare name (0.45, threshold
+// 0.5) is a near miss, a hit is not, a name sunk by an exclusion is not,
+// and a text naming no substance is not.
+func TestNearMiss(t *testing.T) {
+	c := defaultClassifier(t)
+	for _, tc := range []struct {
+		text string
+		near bool
+	}{
+		{"Metonitazene", true},
+		{"Metonitazene 5g", false},
+		{"Metonitazene test strips", false},
+		{"Oak dining table, 300 USD", false},
+	} {
+		if got := c.NearMiss(c.Classify(tc.text)); got != tc.near {
+			t.Errorf("NearMiss(%q) = %v, want %v", tc.text, got, tc.near)
+		}
+	}
+}

@@ -197,6 +197,7 @@ func (p *parser) parseScoring(k, n *yaml.Node) {
 		},
 		"far_cap":     set(&sc.FarCap, "scoring: far_cap"),
 		"bind_weight": set(&sc.BindWeight, "scoring: bind_weight"),
+		"near_miss":   set(&sc.NearMiss, "scoring: near_miss"),
 		"bind": func(_, v *yaml.Node) {
 			n, err := strconv.Atoi(v.Value)
 			if v.Kind != yaml.ScalarNode || err != nil || n < 0 || n > 10000 {

@@ -23,6 +23,8 @@
 //	  bind: 5                # a strong exclusion written as one word counts in full
 //	                         # within this many words of a mention ...
 //	  bind_weight: 0.2       # ... and further away in the window as a weak word of this weight
+//	  near_miss: 0.15        # a listing naming a substance that scores this close below
+//	                         # the threshold is a near miss (classify.Result.NearMiss)
 //	  kinds:                 # prior of each site kind, added to every mention's score
 //	    market: 0.1          # on a market every listing is an offer: a bare name is a hit
 //	    forum: -0.15         # a forum post that names a substance needs more
@@ -333,6 +335,10 @@ type Scoring struct {
 	// window it counts as a weak word of at most BindWeight. 0: off.
 	Bind       int
 	BindWeight float64
+	// NearMiss is the margin below Threshold within which a listing that
+	// names a substance is a near miss: kept and shown for review rather
+	// than dropped. 0: none.
+	NearMiss float64
 	// Kinds is the prior of each site kind (SiteKinds): added to the
 	// score of every substance mention of a listing from such a site.
 	Kinds map[string]float64
