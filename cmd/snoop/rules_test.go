@@ -80,7 +80,7 @@ func TestRulesTest(t *testing.T) {
 			[]string{"class (listings)", "nitazene", "false positives ("}, "", "", ""},
 		{"tricks", []string{"rules", "test", "--corpus", filepath.Join("..", "..", "classify", "testdata", "tricks.jsonl")}, 0,
 			[]string{"substance "}, "", "", ""},
-		{"missing corpus flag", []string{"rules", "test"}, 2, nil, "--corpus is required", "", ""},
+		{"missing corpus flag", []string{"rules", "test"}, 2, nil, "--corpus or --reviews is required", "", ""},
 		{"missing file", []string{"rules", "test", "--corpus", filepath.Join(dir, "nope.jsonl")}, 1, nil, "no such file", "", ""},
 		{"bad label", []string{"rules", "test", "--corpus", broken}, 1, nil, "line 1: label \"maybe\"", "", ""},
 	}
