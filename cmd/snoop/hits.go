@@ -58,8 +58,12 @@ func runHits(ctx context.Context, e env, args []string) error {
 	var hf hitFilterFlags
 	hf.register(fs, false)
 	format := fs.String("format", "table", "output format: table, jsonl or csv")
+	near := fs.Bool("near-miss", false, "list the stored listings that are not hits but score within the rules' near-miss margin below the threshold (table or jsonl)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *near {
+		return runNearMisses(ctx, e, *dbPath, hf.market, *format)
 	}
 	f, err := hf.filter()
 	if err != nil {
