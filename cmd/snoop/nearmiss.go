@@ -8,61 +8,11 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"snoop/classify"
-	"snoop/store"
+	"snoop/backtest"
 )
 
-// nearMiss is one stored listing that is not a hit but scores within the
-// rules' near-miss margin below the threshold.
-type nearMiss struct {
-	ListingID   int64           `json:"listing_id"`
-	Marketplace string          `json:"marketplace"`
-	URL         string          `json:"url"`
-	Title       string          `json:"title"`
-	Score       float64         `json:"score"`
-	Substances  []nearSubstance `json:"substances"`
-	RuleVersion string          `json:"rule_version"`
-	NearMiss    bool            `json:"near_miss"`
-}
-
-type nearSubstance struct {
-	Name    string `json:"name"`
-	Class   string `json:"class"`
-	Matched string `json:"matched"`
-}
-
-// nearMisses re-classifies every stored listing that is not a hit with c
-// and returns those c calls near misses, in listing order, keeping those
-// of market when market is not empty.
-func nearMisses(ctx context.Context, db *store.DB, c *classify.Classifier, market string) ([]nearMiss, error) {
-	var out []nearMiss
-	err := db.ListingsEach(ctx, func(l store.StoredListing) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if l.HitID != 0 || (market != "" && l.Market != market) {
-			return nil
-		}
-		r := c.Classify(l.Text)
-		if !c.NearMiss(r) {
-			return nil
-		}
-		nm := nearMiss{ListingID: l.ID, Marketplace: l.Market, URL: l.URL, Title: l.Title, Score: r.Score,
-			RuleVersion: r.RuleVersion, NearMiss: true, Substances: []nearSubstance{}}
-		for _, s := range r.Substances {
-			nm.Substances = append(nm.Substances, nearSubstance{Name: s.Name, Class: s.Class, Matched: s.Matched})
-		}
-		out = append(out, nm)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("near misses: %w", err)
-	}
-	return out, nil
-}
-
 // writeNearMisses prints near misses as a table or JSON Lines.
-func writeNearMisses(w io.Writer, nms []nearMiss, format string) error {
+func writeNearMisses(w io.Writer, nms []backtest.NearMiss, format string) error {
 	if format == "jsonl" {
 		enc := json.NewEncoder(w)
 		for _, nm := range nms {
@@ -104,7 +54,7 @@ func runNearMisses(ctx context.Context, e env, dbPath, market, format string) er
 		return err
 	}
 	defer db.Close()
-	nms, err := nearMisses(ctx, db, c, market)
+	nms, err := backtest.NearMisses(ctx, db, c, market)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"snoop/backtest"
 )
 
 // TestHitsNearMiss sweeps the demo marketplaces and lists the near
@@ -27,7 +29,7 @@ func TestHitsNearMiss(t *testing.T) {
 		t.Fatal("no near misses in the demo marketplaces")
 	}
 	for _, line := range lines {
-		var nm nearMiss
+		var nm backtest.NearMiss
 		if err := json.Unmarshal([]byte(line), &nm); err != nil {
 			t.Fatalf("%q: %v", line, err)
 		}
