@@ -180,6 +180,24 @@ func (m *acMatcher) find(text []byte, hits []acHit) []acHit {
 	return hits
 }
 
+// findSome is find from offset i in state s, stopping once it has
+// appended at least limit occurrences; it returns the offset and state to
+// resume from (see sparseMatcher.findSome).
+func (m *acMatcher) findSome(text []byte, i int, s int32, hits []acHit, limit int) ([]acHit, int, int32) {
+	n0 := len(hits)
+	delta, class, firstOut := m.delta, &m.class, m.firstOut
+	for ; i < len(text); i++ {
+		if len(hits)-n0 >= limit {
+			return hits, i, s
+		}
+		s = int32(delta[s+int32(class[text[i]])])
+		if s >= firstOut {
+			hits = m.report(hits, s, i+1, 0)
+		}
+	}
+	return hits, i, s
+}
+
 // findHalves appends every occurrence of every pattern in text to hits
 // as find does, in another order: each half of the text in order, the
 // halves interleaved. The automaton runs over both halves at once, so that
@@ -278,10 +296,18 @@ func (a *acScan) record(s, end int) {
 // hits appends the occurrences of the patterns fed so far to hits, in
 // the order find reports them.
 func (a *acScan) hits(hits []acHit) []acHit {
-	for _, f := range a.found[:a.nf] {
+	hits, _ = a.hitsSome(hits, 0, a.nf)
+	return hits
+}
+
+// hitsSome appends the occurrences of the reporting states found[k:],
+// stopping after limit states, and returns the index to resume from.
+func (a *acScan) hitsSome(hits []acHit, k, limit int) ([]acHit, int) {
+	end := min(a.nf, k+limit)
+	for _, f := range a.found[k:end] {
 		hits = a.m.report(hits, f.pat, int(f.end), 0)
 	}
-	return hits
+	return hits, end
 }
 
 // sparseMatcher is the compact form: dense rows of full transitions for
@@ -352,8 +378,30 @@ func newSparseMatcher(patterns []string) *sparseMatcher {
 // find appends every occurrence of every pattern in text to hits, as
 // acMatcher.find does.
 func (m *sparseMatcher) find(text []byte, hits []acHit) []acHit {
-	s := int32(0)
-	for i, b := range text {
+	hits, _, _ = m.findSome(text, 0, 0, hits, -1)
+	return hits
+}
+
+// findBatch is the most occurrences findSome gathers at a time for the
+// full analysis, so that the occurrences held at once stay bounded
+// whatever the text.
+const findBatch = 1 << 14
+
+// batchFrom is the text length beyond which the verdict search takes the
+// occurrences in batches rather than all at once with findHalves.
+const batchFrom = 1 << 20
+
+// findSome searches text from offset i in state s, appending occurrences
+// to hits until it has appended at least limit of them (limit < 0: no
+// limit), and returns hits and the offset and state to resume from; the
+// search is done when the offset returned is len(text).
+func (m *sparseMatcher) findSome(text []byte, i int, s int32, hits []acHit, limit int) ([]acHit, int, int32) {
+	n0 := len(hits)
+	for ; i < len(text); i++ {
+		if limit >= 0 && len(hits)-n0 >= limit {
+			return hits, i, s
+		}
+		b := text[i]
 		c := m.class[b]
 		next := int32(-1)
 		for s > m.lastDense && next < 0 {
@@ -380,5 +428,5 @@ func (m *sparseMatcher) find(text []byte, hits []acHit) []acHit {
 			}
 		}
 	}
-	return hits
+	return hits, i, s
 }

@@ -45,10 +45,28 @@ type Result struct {
 	Matches     []Match     // every matched term, context terms included, by position
 	Parts       Parts       // how Score was made (zero when no substance matched)
 	RuleVersion string      // the rule set's version
+	// Omitted lists the rules with more than MaxMatchesPerRule matches in
+	// the text and how many of their matches were not kept (see
+	// MaxMatchesPerRule); empty for any ordinary listing.
+	Omitted []Omission
+}
+
+// MaxMatchesPerRule bounds the matches of one rule (a substance, a family
+// or a context) kept for one text, counted over every view of the text, so
+// that the memory an analysis takes stays flat whatever a hostile page
+// holds (10 MiB of one repeated name). Matches beyond it, in text order,
+// are dropped and counted in Result.Omitted; the verdict is made from the
+// matches kept. No real listing comes near it.
+const MaxMatchesPerRule = 2000
+
+// Omission says how many matches of one rule a Result does not hold.
+type Omission struct {
+	Rule    string // "substance NAME", "family NAME" or "context NAME"
+	Dropped int    // matches found beyond MaxMatchesPerRule and not kept
 }
 
 // Parts is the breakdown of a score, for explain:
-// Score = Base + Sales − Exclude, clamped to [0, 1], with
+// Score = Base + Sales − Exclude + Prior, clamped to [0, 1], with
 // Exclude = min(Strong + max(0, Weak − Shield) + Far, exclude_cap), for
 // the best-scoring substance mention.
 type Parts struct {
@@ -60,6 +78,7 @@ type Parts struct {
 	Shield     float64 // weak exclusion cancelled by sales diversity
 	Far        float64 // exclusion outside the mention's window, capped at far_cap
 	Exclude    float64 // what was subtracted
+	Prior      float64 // the site kind's prior, added (scoring.kinds)
 }
 
 // Substance is one substance found in the text.
@@ -284,21 +303,28 @@ func (c *Classifier) RuleSet() *rules.RuleSet { return c.rs }
 
 // scratch holds per-call buffers, pooled.
 type scratch struct {
-	n, l   normText
-	runes  []foldRune
-	ws     words   // the words of n
-	scan   acScan  // the verdict search's automaton over n
-	subst  []acHit // its occurrences
-	hits   []acHit
-	lits   []bool // the literal prefix of ctxPats (those with one) occurs in n
-	sq     []byte
-	sqMap  []int32
-	cands  []cand
-	tokens []token // ws.toks
-	seen   map[seenKey]struct{}
-	fam    famCache
-	found  []token // fuzzyScan: exact matches, by start
-	reach  []int   // fuzzyScan: furthest end of found[:i+1]
+	n, l  normText
+	runes []foldRune
+	ws    words   // the words of n
+	scan  acScan  // the verdict search's automaton over n
+	subst []acHit // its occurrences
+	hits  []acHit
+	lits  []bool // the literal prefix of ctxPats (those with one) occurs in n
+	sq    []byte
+	sqMap []int32
+	cands []cand
+	// perRule counts the candidates of each rule (substances, then
+	// contexts, then families: see ruleSlot), to keep at most
+	// MaxMatchesPerRule of each; dropped counts those beyond it.
+	perRule, dropped []int32
+	tokens           []token // ws.toks
+	prior            float64 // the site kind's prior (see ClassifyAs)
+	gatedSeen        bool    // the verdict search met a gated term (see substanceMatchers.gated)
+	leetDone         bool    // the verdict search wrote the leet view l
+	seen             map[seenKey]struct{}
+	fam              famCache
+	found            []token // fuzzyScan: exact matches, by start
+	reach            []int   // fuzzyScan: furthest end of found[:i+1]
 	// resolve's buffers.
 	ctxHit           []bool
 	kindHit          map[string]bool
@@ -335,23 +361,33 @@ type cand struct {
 // are always those of Analyze. Matches are Analyze's too (every matched
 // term, context terms included) when the text holds a substance term, a
 // family's stem, a CAS number or a misspelt name; for a text with none of
-// these the verdict is "no substance" and Matches is empty (Analyze lists
-// the context terms of such a text too).
+// these, or only with street terms that need a support context none of
+// whose terms occurs ("oxycodone" without a counterfeit word), the verdict
+// is "no substance" and Matches is empty (Analyze lists the context terms
+// of such a text too).
 //
 // Most listings name no opioid at all: for them Classify runs only the
 // substance search of every view and returns early.
 func (c *Classifier) Classify(text string) Result {
+	return c.ClassifyAs(text, "")
+}
+
+// ClassifyAs is Classify for a listing found on a site of the given kind
+// (one of rules.SiteKinds; "" is rules.DefaultSiteKind): the kind's prior
+// (scoring.kinds in the rules) is added to every substance mention's
+// score, so that on a market, where every listing is an offer, a bare
+// substance name is a hit, and on a forum it needs more.
+func (c *Classifier) ClassifyAs(text, kind string) Result {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
+	sc.prior = c.prior(kind)
 	sc.scan.reset(c.subst.main)
-	if normalizeFast(text, &sc.n, &sc.ws, &sc.scan) {
-		sc.subst = sc.scan.hits(sc.subst[:0])
-	} else {
+	fast := normalizeFast(text, &sc.n, &sc.ws, &sc.scan)
+	if !fast {
 		normalizeRunes(text, &sc.n, &sc.runes, &sc.ws)
-		sc.subst = c.subst.main.findHalves(sc.n.b, sc.subst[:0])
 	}
 	sc.tokens = sc.ws.toks
-	if !c.mentionsSubstance(sc) {
+	if !c.mentionsSubstance(sc, fast) {
 		return Result{RuleVersion: c.rs.Version()}
 	}
 	if sc.n.unmapped {
@@ -364,10 +400,33 @@ func (c *Classifier) Classify(text string) Result {
 // terms included, whether or not a substance occurs: for explaining a
 // verdict and tuning rules.
 func (c *Classifier) Analyze(text string) Result {
+	return c.AnalyzeAs(text, "")
+}
+
+// AnalyzeAs is Analyze for a listing found on a site of the given kind
+// (see ClassifyAs).
+func (c *Classifier) AnalyzeAs(text, kind string) Result {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
+	sc.prior = c.prior(kind)
 	sc.prepare(text)
 	return c.analyze(text, sc)
+}
+
+// NearMiss reports whether r is a near miss under the rules: not a hit,
+// but a substance was found and the score is within scoring.near_miss
+// below the threshold, so that a rule gap costs an analyst a look, not a
+// missed listing.
+func (c *Classifier) NearMiss(r Result) bool {
+	return !r.Hit && len(r.Substances) > 0 && c.sc.NearMiss > 0 && r.Score >= c.sc.Threshold-c.sc.NearMiss-1e-9
+}
+
+// prior is the score prior of a site kind; "" is rules.DefaultSiteKind.
+func (c *Classifier) prior(kind string) float64 {
+	if kind == "" {
+		kind = rules.DefaultSiteKind
+	}
+	return c.sc.Kinds[kind]
 }
 
 // prepare normalises text into sc.n and its words into sc.ws and
@@ -381,6 +440,8 @@ func (sc *scratch) prepare(text string) {
 // and resolves the result.
 func (c *Classifier) analyze(text string, sc *scratch) Result {
 	sc.cands = sc.cands[:0]
+	slots := len(c.subs) + len(c.ctxs) + len(c.fams)
+	sc.perRule, sc.dropped = resize(sc.perRule, slots), resize(sc.dropped, slots)
 	sc.lits = resize(sc.lits, len(c.main.lens)-len(c.pats))
 	c.scan(sc, &sc.n)
 	// The leet view changes bytes, not separators: its words are those of
@@ -413,11 +474,39 @@ func (c *Classifier) analyze(text string, sc *scratch) Result {
 	return c.resolve(text, sc)
 }
 
-// scan runs the main and squeeze automata over one view.
+// scan runs the main and squeeze automata over one view. Occurrences are
+// taken in batches (findBatch), so that a text holding millions of terms
+// does not hold all their occurrences at once.
 func (c *Classifier) scan(sc *scratch, n *normText) {
 	b := n.b
 	sc.fam.n = nil // the view's bytes are new
-	sc.hits = c.main.find(b, sc.hits[:0])
+	for i, s := 0, int32(0); i < len(b); {
+		sc.hits, i, s = c.main.findSome(b, i, s, sc.hits[:0], findBatch)
+		c.mainHits(sc, n)
+	}
+	if !hasSeparator(b) {
+		return // no separators: the main view saw everything
+	}
+	sc.sq, sc.sqMap = squeezed(b, sc.sq[:0], sc.sqMap[:0])
+	for i, s := 0, int32(0); i < len(sc.sq); {
+		sc.hits, i, s = c.squeeze.findSome(sc.sq, i, s, sc.hits[:0], findBatch)
+		for _, h := range sc.hits {
+			p := &c.pats[c.sqPats[h.pat]]
+			start, e, ok := c.squeezeBounds(b, sc.sqMap, p, int(c.sqLen[h.pat]), int(h.end))
+			if !ok {
+				continue
+			}
+			for _, r := range p.refs {
+				c.addRef(sc, n, r, start, e)
+			}
+		}
+	}
+}
+
+// mainHits turns the main automaton's occurrences in sc.hits into
+// candidates.
+func (c *Classifier) mainHits(sc *scratch, n *normText) {
+	b := n.b
 	for _, h := range sc.hits {
 		if int(h.pat) >= len(c.pats) {
 			// A context pattern's literal prefix.
@@ -439,21 +528,6 @@ func (c *Classifier) scan(sc *scratch, n *normText) {
 			continue
 		}
 		e, ok := rightBoundary(b, end, p)
-		if !ok {
-			continue
-		}
-		for _, r := range p.refs {
-			c.addRef(sc, n, r, start, e)
-		}
-	}
-	if !hasSeparator(b) {
-		return // no separators: the main view saw everything
-	}
-	sc.sq, sc.sqMap = squeezed(b, sc.sq[:0], sc.sqMap[:0])
-	sc.hits = c.squeeze.find(sc.sq, sc.hits[:0])
-	for _, h := range sc.hits {
-		p := &c.pats[c.sqPats[h.pat]]
-		start, e, ok := c.squeezeBounds(b, sc.sqMap, p, int(c.sqLen[h.pat]), int(h.end))
 		if !ok {
 			continue
 		}
@@ -485,6 +559,9 @@ func hasSeparator(b []byte) bool {
 // squeezed appends b without its spaces to sq and, for every byte kept,
 // its offset in b to sqMap.
 func squeezed(b, sq []byte, sqMap []int32) ([]byte, []int32) {
+	// One allocation of the largest size, not a doubling series: a
+	// 10 MiB page would otherwise leave as much again in garbage.
+	sq, sqMap = slices.Grow(sq, len(b)), slices.Grow(sqMap, len(b))
 	for i, x := range b {
 		if x != ' ' {
 			sq = append(sq, x)
@@ -571,7 +648,7 @@ func (c *Classifier) addRef(sc *scratch, n *normText, r ref, ns, ne int) {
 	s, e := n.span(ns, ne)
 	if r.ctx >= 0 {
 		x := c.ctxs[r.ctx]
-		sc.cands = append(sc.cands, cand{start: s, end: e, ns: ns, ne: ne, sub: -1, ctx: r.ctx, fam: -1,
+		c.add(sc, cand{start: s, end: e, ns: ns, ne: ne, sub: -1, ctx: r.ctx, fam: -1,
 			kind: x.Kind, term: r.term.Text, weight: x.Weight})
 		return
 	}
@@ -580,18 +657,66 @@ func (c *Classifier) addRef(sc *scratch, n *normText, r ref, ns, ne int) {
 	if kind == rules.TermLang {
 		kind = "lang:" + r.term.Lang
 	}
-	cd := cand{start: s, end: e, ns: ns, ne: ne, sub: r.sub, ctx: -1, fam: -1, name: sub.Name, class: sub.Class,
+	class := sub.Class
+	if r.term.Class != "" {
+		class = r.term.Class // a counterfeit pill: reported as fentanyl, in its own class
+	}
+	cd := cand{start: s, end: e, ns: ns, ne: ne, sub: r.sub, ctx: -1, fam: -1, name: sub.Name, class: class,
 		kind: kind, term: r.term.Text, weight: r.term.Weight}
 	if r.term.Weak() {
 		cd.weak = r.term
 	}
+	c.add(sc, cd)
+}
+
+// ruleSlot is the index of cd's rule in scratch.perRule.
+func (c *Classifier) ruleSlot(cd *cand) int {
+	switch {
+	case cd.ctx >= 0:
+		return len(c.subs) + cd.ctx
+	case cd.sub >= 0:
+		return cd.sub
+	}
+	return len(c.subs) + len(c.ctxs) + cd.fam
+}
+
+// add keeps cd as a candidate unless its rule already has
+// MaxMatchesPerRule of them; then it only counts it as dropped.
+func (c *Classifier) add(sc *scratch, cd cand) {
+	i := c.ruleSlot(&cd)
+	if sc.perRule[i] >= MaxMatchesPerRule {
+		sc.dropped[i]++
+		return
+	}
+	sc.perRule[i]++
 	sc.cands = append(sc.cands, cd)
+}
+
+// omissions lists the rules with dropped candidates, for Result.Omitted.
+func (c *Classifier) omissions(sc *scratch) []Omission {
+	var out []Omission
+	for i, d := range sc.dropped {
+		if d == 0 {
+			continue
+		}
+		var rule string
+		switch {
+		case i < len(c.subs):
+			rule = c.subRule[i]
+		case i < len(c.subs)+len(c.ctxs):
+			rule = c.ctxRule[i-len(c.subs)]
+		default:
+			rule = c.famRule[i-len(c.subs)-len(c.ctxs)]
+		}
+		out = append(out, Omission{Rule: rule, Dropped: int(d)})
+	}
+	return out
 }
 
 func (c *Classifier) addCtx(sc *scratch, n *normText, ci, ns, ne int, term string) {
 	s, e := n.span(ns, ne)
 	x := c.ctxs[ci]
-	sc.cands = append(sc.cands, cand{start: s, end: e, ns: ns, ne: ne, sub: -1, ctx: ci, fam: -1,
+	c.add(sc, cand{start: s, end: e, ns: ns, ne: ne, sub: -1, ctx: ci, fam: -1,
 		kind: x.Kind, term: term, weight: x.Weight})
 }
 
@@ -612,7 +737,7 @@ func isWordByte(b byte) bool {
 
 // resolve turns candidates into the result.
 func (c *Classifier) resolve(text string, sc *scratch) Result {
-	res := Result{RuleVersion: c.rs.Version()}
+	res := Result{RuleVersion: c.rs.Version(), Omitted: c.omissions(sc)}
 	if len(sc.cands) > 0 {
 		// Every candidate adds at most one match: one allocation.
 		res.Matches = make([]Match, 0, len(sc.cands))
@@ -635,6 +760,23 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 		sc.subs, sc.negs, sc.counted = subs[:0], negs[:0], counted[:0]
 	}()
 	markup := markupSpans(text)
+	// Negations first: they cancel the substance right after them and
+	// the exclusion or support term right after them too ("no
+	// prescription required" is not medical text, "not pressed" not a
+	// counterfeit).
+	for _, cd := range sc.cands {
+		if cd.ctx >= 0 && cd.kind == rules.KindNegate {
+			negs = append(negs, cd)
+		}
+	}
+	// A negation word that ends a longer context term ("no" in "CAS No.")
+	// is part of that term: the longest match wins. One that starts it
+	// ("test" in "test strips") still negates.
+	var ni negIndex
+	if len(negs) > 0 {
+		negs = dropInnerNegs(sc, negs)
+		ni = c.newNegIndex(sc, negs, sc.tokens)
+	}
 	for _, cd := range sc.cands {
 		if cd.ctx >= 0 {
 			key := seenKey{cd.start, cd.end, cd.ctx}
@@ -649,6 +791,13 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 					Kind: cd.kind, Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
 				continue
 			}
+			if cd.kind == rules.KindExclude || cd.kind == rules.KindSupport {
+				if neg, ok := ni.negatedBefore(cd); ok {
+					res.Matches = append(res.Matches, Match{Rule: c.ctxRule[cd.ctx], Term: cd.term + " (negated by " + neg.term + ")",
+						Kind: "negated", Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
+					continue
+				}
+			}
 			if cd.kind == rules.KindExclude && c.ctxs[cd.ctx].Weak {
 				kindHit[cd.kind] = true
 				counted = append(counted, hitCtx{ctx: cd.ctx, term: cd.term, weak: true, ns: cd.ns, ne: cd.ne})
@@ -658,7 +807,6 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 				continue
 			}
 			if cd.kind == rules.KindNegate {
-				negs = append(negs, cd)
 				res.Matches = append(res.Matches, Match{Rule: c.ctxRule[cd.ctx], Term: cd.term,
 					Kind: cd.kind, Start: cd.start, End: cd.end, Matched: text[cd.start:cd.end]})
 				continue
@@ -666,7 +814,8 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 			ctxHit[cd.ctx] = true
 			kindHit[cd.kind] = true
 			if cd.kind == rules.KindSales || cd.kind == rules.KindExclude {
-				counted = append(counted, hitCtx{ctx: cd.ctx, term: cd.term, ns: cd.ns, ne: cd.ne})
+				counted = append(counted, hitCtx{ctx: cd.ctx, term: cd.term, ns: cd.ns, ne: cd.ne,
+					single: cd.kind == rules.KindExclude && c.ctxs[cd.ctx].Bound && c.sc.Bind > 0 && oneWord(sc.n.b[cd.ns:cd.ne])})
 			}
 			w := cd.weight
 			if cd.kind == rules.KindExclude {
@@ -677,14 +826,6 @@ func (c *Classifier) resolve(text string, sc *scratch) Result {
 			continue
 		}
 		subs = append(subs, cd)
-	}
-	// A negation word that ends a longer context term ("no" in "CAS No.")
-	// is part of that term: the longest match wins. One that starts it
-	// ("test" in "test strips") still negates.
-	var ni negIndex
-	if len(negs) > 0 {
-		negs = dropInnerNegs(sc, negs)
-		ni = c.newNegIndex(sc, negs)
 	}
 	satisfied := func(names []string) (string, bool) {
 		for _, n := range names {
@@ -822,7 +963,20 @@ type hitCtx struct {
 	ctx    int
 	term   string
 	weak   bool
-	ns, ne int // normalised offsets
+	single bool // a strong exclusion written as one word: bound to the mentions near it
+	ns, ne int  // normalised offsets
+}
+
+// oneWord reports whether normalised text b is one word of a script that
+// separates words (an exclusion so written binds only to the mentions
+// near it; Chinese, Japanese, Thai and Korean terms are phrases).
+func oneWord(b []byte) bool {
+	for _, x := range b {
+		if x == ' ' || x >= 0xE0 {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenAt returns the index of the word of toks at or after normalised
@@ -840,6 +994,7 @@ const longSpan = 64
 // the matches in its window rather than to all matches of the text.
 type contextIndex struct {
 	c       *Classifier
+	prior   float64 // the site kind's prior
 	counted []hitCtx
 	toks    []token // nil: window 0, every context is in the window
 	first   []int   // counted[i] starts in word first[i] ...
@@ -854,7 +1009,7 @@ type contextIndex struct {
 	weakTerms []weakTerm
 	strongAt  []bool // a non-weak context has a counted match
 	// Per-mention buffers.
-	near                  []int
+	near, unbound         []int
 	ctxNear, ctxFar       []bool
 	weakNear              []bool
 	weakOrder             []int
@@ -865,18 +1020,20 @@ type contextIndex struct {
 type weakTerm struct {
 	term   string
 	weight float64
+	strong bool // a one-word strong exclusion, weak only when unbound
 }
 
 // newContextIndex builds the index in sc's buffers.
 func (c *Classifier) newContextIndex(sc *scratch, counted []hitCtx, toks []token) *contextIndex {
 	cx := &sc.cx
-	*cx = contextIndex{c: c, counted: counted, toks: toks,
+	*cx = contextIndex{c: c, prior: sc.prior, counted: counted, toks: toks,
 		weakID:    resize(cx.weakID, len(counted)),
 		strongAt:  resize(cx.strongAt, len(c.ctxs)),
 		ctxNear:   resize(cx.ctxNear, len(c.ctxs)),
 		ctxFar:    resize(cx.ctxFar, len(c.ctxs)),
 		weakTerms: cx.weakTerms[:0],
 		near:      cx.near[:0],
+		unbound:   cx.unbound[:0],
 		weakNear:  cx.weakNear,
 		first:     cx.first,
 		last:      cx.last,
@@ -891,13 +1048,19 @@ func (c *Classifier) newContextIndex(sc *scratch, counted []hitCtx, toks []token
 	for i, h := range counted {
 		if !h.weak {
 			cx.strongAt[h.ctx] = true
-			continue
+			if !h.single {
+				continue
+			}
 		}
 		id, ok := ids[h.term]
 		if !ok {
 			id = len(cx.weakTerms)
 			ids[h.term] = id
-			cx.weakTerms = append(cx.weakTerms, weakTerm{h.term, c.ctxs[h.ctx].Weight})
+			w := c.ctxs[h.ctx].Weight
+			if h.single {
+				w = min(w, c.sc.BindWeight)
+			}
+			cx.weakTerms = append(cx.weakTerms, weakTerm{h.term, w, h.single})
 		}
 		cx.weakID[i] = id
 	}
@@ -947,17 +1110,17 @@ func (cx *contextIndex) mentionScore(m cand) (Parts, float64) {
 			for i := range all {
 				all[i] = i
 			}
-			wp, s, e := cx.windowParts(all)
+			wp, s, e := cx.windowParts(all, -1, -1)
 			cx.whole, cx.wholeSales, cx.wholeExcl = &wp, s, e
 		}
 		p, sales, excl = *cx.whole, cx.wholeSales, cx.wholeExcl
 	} else {
 		w := cx.c.sc.Window
-		lo, hi := tokenAt(cx.toks, m.ns)-w, tokenAt(cx.toks, max(m.ns, m.ne-1))+w
-		p, sales, excl = cx.windowParts(cx.inWindow(lo, hi))
+		mf, ml := tokenAt(cx.toks, m.ns), tokenAt(cx.toks, max(m.ns, m.ne-1))
+		p, sales, excl = cx.windowParts(cx.inWindow(mf-w, ml+w), mf, ml)
 	}
-	p.Base = m.weight
-	score := max(0, min(1, m.weight+sales-excl))
+	p.Base, p.Prior = m.weight, cx.prior
+	score := max(0, min(1, m.weight+sales-excl+cx.prior))
 	return p, float64(int(score*1000+0.5)) / 1000
 }
 
@@ -983,14 +1146,22 @@ func (cx *contextIndex) inWindow(lo, hi int) []int {
 
 // windowParts adds up the contexts of the counted matches near (indexes in
 // counted order) and the exclusions outside them (see "Score" in package
-// rules). Base is left for the caller.
-func (cx *contextIndex) windowParts(near []int) (p Parts, sales, excl float64) {
+// rules) for the mention in words mf..ml (-1: the whole text, every match
+// bound to it). Base is left for the caller.
+//
+// A strong exclusion written as one word ("navy", "naloxone") is bound to
+// the mentions within scoring.bind words of it: for them it counts in
+// full; for a mention further away in the window it counts as a weak word
+// of at most scoring.bind_weight, so that one common word in a listing's
+// text never outweighs a named substance with sales evidence.
+func (cx *contextIndex) windowParts(near []int, mf, ml int) (p Parts, sales, excl float64) {
 	c := cx.c
 	var strong, weak, farStrong, farWeak float64
 	kinds := 0
 	clear(cx.ctxNear)
 	clear(cx.ctxFar)
 	clear(cx.weakNear)
+	unbound := cx.unbound[:0]
 	for _, i := range near {
 		h := cx.counted[i]
 		if h.weak {
@@ -1000,17 +1171,40 @@ func (cx *contextIndex) windowParts(near []int) (p Parts, sales, excl float64) {
 			}
 			continue
 		}
+		if h.single && mf >= 0 && max(cx.first[i]-ml, mf-cx.last[i]) > c.sc.Bind {
+			unbound = append(unbound, i)
+			continue
+		}
 		cx.ctxNear[h.ctx] = true
 	}
+	// Unbound one-word exclusions whose context is not bound otherwise
+	// weigh as weak words.
+	for _, i := range unbound {
+		h := cx.counted[i]
+		if cx.ctxNear[h.ctx] {
+			continue
+		}
+		if id := cx.weakID[i]; !cx.weakNear[id] {
+			cx.weakNear[id] = true
+			weak += cx.weakTerms[id].weight
+		}
+	}
+	cx.unbound = unbound
 	// A weak term with no match in the window has all its matches outside
-	// it; so has a context with no match in the window.
+	// it; so has a context with no match in the window (strong one-word
+	// terms are counted there).
 	for id, t := range cx.weakTerms {
-		if !cx.weakNear[id] {
+		if !cx.weakNear[id] && !t.strong {
 			farWeak += t.weight
 		}
 	}
 	for i := range cx.ctxFar {
 		cx.ctxFar[i] = cx.strongAt[i] && !cx.ctxNear[i]
+	}
+	// A context whose matches in the window are all unbound is near, not
+	// far: its words counted as weak above.
+	for _, i := range unbound {
+		cx.ctxFar[cx.counted[i].ctx] = false
 	}
 	for i, x := range c.ctxs {
 		switch {
@@ -1076,15 +1270,30 @@ type negIndex struct {
 	negs   []cand
 	after  map[int]int // normalised start -> first "after" negation there
 	before map[int]int // normalised end -> first "before" negation there
+	toks   []token     // the words of the normalised text
+	text   []byte      // the normalised text
 }
 
-func (c *Classifier) newNegIndex(sc *scratch, negs []cand) negIndex {
+// negScope is how many words a "before" negation reaches over to a
+// substance that ends a list: "no press or fent", "no cut, fillers or
+// fentanyl".
+const negScope = 4
+
+// conjunctions join the items of a list a negation reaches over: "or"
+// words only, since "no prescription and fentanyl patches" negates the
+// prescription, not the patches.
+var conjunctions = map[string]bool{
+	"or": true, "nor": true, "ni": true, "o": true, "ou": true, "oder": true, "noch": true,
+	"of": true, "lub": true, "albo": true, "veya": true, "ne": true, "или": true, "ни": true, "або": true,
+}
+
+func (c *Classifier) newNegIndex(sc *scratch, negs []cand, toks []token) negIndex {
 	if sc.negAfter == nil {
 		sc.negAfter, sc.negBef = map[int]int{}, map[int]int{}
 	}
 	clear(sc.negAfter)
 	clear(sc.negBef)
-	ni := negIndex{negs: negs, after: sc.negAfter, before: sc.negBef}
+	ni := negIndex{negs: negs, after: sc.negAfter, before: sc.negBef, toks: toks, text: sc.n.b}
 	for i, ng := range negs {
 		if c.ctxs[ng.ctx].Side == rules.SideAfter {
 			if _, ok := ni.after[ng.ns]; !ok {
@@ -1110,12 +1319,43 @@ func (ni negIndex) negated(cd cand) (cand, bool) {
 	}
 	try(ni.after, cd.ne)
 	try(ni.after, cd.ne+1)
-	try(ni.before, cd.ns)
-	try(ni.before, cd.ns-1)
+	if n, ok := ni.negatedBefore(cd); ok {
+		if best < 0 {
+			return n, true
+		}
+	}
 	if best < 0 {
 		return cand{}, false
 	}
 	return ni.negs[best], true
+}
+
+// negatedBefore returns the "before" negation that cancels cd: one whose
+// last word directly precedes cd's first word, or, when cd ends a list
+// ("no press or fent"), one within negScope words before the conjunction
+// that joins cd to the list.
+func (ni negIndex) negatedBefore(cd cand) (cand, bool) {
+	if ni.before == nil {
+		return cand{}, false
+	}
+	for _, at := range []int{cd.ns, cd.ns - 1} {
+		if i, ok := ni.before[at]; ok {
+			return ni.negs[i], true
+		}
+	}
+	k := tokenAt(ni.toks, cd.ns)
+	if k < 2 || k > len(ni.toks) {
+		return cand{}, false
+	}
+	if t := ni.toks[k-1]; !conjunctions[string(ni.text[t.s:t.e])] {
+		return cand{}, false
+	}
+	for j := k - 2; j >= 0 && j >= k-1-negScope; j-- {
+		if i, ok := ni.before[ni.toks[j].e]; ok {
+			return ni.negs[i], true
+		}
+	}
+	return cand{}, false
 }
 
 // ctxOrKind reports whether the context or context kind named n matched.

@@ -27,7 +27,12 @@ var knownMisses = map[string]string{
 	"sh-p002":                   "\"Proto\" alone (prototype, a pipe brand) needs a nitazene word",
 }
 
-// testdataExamples returns every labelled case under testdata/*.jsonl.
+// blindFile is the frozen blind set: scored, never tuned on, so its cases
+// are not expected to pass one by one (see testdata/README.md).
+const blindFile = "blind.jsonl"
+
+// testdataExamples returns every labelled case under testdata/*.jsonl but
+// the blind set.
 func testdataExamples(t *testing.T) []Example {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "*.jsonl"))
@@ -36,6 +41,9 @@ func testdataExamples(t *testing.T) []Example {
 	}
 	var all []Example
 	for _, f := range files {
+		if filepath.Base(f) == blindFile {
+			continue
+		}
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -234,16 +242,19 @@ func TestClassifyAgreesWithAnalyze(t *testing.T) {
 	substance := 0
 	for _, text := range texts {
 		got, want := c.Classify(text), c.Analyze(text)
-		named := false
+		named, counts := false, false
 		for _, m := range want.Matches {
 			if !strings.HasPrefix(m.Rule, "context ") {
 				named = true
+				// A weak term whose gate context is absent cannot count:
+				// Classify skips the full analysis for it.
+				counts = counts || m.Kind != "unsupported"
 			}
 		}
 		if named {
 			substance++
 		}
-		if got.Matches == nil && !named {
+		if got.Matches == nil && !counts {
 			want.Matches = nil
 		}
 		if !reflect.DeepEqual(got, want) {

@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
+
+	"snoop/rules"
 )
 
 // Example is one labelled listing of a corpus for "snoop rules test".
@@ -17,6 +21,9 @@ type Example struct {
 	Text       string   `json:"text"`
 	Label      string   `json:"label"` // "positive" or "negative"
 	Substances []string `json:"substances"`
+	// Kind is the site kind the listing comes from (see
+	// rules.SiteKinds); "" is rules.DefaultSiteKind.
+	Kind string `json:"kind,omitempty"`
 }
 
 // Input returns the text classified for the example: the title and the
@@ -49,6 +56,9 @@ func ParseCorpus(data []byte) ([]Example, error) {
 		}
 		if e.Label != "positive" && e.Label != "negative" {
 			return nil, fmt.Errorf("line %d: label %q: want positive or negative", line, e.Label)
+		}
+		if e.Kind != "" && !slices.Contains(rules.SiteKinds, e.Kind) {
+			return nil, fmt.Errorf("line %d: kind %q: want one of %s", line, e.Kind, strings.Join(rules.SiteKinds, ", "))
 		}
 		out = append(out, e)
 	}
@@ -121,7 +131,7 @@ func Evaluate(c *Classifier, examples []Example) *Evaluation {
 		return t
 	}
 	for _, e := range examples {
-		r := c.Classify(e.Input())
+		r := c.ClassifyAs(e.Input(), e.Kind)
 		want := e.Label == "positive"
 		o := Outcome{Example: e, Result: r}
 		got := map[string]bool{}
@@ -165,7 +175,7 @@ func Evaluate(c *Classifier, examples []Example) *Evaluation {
 			ev.Listings.FN++
 			tally(ev.Classes, class).FN++
 			// Listed with every context term, to show what was there.
-			o.Result = c.Analyze(e.Input())
+			o.Result = c.AnalyzeAs(e.Input(), e.Kind)
 			ev.FalseNegatives = append(ev.FalseNegatives, o)
 		case !want && r.Hit:
 			ev.Listings.FP++
@@ -256,12 +266,48 @@ func sortedKeys(m map[string]*Tally) []string {
 	return keys
 }
 
+// ExplainShown is the most bytes of normalised text Explain writes.
+const ExplainShown = 64 << 10
+
+// analyzeShown is Analyze that also returns the first max bytes of the
+// normalised text it analysed (cut on a character boundary) and how many
+// bytes followed them.
+func (c *Classifier) analyzeShown(text, kind string, max int) (Result, string, int) {
+	sc := c.pool.Get().(*scratch)
+	defer c.pool.Put(sc)
+	sc.prior = c.prior(kind)
+	sc.prepare(text)
+	r := c.analyze(text, sc)
+	b := sc.n.b
+	if len(b) <= max {
+		return r, string(b), 0
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return r, string(b[:cut]), len(b) - cut
+}
+
 // Explain writes the normalised text, every match with its span, rule and
 // weight, and the score and verdict, for "snoop rules explain".
+//
+// Of a long text, the first ExplainShown bytes of the normalised form are
+// written, followed by how many were left out.
 func (c *Classifier) Explain(w io.Writer, text string) error {
-	r := c.Analyze(text)
+	return c.ExplainAs(w, text, "")
+}
+
+// ExplainAs is Explain for a text from a site of the given kind (see
+// ClassifyAs).
+func (c *Classifier) ExplainAs(w io.Writer, text, kind string) error {
+	r, norm, left := c.analyzeShown(text, kind, ExplainShown)
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "normalised: %s\n", Normalize(text))
+	fmt.Fprintf(bw, "normalised: %s", norm)
+	if left > 0 {
+		fmt.Fprintf(bw, " … (%d more bytes not shown)", left)
+	}
+	fmt.Fprintln(bw)
 	fmt.Fprintf(bw, "rules:      %s\n", r.RuleVersion)
 	fmt.Fprintln(bw, "matches:")
 	if len(r.Matches) == 0 {
@@ -269,6 +315,9 @@ func (c *Classifier) Explain(w io.Writer, text string) error {
 	}
 	for _, m := range r.Matches {
 		fmt.Fprintf(bw, "  %5d-%-5d %-28q %-34s %-12s %+.2f  term %q\n", m.Start, m.End, m.Matched, m.Rule, m.Kind, m.Weight, m.Term)
+	}
+	for _, o := range r.Omitted {
+		fmt.Fprintf(bw, "  (%d more matches of %s not kept: at most %d a rule are kept per text)\n", o.Dropped, o.Rule, MaxMatchesPerRule)
 	}
 	fmt.Fprintln(bw, "substances:")
 	if len(r.Substances) == 0 {
@@ -282,8 +331,12 @@ func (c *Classifier) Explain(w io.Writer, text string) error {
 		verdict = "HIT"
 	}
 	if pt := r.Parts; len(r.Substances) > 0 {
-		fmt.Fprintf(bw, "parts:      base %.2f + sales %.2f (%d distinct sales contexts) - exclude %.2f (strong %.2f + weak %.2f - shield %.2f + far %.2f)\n",
+		fmt.Fprintf(bw, "parts:      base %.2f + sales %.2f (%d distinct sales contexts) - exclude %.2f (strong %.2f + weak %.2f - shield %.2f + far %.2f)",
 			pt.Base, pt.Sales, pt.SalesKinds, pt.Exclude, pt.Strong, pt.Weak, pt.Shield, pt.Far)
+		if pt.Prior != 0 {
+			fmt.Fprintf(bw, " + site prior %+.2f", pt.Prior)
+		}
+		fmt.Fprintln(bw)
 	}
 	fmt.Fprintf(bw, "score=%.3f threshold=%.2f verdict=%s\n", r.Score, c.sc.Threshold, verdict)
 	return bw.Flush()

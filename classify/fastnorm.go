@@ -145,6 +145,35 @@ func newFastFold(r rune) fastFold {
 	return e
 }
 
+// standaloneSymbol reports whether the rune of sz bytes at src[i:] is a
+// symbol the fast normaliser may write as a word of its own, as
+// normalizeRunes does: a symbol (Unicode So) that normalisation leaves as
+// it is, with a separator or the text's edge on both sides (sepBefore),
+// and not after a single letter (where it may stand between spelt-out
+// letters, "f ★ e ★ n"). toks are the words written so far into b.
+func standaloneSymbol(src string, i, sz int, sepBefore bool, toks []token, b []byte) bool {
+	if !sepBefore {
+		return false
+	}
+	if j := i + sz; j < len(src) && src[j] != ' ' && src[j] != '\n' {
+		return false
+	}
+	if len(toks) > 0 {
+		if t := toks[len(toks)-1]; utf8.RuneCount(b[t.s:t.e]) == 1 {
+			return false
+		}
+	}
+	r, _ := utf8.DecodeRuneInString(src[i:])
+	if !unicode.Is(unicode.So, r) || isInvisible(r) || unicode.ToLower(r) != r {
+		return false
+	}
+	if _, ok := special[r]; ok {
+		return false
+	}
+	f := foldNonASCII(r)
+	return len(f) == 2 && f[0] == sepRune && f[1] == r || len(f) == 3 && f[0] == sepRune && f[1] == r && f[2] == sepRune
+}
+
 // bailFold is the fastFold of the runes beyond foldRanges.
 var bailFold fastFold
 
@@ -174,6 +203,9 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 	maxWords := size/2 + 1
 	toks := slices.Grow(ws.toks[:0], maxWords)[:maxWords]
 	flags := slices.Grow(ws.flags[:0], maxWords)[:maxWords]
+	// Kept even when the text is left to normalizeRunes, so that the
+	// next call does not allocate them again.
+	ws.toks, ws.flags = toks[:0], flags[:0]
 	nw := 0
 	scan.start(size)
 	w := 0
@@ -184,7 +216,27 @@ func normalizeFast(src string, n *normText, ws *words, scan *acScan) bool {
 			if src[i] >= utf8.RuneSelf {
 				e, sz := fastFoldAt(src, i)
 				if e.kind == fastBail {
-					return false
+					// A symbol standing alone between separators ("© 2024",
+					// "★ 5/5") is a word of its own, written as it is.
+					if !standaloneSymbol(src, i, sz, pendingSep || w == 0, toks[:nw], b) {
+						return false
+					}
+					if pendingSep && w > 0 {
+						b[w] = ' '
+						w++
+						scan.step(' ', w)
+					}
+					pendingSep = false
+					ws0 := w
+					for k := 0; k < sz; k++ {
+						b[w] = src[i+k]
+						w++
+						scan.step(src[i+k], w)
+					}
+					toks[nw], flags[nw] = token{ws0, w}, wordOther
+					nw++
+					i += sz
+					continue
 				}
 				if e.kind == fastSep {
 					pendingSep = true

@@ -233,7 +233,7 @@ func (c *Classifier) cas3(sc *scratch, n *normText, ti int) bool {
 	}
 	s, e := n.span(t.s, toks[ti+2].e)
 	sub := c.subs[si]
-	sc.cands = append(sc.cands, cand{start: s, end: e, ns: t.s, ne: toks[ti+2].e, sub: si, ctx: -1, fam: -1,
+	c.add(sc, cand{start: s, end: e, ns: t.s, ne: toks[ti+2].e, sub: si, ctx: -1, fam: -1,
 		name: sub.Name, class: sub.Class, kind: "cas", term: canon, weight: c.sc.Weights.CAS})
 	return true
 }
@@ -397,5 +397,5 @@ func (c *Classifier) family(sc *scratch, n *normText, fi, hs, he int) {
 		}
 		cd.name, cd.class = name, f.Class
 	}
-	sc.cands = append(sc.cands, cd)
+	c.add(sc, cd)
 }

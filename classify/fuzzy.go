@@ -275,7 +275,7 @@ func (c *Classifier) fuzzyScan(sc *scratch, n *normText) {
 			continue
 		}
 		if cd, ok := c.fuzzyWord(n, t); ok {
-			sc.cands = append(sc.cands, cd)
+			c.add(sc, cd)
 		}
 	}
 }

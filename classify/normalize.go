@@ -120,6 +120,9 @@ var wordByteClass = func() (t [256]uint8) {
 // the words.
 func normalizeRunes(src string, n *normText, scratch *[]foldRune, ws *words) {
 	n.reset()
+	// Most text writes at most one byte per byte it reads: allocate that
+	// once rather than through a doubling series of copies.
+	n.b, n.from, n.to = slices.Grow(n.b, len(src)), slices.Grow(n.from, len(src)), slices.Grow(n.to, len(src))
 	rs := slices.Grow((*scratch)[:0], len(src))
 	// Phase 1: per-rune folding.
 	for i := 0; i < len(src); {
@@ -168,6 +171,14 @@ func normalizeRunes(src string, n *normText, scratch *[]foldRune, ws *words) {
 		if l, ok := currencyAsLetter(r); ok && len(rs) > 0 && isASCIILetterRune(rs[len(rs)-1].r) &&
 			i+size < len(src) && isASCIIAlpha(src[i+size]) {
 			rs = append(rs, foldRune{l, int32(i), int32(i + size)})
+			i += size
+			continue
+		}
+		// An emoji or other symbol inside a word, with letters directly
+		// on both sides ("fen💊tanyl"), is decoration: dropped, as an
+		// invisible character is. Between words it stays a word of its own.
+		if unicode.Is(unicode.So, r) && len(rs) > 0 && isLetter(rs[len(rs)-1].r) && rs[len(rs)-1].to == int32(i) &&
+			i+size < len(src) && letterAt(src, i+size) {
 			i += size
 			continue
 		}
@@ -416,6 +427,12 @@ func onlyLookAlikes(w []foldRune) bool {
 		}
 	}
 	return true
+}
+
+// letterAt reports whether src holds a letter at byte i.
+func letterAt(src string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(src[i:])
+	return unicode.IsLetter(r)
 }
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }

@@ -168,7 +168,7 @@ func TestNormalizeFastPath(t *testing.T) {
 	pieces := []string{"f e n t", "i.s.o", "a  b  c", "FentanyI", "fentanyI.", "12.5", "1,000", "x.5", "&amp;", "&#102;", "&x", "R&B", " I ", "p r o t o nitazene",
 		"é", "à", "Ñ", "ß", "ﬁ", "\u00a0", "\u2013", "—", "’", "…", "«", "\u200b", "€", "£", "¥", "°", "²", "Ｆ", "ｅ", "µ", "ª",
 		"ф", "в", "с", "о", "і", "є", "Ё", "фентанил", "фентаніл", "продаю", "сеть", "α", "ο", "ς", "🔥", "芬太尼", "\xff", "\x01",
-		"a é b", "в с к", "f £ n", "с a b", "é £ x", "c£a", "1€5"}
+		"a é b", "в с к", "f £ n", "с a b", "é £ x", "c£a", "1€5", "©", "®", "★", "💊", "✅", "™", "f ★ e ★ n", "© 2024"}
 	took := 0
 	for i := 0; i < 40000; i++ {
 		var sb strings.Builder
@@ -186,6 +186,14 @@ func TestNormalizeFastPath(t *testing.T) {
 	t.Logf("took %d", took)
 	if took < 5000 {
 		t.Errorf("the fast path took %d of 40000 texts", took)
+	}
+	// Symbols, which the fast path writes as words of their own when
+	// they stand alone between separators.
+	for _, x := range []string{"©", "®", "★", "💊", "🔥", "✅", "📦", "🔌", "⚠", "™", "°", "♥"} {
+		for _, s := range []string{x, "a" + x + "b", "ab " + x, x + " ab", "a " + x + " b", "1 " + x + " 5", "f " + x + " e " + x + " n",
+			"ab " + x + " c d e", x + " " + x + " " + x, "ab " + x + "\nc", "ab " + x + ".", "é " + x + " б"} {
+			checkFastPath(t, s)
+		}
 	}
 	// Every rune it has a table entry for, alone and between letters,
 	// digits and separators.

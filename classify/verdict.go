@@ -21,6 +21,14 @@ type substanceMatchers struct {
 	trigger []bool
 	squeeze *wordTrie
 	sqPat   []int32 // pattern id -> pats index
+	// gated marks the patterns (pats index) whose substance terms are all
+	// weak terms that require a gate context: a support context of terms
+	// only ("counterfeit" for "m30", "oxycodone"). gate finds those
+	// contexts' terms, spaces removed, in a text with spaces removed: a
+	// text where none occurs cannot have the term count, so it needs no
+	// full analysis for it.
+	gated []bool
+	gate  *acMatcher
 }
 
 // newSubstanceMatchers compiles the substance patterns of c.
@@ -78,7 +86,87 @@ func newSubstanceMatchers(c *Classifier) *substanceMatchers {
 	}
 	sm.main = newACMatcher(keys)
 	sm.squeeze = newWordTrie(sqKeys)
+	sm.gated, sm.gate = c.gates()
 	return sm
+}
+
+// gates returns substanceMatchers.gated and .gate for c.
+func (c *Classifier) gates() ([]bool, *acMatcher) {
+	isGate := make([]bool, len(c.ctxs))
+	byName := map[string]int{}
+	for i, x := range c.ctxs {
+		byName[x.Name] = i
+		isGate[i] = x.Kind == "support" && len(x.Detect) == 0 && len(x.Patterns) == 0 && len(x.Terms) > 0
+	}
+	gated := make([]bool, len(c.pats))
+	used := make([]bool, len(c.ctxs))
+	for pi := range c.pats {
+		p := &c.pats[pi]
+		if len(p.stems) > 0 || !c.names(pi) {
+			continue
+		}
+		all := true
+		var needs []int
+		for _, r := range p.refs {
+			if r.sub < 0 {
+				continue
+			}
+			g := -1
+			if r.term.Weak() {
+				for _, n := range r.term.Requires {
+					if i, ok := byName[n]; ok && isGate[i] {
+						g = i
+						break
+					}
+				}
+			}
+			if g < 0 {
+				all = false
+				break
+			}
+			needs = append(needs, g)
+		}
+		if all {
+			gated[pi] = true
+			for _, g := range needs {
+				used[g] = true
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var keys []string
+	for pi := range c.pats {
+		for _, r := range c.pats[pi].refs {
+			if r.ctx >= 0 && used[r.ctx] {
+				if k := strings.ReplaceAll(c.pats[pi].key, " ", ""); k != "" && !seen[k] {
+					seen[k] = true
+					keys = append(keys, k)
+				}
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return gated, nil
+	}
+	return gated, newACMatcher(keys)
+}
+
+// gateOccurs reports whether a term of a gate context occurs anywhere in
+// view n, spaces ignored (see substanceMatchers.gated).
+func (c *Classifier) gateOccurs(sc *scratch, n *normText) bool {
+	if c.subst.gate == nil {
+		return true
+	}
+	sq := sc.sq[:0]
+	for _, x := range n.b {
+		if x != ' ' {
+			sq = append(sq, x)
+		}
+	}
+	sc.sq = sq
+	hits, _, _ := c.subst.gate.findSome(sq, 0, 0, sc.hits[:0], 1)
+	sc.hits = hits
+	return len(hits) > 0
 }
 
 // names reports whether pattern pi is a term of some substance.
@@ -94,11 +182,50 @@ func (c *Classifier) names(pi int) bool {
 // mentionsSubstance reports whether the full analysis of sc.n would find a
 // substance, family, CAS number or misspelt name: the same searches with
 // the same boundary rules, limited to what can name a substance.
-func (c *Classifier) mentionsSubstance(sc *scratch) bool {
-	sc.cands = sc.cands[:0]
-	n := &sc.n
-	if c.substanceHits(sc, n, sc.subst) {
+//
+// The occurrences of the substance automaton over sc.n are those sc.scan
+// recorded when fast (the one-pass normaliser fed it), else found here.
+// Either way they are taken in batches, so that a text of millions of
+// names does not hold all their occurrences at once.
+func (c *Classifier) mentionsSubstance(sc *scratch, fast bool) bool {
+	sc.gatedSeen = false
+	if c.mentions(sc, fast) {
 		return true
+	}
+	// Only gated terms were found: they count only where a term of their
+	// gate context occurs.
+	if !sc.gatedSeen {
+		return false
+	}
+	return c.gateOccurs(sc, &sc.n) || sc.leetDone && c.gateOccurs(sc, &sc.l)
+}
+
+// mentions is mentionsSubstance before the gate test: it notes gated
+// terms in sc.gatedSeen rather than reporting them.
+func (c *Classifier) mentions(sc *scratch, fast bool) bool {
+	sc.cands = sc.cands[:0]
+	sc.leetDone = false
+	n := &sc.n
+	switch {
+	case fast:
+		for k := 0; k < sc.scan.nf; {
+			sc.subst, k = sc.scan.hitsSome(sc.subst[:0], k, findBatch)
+			if c.substanceHits(sc, n, sc.subst) {
+				return true
+			}
+		}
+	case len(n.b) <= batchFrom:
+		sc.subst = c.subst.main.findHalves(n.b, sc.subst[:0])
+		if c.substanceHits(sc, n, sc.subst) {
+			return true
+		}
+	default:
+		for i, s := 0, int32(0); i < len(n.b); {
+			sc.subst, i, s = c.subst.main.findSome(n.b, i, s, sc.subst[:0], findBatch)
+			if c.substanceHits(sc, n, sc.subst) {
+				return true
+			}
+		}
 	}
 	// One pass over the words: CAS numbers, misspelt names, and whether
 	// the leet view has a word of its own. (The fuzzy search skips words
@@ -124,10 +251,20 @@ func (c *Classifier) mentionsSubstance(sc *scratch) bool {
 	}
 	// The leet view: its words are those of n with other bytes.
 	leet(n, &sc.l, &sc.ws)
+	sc.leetDone = true
 	l := &sc.l
-	sc.hits = c.subst.main.findHalves(l.b, sc.hits[:0])
-	if c.substanceHits(sc, l, sc.hits) {
-		return true
+	if len(l.b) <= batchFrom {
+		sc.hits = c.subst.main.findHalves(l.b, sc.hits[:0])
+		if c.substanceHits(sc, l, sc.hits) {
+			return true
+		}
+	} else {
+		for i, s := 0, int32(0); i < len(l.b); {
+			sc.hits, i, s = c.subst.main.findSome(l.b, i, s, sc.hits[:0], findBatch)
+			if c.substanceHits(sc, l, sc.hits) {
+				return true
+			}
+		}
 	}
 	// Misspelt names: the words leetspeak changed (the others were
 	// looked at in n).
@@ -152,7 +289,7 @@ func (c *Classifier) substanceHits(sc *scratch, n *normText, hits []acHit) bool 
 		end := int(h.end)
 		if sm.trigger[h.pat] {
 			start := end - int(sm.main.lens[h.pat])
-			if (start == 0 || b[start-1] == ' ') && sm.squeeze.walk(b, start, c.squeezeFound(b)) {
+			if (start == 0 || b[start-1] == ' ') && sm.squeeze.walk(b, start, c.squeezeFound(sc, b)) {
 				return true
 			}
 		}
@@ -163,7 +300,14 @@ func (c *Classifier) substanceHits(sc *scratch, n *normText, hits []acHit) bool 
 		p := &c.pats[pi]
 		// A family's stem sends the text on: the family's pattern is
 		// tried there, once.
-		if len(p.stems) > 0 || c.bounded(b, p, end-len(p.key), end) {
+		if len(p.stems) > 0 {
+			return true
+		}
+		if c.bounded(b, p, end-len(p.key), end) {
+			if sm.gated[pi] {
+				sc.gatedSeen = true // decided at the end, if nothing else is found
+				continue
+			}
 			return true
 		}
 	}
@@ -172,12 +316,17 @@ func (c *Classifier) substanceHits(sc *scratch, n *normText, hits []acHit) bool 
 
 // squeezeFound returns the test a key of the separator-free view found in
 // b must pass: a term of it ends on a word boundary there.
-func (c *Classifier) squeezeFound(b []byte) func(id int32, start, end int) bool {
+func (c *Classifier) squeezeFound(sc *scratch, b []byte) func(id int32, start, end int) bool {
 	sm := c.subst
 	return func(id int32, start, end int) bool {
 		p := &c.pats[sm.sqPat[id]]
 		e, ok := rightBoundary(b, end, p)
-		return ok && (e == len(b) || b[e] == ' ')
+		ok = ok && (e == len(b) || b[e] == ' ')
+		if ok && sm.gated[sm.sqPat[id]] {
+			sc.gatedSeen = true
+			return false
+		}
+		return ok
 	}
 }
 

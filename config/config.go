@@ -33,6 +33,8 @@
 //	      fields:                            # CSS selector, relative to the page or the item;
 //	        title: "h1"                      # "selector@attr" reads an attribute
 //	        url: "a.permalink@href"          # item mode: the listing's own URL
+//	    kind: shop                           # market | shop | classifieds | forum | channel (default shop):
+//	                                         # on a market every listing is an offer; on a forum it is not
 //	    schedule: "0 */6 * * *"              # 5-field cron or "@every 6h"
 //	    cookies_file: ""                     # Netscape cookies.txt, relative to this file
 //	    headers: {}
@@ -107,6 +109,10 @@ type Market struct {
 	Deny      []*regexp.Regexp
 	Follow    []string // CSS selectors; default ["a[href]"]
 	Listing   ListingSpec
+	// Kind is what the site is (market, shop, classifieds, forum or
+	// channel; default shop): its prior in the rules moves the score of
+	// every listing found on it (see rules.Scoring.Kinds).
+	Kind string
 	Settings
 }
 

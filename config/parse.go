@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"snoop/internal/yamlbound"
+	"snoop/rules"
 )
 
 var (
@@ -155,7 +156,7 @@ func (p *parser) mapping(n *yaml.Node, prefix string, fn func(key, path string, 
 }
 
 func (p *parser) market(n *yaml.Node, path string, defaults Settings) (Market, *yaml.Node) {
-	m := Market{Settings: defaults}
+	m := Market{Settings: defaults, Kind: rules.DefaultSiteKind}
 	m.Headers = maps.Clone(defaults.Headers)
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, path, "must be a mapping")
@@ -209,6 +210,14 @@ func (p *parser) market(n *yaml.Node, path string, defaults Settings) (Market, *
 			}
 		case "listing":
 			m.Listing = p.listing(k, v, kpath)
+		case "kind":
+			if kind, ok := p.str(v, kpath); ok {
+				if !slices.Contains(rules.SiteKinds, kind) {
+					p.errorf(v, kpath, "%q must be one of %s", kind, strings.Join(rules.SiteKinds, ", "))
+				} else {
+					m.Kind = kind
+				}
+			}
 		default:
 			if !p.setting(key, kpath, v, &m.Settings) {
 				p.errorf(k, kpath, "unknown key")

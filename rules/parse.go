@@ -186,7 +186,31 @@ func (p *parser) parseScoring(k, n *yaml.Node) {
 			}
 			sc.Window = n
 		},
-		"far_cap": set(&sc.FarCap, "scoring: far_cap"),
+		"far_cap":     set(&sc.FarCap, "scoring: far_cap"),
+		"bind_weight": set(&sc.BindWeight, "scoring: bind_weight"),
+		"near_miss":   set(&sc.NearMiss, "scoring: near_miss"),
+		"bind": func(_, v *yaml.Node) {
+			n, err := strconv.Atoi(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil || n < 0 || n > 10000 {
+				p.errorf(v.Line, "scoring: bind: bad count %q: want a whole number of words from 0 (off) to 10000", v.Value)
+				return
+			}
+			sc.Bind = n
+		},
+		"kinds": func(_, v *yaml.Node) {
+			known := map[string]func(k, v *yaml.Node){}
+			for _, kind := range SiteKinds {
+				known[kind] = func(_, v *yaml.Node) {
+					f, err := strconv.ParseFloat(v.Value, 64)
+					if v.Kind != yaml.ScalarNode || err != nil || f < -1 || f > 1 {
+						p.errorf(v.Line, "scoring: kinds: %s: bad prior %q: want a number from -1 to 1", kind, v.Value)
+						return
+					}
+					sc.Kinds[kind] = f
+				}
+			}
+			p.fields(v, "scoring: kinds", known)
+		},
 		"weights": func(_, v *yaml.Node) {
 			p.fields(v, "scoring: weights", map[string]func(k, v *yaml.Node){
 				"name":   set(&sc.Weights.Name, "scoring: weights: name"),
@@ -293,8 +317,16 @@ func (p *parser) parseStreet(n *yaml.Node) []Term {
 	for _, g := range n.Content {
 		var terms []*yaml.Node
 		var req, unless []string
+		var class string
 		w := unset
 		p.fields(g, "substance: street", map[string]func(k, v *yaml.Node){
+			"class": func(_, v *yaml.Node) {
+				class = p.str(v, "street: class")
+				if class != ClassCounterfeitPill {
+					p.errorf(v.Line, "substance: street: class %q: only %s may be given to a street group", class, ClassCounterfeitPill)
+					class = ""
+				}
+			},
 			"terms":    func(_, v *yaml.Node) { terms = p.list(v, "street: terms") },
 			"requires": func(_, v *yaml.Node) { req = values(p.list(v, "street: requires")) },
 			"unless":   func(_, v *yaml.Node) { unless = values(p.list(v, "street: unless")) },
@@ -307,7 +339,7 @@ func (p *parser) parseStreet(n *yaml.Node) []Term {
 			p.errorf(g.Line, "substance: street: requires is empty; street names need supporting context")
 		}
 		for _, t := range terms {
-			out = append(out, Term{Text: t.Value, Kind: TermStreet, Weight: w, Requires: req, Unless: unless, Pos: p.pos(t)})
+			out = append(out, Term{Text: t.Value, Kind: TermStreet, Weight: w, Requires: req, Unless: unless, Class: class, Pos: p.pos(t)})
 		}
 	}
 	return out
@@ -374,6 +406,7 @@ func (p *parser) parseContext(n *yaml.Node) {
 		"weight": func(_, v *yaml.Node) { c.Weight = p.weight(v, "context: weight") },
 		"side":   func(_, v *yaml.Node) { c.Side = p.str(v, "context: side") },
 		"weak":   func(_, v *yaml.Node) { c.Weak = p.boolean(v, "context: weak") },
+		"bound":  func(_, v *yaml.Node) { c.Bound = p.boolean(v, "context: bound") },
 		"terms": func(_, v *yaml.Node) {
 			for _, t := range p.list(v, "context: terms") {
 				c.Terms = append(c.Terms, Term{Text: t.Value, Kind: TermContext, Pos: p.pos(t)})
@@ -423,6 +456,9 @@ func (p *parser) parseContext(n *yaml.Node) {
 	}
 	if c.Weak && c.Kind != KindExclude {
 		p.errorf(n.Line, "context %s: weak is only for exclude contexts", c.Name)
+	}
+	if c.Bound && (c.Kind != KindExclude || c.Weak) {
+		p.errorf(n.Line, "context %s: bound is only for strong exclude contexts", c.Name)
 	}
 	if c.Kind == KindNegate && (len(c.Detect) > 0 || len(c.Patterns) > 0) {
 		p.errorf(n.Line, "context %s: negate contexts take terms only", c.Name)

@@ -20,6 +20,15 @@
 //	  shield_from: 2         # ... beyond this many
 //	  window: 15             # words either side of a mention its context reaches (0: whole text)
 //	  far_cap: 0.2           # exclusion outside the window subtracts at most this
+//	  bind: 5                # a strong exclusion written as one word counts in full
+//	                         # within this many words of a mention ...
+//	  bind_weight: 0.2       # ... and further away in the window as a weak word of this weight
+//	  near_miss: 0.15        # a listing naming a substance that scores this close below
+//	                         # the threshold is a near miss (classify.Result.NearMiss)
+//	  kinds:                 # prior of each site kind, added to every mention's score
+//	    market: 0.1          # on a market every listing is an offer: a bare name is a hit
+//	    forum: -0.15         # a forum post that names a substance needs more
+//	                         # (shop, classifieds, channel: 0 unless given)
 //	  weights:               # default weight of each term kind
 //	    name: 0.45           # canonical name, synonyms and other-language names
 //	    cas: 0.45            # a CAS number with a valid check digit
@@ -40,6 +49,8 @@
 //	        requires: [nitazene-word]  # every item must match: a context name or kind
 //	        unless: [iso-standard]     # none of these may match
 //	        weight: 0.4                # optional; default scoring.weights.street
+//	        class: counterfeit-pill    # optional: the class reported for this group's
+//	                                   # matches (counterfeit pills: substance fentanyl)
 //	                                   # a street group may list the canonical name itself
 //	                                   # (e.g. "npp"), which then is not a strong term
 //	    weight: 0.6                  # optional; default scoring.weights.name
@@ -69,6 +80,11 @@
 //	    weak: true                   # exclude only: single words sellers write too
 //	    weight: 0.2                  # counted per distinct term, not once
 //	    terms: [alert, police, customs]
+//	  - name: naloxone
+//	    kind: exclude
+//	    bound: true                  # strong exclude only: a one-word term ("narcan") counts
+//	                                 # in full only near a mention (scoring.bind)
+//	    terms: [naloxone, narcan]
 //	  - name: negation
 //	    kind: negate
 //	    side: before                 # before: "no fentanyl"; after: "fentanyl-free"
@@ -109,7 +125,8 @@
 //	far     = min(Σ exclude contexts and weak terms outside the window
 //	          and not inside it, far_cap)
 //	exclude = min(strong + max(0, weak − shield) + far, exclude_cap)
-//	mention = clamp(base + sales − exclude, 0, 1)
+//	prior   = scoring.kinds[the listing's site kind] (0 when not given)
+//	mention = clamp(base + sales − exclude + prior, 0, 1)
 //	score   = max over the mentions; hit when score ≥ threshold
 //
 // A text shorter than 2×window+1 words is one window, so for a listing
@@ -158,7 +175,29 @@ import (
 )
 
 // Classes lists the substance classes a rule may name.
-var Classes = []string{"fentanyl-analogue", "nitazene", "other-nso", "precursor"}
+var Classes = []string{"fentanyl-analogue", "nitazene", "other-nso", "precursor", ClassCounterfeitPill}
+
+// ClassCounterfeitPill is the class of counterfeit opioid pills (pressed,
+// fake or replica oxycodone, M30s, "blues", perc 30s). It is not a
+// substance's class but a street group's (see Term.Class): the substance
+// reported is fentanyl, and the class lets an analyst filter such hits.
+const ClassCounterfeitPill = "counterfeit-pill"
+
+// Site kinds: what a marketplace is, which moves the score of every
+// listing found on it by the kind's prior (Scoring.Kinds).
+const (
+	SiteMarket      = "market"      // a darknet or clearnet market: every listing is an offer
+	SiteShop        = "shop"        // one vendor's shop (the default)
+	SiteClassifieds = "classifieds" // classified ads
+	SiteForum       = "forum"       // a forum: posts discuss more than they offer
+	SiteChannel     = "channel"     // a messaging channel's posts
+)
+
+// SiteKinds lists the site kinds, DefaultSiteKind first.
+var SiteKinds = []string{SiteShop, SiteMarket, SiteClassifieds, SiteForum, SiteChannel}
+
+// DefaultSiteKind is the kind of a marketplace that declares none.
+const DefaultSiteKind = SiteShop
 
 // Context kinds.
 const (
@@ -204,7 +243,10 @@ type Term struct {
 	Weight   float64  // weight when the term decides the substance
 	Requires []string // context names or kinds that must all have matched
 	Unless   []string // context names or kinds none of which may match
-	Pos      Pos
+	// Class, for a street group that declares one (counterfeit-pill), is
+	// reported instead of the substance's class.
+	Class string
+	Pos   Pos
 }
 
 // Weak reports whether the term needs supporting context.
@@ -258,7 +300,12 @@ type Context struct {
 	// found weighs Weight, and distinct sales contexts shield against them
 	// (see Scoring.WeakShield).
 	Weak bool
-	Pos  Pos
+	// Bound marks a strong exclude context that names an item (test
+	// strips, naloxone, merchandise) rather than the text's genre (news,
+	// a job ad): its one-word terms count in full only within
+	// Scoring.Bind words of a substance mention (see Scoring.Bind).
+	Bound bool
+	Pos   Pos
 }
 
 // Weights are the default weights of each term kind.
@@ -283,7 +330,19 @@ type Scoring struct {
 	// subtract from that mention's score.
 	FarCap  float64
 	Weights Weights
-	Pos     Pos
+	// Bind is how many words from a substance mention a strong exclusion
+	// written as one word still counts in full; further away in the
+	// window it counts as a weak word of at most BindWeight. 0: off.
+	Bind       int
+	BindWeight float64
+	// NearMiss is the margin below Threshold within which a listing that
+	// names a substance is a near miss: kept and shown for review rather
+	// than dropped. 0: none.
+	NearMiss float64
+	// Kinds is the prior of each site kind (SiteKinds): added to the
+	// score of every substance mention of a listing from such a site.
+	Kinds map[string]float64
+	Pos   Pos
 }
 
 // defaultScoring is used when no file has a scoring block.
@@ -291,6 +350,7 @@ func defaultScoring() Scoring {
 	return Scoring{
 		Threshold: 0.5, SalesCap: 0.4, ExcludeCap: 1,
 		Weights: Weights{Name: 0.6, CAS: 0.6, Street: 0.35, Family: 0.55, Fuzzy: 0.45},
+		Kinds:   map[string]float64{},
 	}
 }
 

@@ -150,6 +150,7 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	leases.heartbeat(w.journal, id)
 	for _, m := range markets {
 		w.archiveAll[m.Name] = m.Archive == config.ArchiveAll
+		w.kind[m.Name] = m.Kind
 		if r.Screenshots != nil && (r.AllScreenshots || m.Screenshots) {
 			w.shotMarkets[m.Name] = m
 		}

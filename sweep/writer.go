@@ -35,7 +35,8 @@ type writer struct {
 
 	mu       sync.Mutex
 	counts   map[string]*MarketResult
-	seenHits map[int64]bool // hits counted so far: a listing shown on several pages counts once
+	seenHits map[int64]bool    // hits counted so far: a listing shown on several pages counts once
+	kind     map[string]string // marketplace -> site kind, for the classifier's prior
 }
 
 var _ crawler.Sink = (*writer)(nil)
@@ -52,6 +53,7 @@ func newWriter(sweepID int64, c *classify.Classifier, ruleVersion string, log *s
 		counts:      make(map[string]*MarketResult),
 		seenHits:    make(map[int64]bool),
 		classifying: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		kind:        map[string]string{},
 	}
 }
 
@@ -75,7 +77,7 @@ func (w *writer) HandlePage(ctx context.Context, p *crawler.Page) error {
 	}
 	listings := make([]store.ListingRecord, len(p.Listings))
 	for i, l := range p.Listings {
-		listings[i] = w.listingRecord(l)
+		listings[i] = w.listingRecord(l, w.kind[p.Market])
 	}
 	return w.journal.submit(append([]store.BatchOp{{Page: &store.PageOp{Page: w.pageRecord(p), Listings: listings}}}, w.frontierDone(p)...)...)
 }
@@ -145,7 +147,7 @@ func (w *writer) pageRecord(p *crawler.Page) store.PageRecord {
 	}
 }
 
-func (w *writer) listingRecord(l crawler.Listing) store.ListingRecord {
+func (w *writer) listingRecord(l crawler.Listing, kind string) store.ListingRecord {
 	rec := store.ListingRecord{
 		URL:         l.URL,
 		Title:       l.Fields["title"],
@@ -156,7 +158,7 @@ func (w *writer) listingRecord(l crawler.Listing) store.ListingRecord {
 		Text:        l.Text,
 	}
 	w.classifying <- struct{}{}
-	res := w.classifier.Classify(l.Text)
+	res := w.classifier.ClassifyAs(l.Text, kind)
 	<-w.classifying
 	if res.Hit {
 		hit := &store.HitRecord{Score: res.Score, RuleVersion: w.ruleVersion}

@@ -24,6 +24,10 @@ import (
 )
 
 func (s *Server) apiHits(w http.ResponseWriter, r *http.Request) {
+	if nearMissQuery(r) {
+		s.apiNearMisses(w, r)
+		return
+	}
 	q, err := parseHitQuery(r.URL.Query())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())

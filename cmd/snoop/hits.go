@@ -59,8 +59,12 @@ func runHits(ctx context.Context, e env, args []string) error {
 	hf.register(fs, false)
 	format := fs.String("format", "table", "output format: `table|jsonl|csv`")
 	rawCSV := fs.Bool("raw-csv", false, "with --format csv: write every cell exactly as stored; by default a cell a spreadsheet would run as a formula gets a ' before it")
+	near := fs.Bool("near-miss", false, "list the stored listings that are not hits but score within the rules' near-miss margin below the threshold (table or jsonl)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *near {
+		return runNearMisses(ctx, e, *dbPath, hf.market, *format)
 	}
 	f, err := hf.filter()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"snoop/classify"
@@ -15,8 +16,9 @@ import (
 const rulesUsage = `usage: snoop rules lint|test|explain|backtest [flags]
 
   lint     [--rules DIR]                       validate rule files; problems as file:line: msg
-  test     --corpus FILE.jsonl [--rules DIR]   score the rules on a labelled corpus
-  explain  [--rules DIR] TEXT                  show how a text is classified (TEXT or stdin)
+  test     --corpus FILE.jsonl | --reviews      score the rules on a labelled corpus or on the
+           [--db FILE] [--rules DIR]           analysts' confirmed and false-positive decisions
+  explain  [--rules DIR] [--kind K] TEXT       show how a text is classified (TEXT or stdin)
   backtest [--rules DIR]                       re-classify stored listings, print what would change
 `
 
@@ -105,14 +107,16 @@ func rulesFor(dir string) (*rules.RuleSet, error) {
 	return rules.LoadDir(dir)
 }
 
-func runRulesTest(_ context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "rules test", "",
-		"Score the rules on a labelled corpus (JSON Lines: id, title, text, label, substances): per-class and\n"+
-			"per-substance tables, every false positive and false negative with its matched spans, and a\n"+
-			"last line precision=… recall=… f1=….")
-	dbFlag(fs, "snoop.db")
+func runRulesTest(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "rules test", "--corpus FILE.jsonl | --reviews [--db FILE] [--rules DIR]",
+		"Score the rules on a labelled corpus (JSON Lines: id, title, text, label, substances, optional kind):\n"+
+			"per-class and per-substance tables, every false positive and false negative with its matched spans,\n"+
+			"and a last line precision=… recall=… f1=…. With --reviews the corpus is every hit of the database an\n"+
+			"analyst confirmed (positive) or marked a false positive (negative); with both, the two together.")
+	dbPath := dbFlag(fs, "snoop.db")
 	dir := fs.String("rules", "", "rule directory `DIR` (default: the embedded rules)")
-	corpus := fs.String("corpus", "", "labelled corpus `FILE.jsonl` (required)")
+	corpus := fs.String("corpus", "", "labelled corpus `FILE.jsonl`")
+	reviews := fs.Bool("reviews", false, "score against the analysts' decisions stored in the database (--db)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -120,17 +124,37 @@ func runRulesTest(_ context.Context, e env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("rules test: unexpected argument %q", pos[0])
 	}
-	if *corpus == "" {
+	if *corpus == "" && !*reviews {
 		fs.Usage()
-		return usagef("rules test: --corpus is required")
+		return usagef("rules test: --corpus or --reviews is required")
 	}
-	data, err := os.ReadFile(*corpus)
-	if err != nil {
-		return fmt.Errorf("rules test: %w", err)
+	var examples []classify.Example
+	if *corpus != "" {
+		data, err := os.ReadFile(*corpus)
+		if err != nil {
+			return fmt.Errorf("rules test: %w", err)
+		}
+		if examples, err = classify.ParseCorpus(data); err != nil {
+			return fmt.Errorf("rules test: %s: %w", *corpus, err)
+		}
 	}
-	examples, err := classify.ParseCorpus(data)
-	if err != nil {
-		return fmt.Errorf("rules test: %s: %w", *corpus, err)
+	if *reviews {
+		if _, err := os.Stat(*dbPath); err != nil {
+			return fmt.Errorf("rules test: --reviews: database %s: %w (give its path with --db)", *dbPath, err)
+		}
+		db, err := openDB(ctx, *dbPath)
+		if err != nil {
+			return fmt.Errorf("rules test: %w", err)
+		}
+		defer db.Close()
+		rev, err := reviewExamples(ctx, db)
+		if err != nil {
+			return fmt.Errorf("rules test: %w", err)
+		}
+		if len(rev) == 0 {
+			return fmt.Errorf("rules test: --reviews: %s holds no confirmed or false-positive hit yet; triage hits first (snoop review)", *dbPath)
+		}
+		examples = append(examples, rev...)
 	}
 	_, c, err := loadRules(*dir)
 	if err != nil {
@@ -149,9 +173,13 @@ func runRulesExplain(_ context.Context, e env, args []string) error {
 			"score and verdict. With no TEXT the text is read from standard input.")
 	dbFlag(fs, "snoop.db")
 	dir := fs.String("rules", "", "rule directory `DIR` (default: the embedded rules)")
+	kind := fs.String("kind", rules.DefaultSiteKind, "site kind the text comes from: "+strings.Join(rules.SiteKinds, ", "))
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if !slices.Contains(rules.SiteKinds, *kind) {
+		return usagef("rules explain: --kind %q: want one of %s", *kind, strings.Join(rules.SiteKinds, ", "))
 	}
 	var text string
 	if len(pos) > 0 {
@@ -171,7 +199,7 @@ func runRulesExplain(_ context.Context, e env, args []string) error {
 		return err
 	}
 	out := termsafe.NewWriter(e.stdout)
-	if err := c.Explain(out, text); err != nil {
+	if err := c.ExplainAs(out, text, *kind); err != nil {
 		return err
 	}
 	return out.Close()

@@ -80,7 +80,7 @@ func TestRulesTest(t *testing.T) {
 			[]string{"class (listings)", "nitazene", "false positives ("}, "", "", ""},
 		{"tricks", []string{"rules", "test", "--corpus", filepath.Join("..", "..", "classify", "testdata", "tricks.jsonl")}, 0,
 			[]string{"substance "}, "", "", ""},
-		{"missing corpus flag", []string{"rules", "test"}, 2, nil, "--corpus is required", "", ""},
+		{"missing corpus flag", []string{"rules", "test"}, 2, nil, "--corpus or --reviews is required", "", ""},
 		{"missing file", []string{"rules", "test", "--corpus", filepath.Join(dir, "nope.jsonl")}, 1, nil, "no such file", "", ""},
 		{"bad label", []string{"rules", "test", "--corpus", broken}, 1, nil, "line 1: label \"maybe\"", "", ""},
 	}
@@ -163,4 +163,36 @@ func writeRulesFile(t *testing.T, dir, name, data string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestRulesTestReviews sweeps the demo marketplaces into a database,
+// triages two hits (one confirmed, one a false positive) and scores the
+// rules against those decisions with "rules test --reviews".
+func TestRulesTestReviews(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "snoop.db")
+	if out, errOut, code := runCmd(t, ctx, "rules", "test", "--reviews", "--db", db); code != 1 || !strings.Contains(errOut, "database") {
+		t.Fatalf("no database: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if out, errOut, code := runCmd(t, ctx, "demo", "--db", db, "--out", filepath.Join(dir, "case.zip")); code != 0 {
+		t.Fatalf("demo: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if _, errOut, code := runCmd(t, ctx, "rules", "test", "--reviews", "--db", db); code != 1 || !strings.Contains(errOut, "no confirmed or false-positive hit") {
+		t.Fatalf("no decisions yet: exit %d, stderr %s", code, errOut)
+	}
+	for _, r := range [][2]string{{"1", "confirmed"}, {"2", "false_positive"}} {
+		if out, errOut, code := runCmd(t, ctx, "review", r[0], "--status", r[1], "--db", db); code != 0 {
+			t.Fatalf("review %s: exit %d\nstdout: %s\nstderr: %s", r[0], code, out, errOut)
+		}
+	}
+	out, errOut, code := runCmd(t, ctx, "rules", "test", "--reviews", "--db", db)
+	if code != 0 {
+		t.Fatalf("rules test --reviews: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	// The rules that flagged both hits still flag both: the confirmed one
+	// is a true positive and the other a false positive.
+	if !strings.Contains(out, "listings=2 tp=1 fp=1 fn=0 tn=0") || !strings.Contains(out, "false positives (1)") || !strings.Contains(out, "hit-2") {
+		t.Errorf("rules test --reviews:\n%s", out)
+	}
 }
