@@ -312,6 +312,15 @@ func labelledHandle(kind Kind, text string, start, hs int, rawHandle string) (ca
 	// A phone number after WhatsApp, Signal or Telegram.
 	if kind == WhatsApp || kind == Signal || kind == Telegram {
 		rest := text[hs:min(len(text), hs+40)]
+		// "WhatsApp: 447400123456": a number in international form
+		// without its "+", which these apps show.
+		if kind != Telegram {
+			if d := leadingDigits(rest); len(d) >= 10 && len(d) <= 15 && (len(rest) == len(d) || !isAlnumByte(rest[len(d)])) {
+				if v, ok := parsePhone("+" + d); ok {
+					return mk(kind, v, hs+len(d))
+				}
+			}
+		}
 		if loc := rePhone.FindStringIndex(rest); loc != nil && loc[0] == 0 {
 			for _, pc := range findPhones(rest) {
 				if pc.Start == 0 {
@@ -390,7 +399,7 @@ func isAllDigitsOrLetters(s string) bool {
 }
 
 // Messenger links.
-var reMessengerURL = regexp.MustCompile(`(?i)(?:https?://)?(?:www\.)?(t\.me|telegram\.me|telegram\.dog|wa\.me|api\.whatsapp\.com/send\?phone=|signal\.me/#p/|threema\.id|wickr\.me)/?([+\w.\-/]{0,80})`)
+var reMessengerURL = regexp.MustCompile(`(?i)(?:https?://)?(?:www\.)?(t\.me|telegram\.me|telegram\.dog|tg://resolve\?domain=|wa\.me|api\.whatsapp\.com/send/?\?phone=|signal\.me/#p/|threema\.id|wickr\.me)/?([+\w.\-/]{0,80})`)
 
 // findMessengerURLs finds t.me/x, wa.me/N, signal.me/#p/+N and threema.id/X.
 func findMessengerURLs(text string) []candidate {
@@ -407,7 +416,7 @@ func findMessengerURLs(text string) []candidate {
 			out = append(out, candidate{Match: Match{Kind: k, Value: v, Raw: text[s:e], Start: s, End: e}, prio: prioMessenger})
 		}
 		switch {
-		case host == "t.me" || host == "telegram.me" || host == "telegram.dog":
+		case host == "t.me" || host == "telegram.me" || host == "telegram.dog" || strings.HasPrefix(host, "tg://"):
 			p := strings.TrimPrefix(path, "s/")
 			name, _, _ := strings.Cut(p, "/")
 			if strings.HasPrefix(name, "+") || strings.EqualFold(name, "joinchat") || name == "" {

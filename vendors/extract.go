@@ -136,9 +136,6 @@ func pageSightings(v store.VersionText, body []byte) []store.Sighting {
 					continue
 				}
 				v := string(val)
-				if strings.HasPrefix(v, "mailto:") || strings.HasPrefix(v, "tel:") {
-					continue // the visible text says it too
-				}
 				if i := strings.Index(string(raw), v); i >= 0 {
 					add(v, start+i)
 				}

@@ -31,22 +31,45 @@ var genericNames = map[string]bool{
 	"[deleted]": true, "admin": true, "none": true,
 }
 
+// keyStats counts, for one identifier on one marketplace, who shows it.
+type keyStats struct {
+	named    int // distinct seller names showing it
+	units    int // sellers showing it: names, and listings without a name
+	listings int // listings showing it
+	chrome   int // of those, listings where it is only in the page around the listing, not in its own fields
+}
+
+// marketStats counts a marketplace's sellers and listings.
+type marketStats struct {
+	named, units, listings int
+}
+
 // commonRule decides whether an identifier is shared by many unrelated
-// sellers of one marketplace: sellers showing it, of all sellers there,
-// listings showing it of all listings there. A seller is a distinct name;
-// a listing without a name counts as a seller of its own.
+// sellers of one marketplace (its support contact, escrow address, footer
+// e-mail). It is common when
 //
-// It is common when at least four sellers show it, when three show it and
-// they are at least 30% of the marketplace's sellers, or when two or more
-// sellers show it and it is on every one of at least three listings (a
-// page footer on a small site).
-func commonRule(sellers, allSellers, listings, allListings int) bool {
+//   - four or more seller names show it;
+//   - three or more names show it and they are at least 30% of the
+//     marketplace's names;
+//   - three or more sellers (names or unnamed listings) show it, they are
+//     at least 30% of the marketplace's sellers, and on most of its
+//     listings it stands only in the page around the listing (a site
+//     template), not in the listing's own text; or
+//   - two or more sellers show it on every one of at least three listings
+//     of the marketplace.
+//
+// A seller posting many unnamed ads with their own phone number on a
+// classifieds site is thereby not mistaken for the site.
+func commonRule(k keyStats, m marketStats) bool {
+	share := func(n, of int) bool { return of > 0 && float64(n) >= math.Ceil(0.3*float64(of)) }
 	switch {
-	case sellers >= 4:
+	case k.named >= 4:
 		return true
-	case sellers >= 3 && float64(sellers) >= math.Ceil(0.3*float64(allSellers)):
+	case k.named >= 3 && share(k.named, m.named):
 		return true
-	case sellers >= 2 && listings == allListings && allListings >= 3:
+	case k.units >= 3 && share(k.units, m.units) && 2*k.chrome >= k.listings:
+		return true
+	case k.units >= 2 && k.listings == m.listings && m.listings >= 3:
 		return true
 	}
 	return false
@@ -78,18 +101,28 @@ func sellerUnit(l store.VendorListing) string {
 // findCommons applies commonRule to every identifier on every marketplace.
 func findCommons(listings []store.VendorListing, sightings []store.Sighting) ([]store.CommonIdentifier, map[string]bool) {
 	byID := map[int64]store.VendorListing{}
-	allSellers := map[string]map[string]bool{}
-	allListings := map[string]int{}
+	markets := map[string]*marketStats{}
+	seenUnit := map[string]bool{}
 	for _, l := range listings {
 		byID[l.ID] = l
-		if allSellers[l.Market] == nil {
-			allSellers[l.Market] = map[string]bool{}
+		m := markets[l.Market]
+		if m == nil {
+			m = &marketStats{}
+			markets[l.Market] = m
 		}
-		allSellers[l.Market][sellerUnit(l)] = true
-		allListings[l.Market]++
+		m.listings++
+		u := l.Market + "\x00" + sellerUnit(l)
+		if !seenUnit[u] {
+			seenUnit[u] = true
+			m.units++
+			if normName(l.Vendor) != "" {
+				m.named++
+			}
+		}
 	}
 	type mk struct{ market, key string }
-	sellers := map[mk]map[string]bool{}
+	units := map[mk]map[string]bool{}
+	inFields := map[mk]map[int64]bool{}
 	lists := map[mk]map[int64]bool{}
 	for _, s := range sightings {
 		l, ok := byID[s.ListingID]
@@ -97,17 +130,26 @@ func findCommons(listings []store.VendorListing, sightings []store.Sighting) ([]
 			continue
 		}
 		k := mk{l.Market, s.LinkKey}
-		if sellers[k] == nil {
-			sellers[k], lists[k] = map[string]bool{}, map[int64]bool{}
+		if units[k] == nil {
+			units[k], lists[k], inFields[k] = map[string]bool{}, map[int64]bool{}, map[int64]bool{}
 		}
-		sellers[k][sellerUnit(l)] = true
+		units[k][sellerUnit(l)] = true
 		lists[k][l.ID] = true
+		if s.Source != "page" {
+			inFields[k][l.ID] = true
+		}
 	}
 	var out []store.CommonIdentifier
 	keys := map[string]bool{}
-	for k, ss := range sellers {
-		if commonRule(len(ss), len(allSellers[k.market]), len(lists[k]), allListings[k.market]) {
-			out = append(out, store.CommonIdentifier{LinkKey: k.key, Market: k.market, Sellers: len(ss), Listings: len(lists[k])})
+	for k, us := range units {
+		st := keyStats{units: len(us), listings: len(lists[k]), chrome: len(lists[k]) - len(inFields[k])}
+		for u := range us {
+			if strings.HasPrefix(u, "name:") {
+				st.named++
+			}
+		}
+		if commonRule(st, *markets[k.market]) {
+			out = append(out, store.CommonIdentifier{LinkKey: k.key, Market: k.market, Sellers: st.units, Listings: st.listings})
 			keys[k.key] = true
 		}
 	}
