@@ -22,7 +22,7 @@ import (
 
 // pageNames are the templates under templates/, each combined with
 // base.html.
-var pageNames = []string{"login", "error", "dashboard", "hits", "hit", "rules", "export"}
+var pageNames = []string{"login", "error", "dashboard", "hits", "hit", "rules", "export", "vendors", "vendor"}
 
 var funcs = template.FuncMap{
 	"time": func(t time.Time) string {
