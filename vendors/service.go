@@ -850,3 +850,69 @@ func (s *Service) VendorOfListing(ctx context.Context, listingID int64) (int64, 
 	}
 	return s.db.VendorOfListing(ctx, listingID)
 }
+
+// Restrict returns p cut down to the listings in keep: their identifiers,
+// links among them, hits and substances. Shared exports of a hit
+// selection use it so that nothing beyond the selection leaves.
+func Restrict(p Profile, keep map[int64]bool) Profile {
+	q := p
+	q.Listings, q.Sightings, q.Links, q.Identifiers, q.Substances, q.Marketplaces = nil, nil, nil, []Identifier{}, []string{}, []string{}
+	q.Hits = 0
+	q.Prices = nil
+	for _, l := range p.Listings {
+		if !keep[l.ID] {
+			continue
+		}
+		q.Listings = append(q.Listings, l)
+		if !slices.Contains(q.Marketplaces, l.Marketplace) {
+			q.Marketplaces = append(q.Marketplaces, l.Marketplace)
+		}
+		if l.Hit {
+			q.Hits++
+			for _, s := range l.Substances {
+				if !slices.Contains(q.Substances, s) {
+					q.Substances = append(q.Substances, s)
+				}
+			}
+		}
+	}
+	for _, s := range p.Sightings {
+		var seen []store.Sighting
+		for _, x := range s.Seen {
+			if keep[x.ListingID] {
+				seen = append(seen, x)
+			}
+		}
+		if len(seen) > 0 {
+			q.Sightings = append(q.Sightings, IdentifierSightings{Identifier: s.Identifier, Seen: seen})
+			q.Identifiers = append(q.Identifiers, s.Identifier)
+		}
+	}
+	for _, k := range p.Links {
+		var ls []int64
+		for _, l := range k.Listings {
+			if keep[l] {
+				ls = append(ls, l)
+			}
+		}
+		if len(ls) >= 2 {
+			k.Listings = ls
+			q.Links = append(q.Links, k)
+		}
+	}
+	for _, pp := range p.Prices {
+		if keep[pp.ListingID] {
+			q.Prices = append(q.Prices, pp)
+		}
+	}
+	q.Timeline = nil
+	for _, ev := range p.Timeline {
+		if keep[ev.ListingID] {
+			q.Timeline = append(q.Timeline, ev)
+		}
+	}
+	q.Suggestions = nil
+	slices.Sort(q.Marketplaces)
+	slices.Sort(q.Substances)
+	return q
+}

@@ -12,7 +12,7 @@ import (
 )
 
 func runExport(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "export", "--out FILE.zip [--case NAME] [--hit ID]... [--sweep ID] [--since RFC3339] [--status S] [--sign-key FILE]",
+	fs := newFlagSet(e, "export", "--out FILE.zip [--case NAME] [--hit ID]... [--vendor ID]... [--sweep ID] [--since RFC3339] [--status S] [--sign-key FILE] [--format zip|misp|stix] [--tlp LEVEL]",
 		"Write a case package: the selected hits with their evidence, a report, the custody log and checksums.")
 	dbPath := dbFlag(fs, "snoop.db")
 	out := fs.String("out", "", "path of the zip file to write")
@@ -21,6 +21,8 @@ func runExport(ctx context.Context, e env, args []string) error {
 	tsa := fs.String("tsa", os.Getenv("SNOOP_TSA_URL"), "RFC 3161 time-stamp authority URL to time-stamp manifest.json (default $SNOOP_TSA_URL)")
 	var hf hitFilterFlags
 	hf.register(fs, true)
+	var vf vendorExportFlags
+	vf.register(fs)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,6 +33,9 @@ func runExport(ctx context.Context, e env, args []string) error {
 	f, err := hf.filter()
 	if err != nil {
 		return err
+	}
+	if vf.wanted() {
+		return exportVendors(ctx, e, *dbPath, *out, *caseName, *signKey, *tsa, f, vf)
 	}
 	var key ed25519.PrivateKey
 	if *signKey != "" {
