@@ -530,3 +530,18 @@ func (db *DB) VendorOfListing(ctx context.Context, listingID int64) (int64, erro
 	}
 	return id, nil
 }
+
+// LatestCapture returns the id of the latest full GET capture of url (a
+// later revisit has the same payload), or 0 if the crawl never fetched it.
+func (db *DB) LatestCapture(ctx context.Context, url string) (int64, error) {
+	var id int64
+	err := db.db.QueryRowContext(ctx, `SELECT id FROM evidence WHERE url = ? AND method = 'GET' AND revisit = 0 AND status < 400
+		ORDER BY id DESC LIMIT 1`, url).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("latest capture of %s: %w", url, err)
+	}
+	return id, nil
+}

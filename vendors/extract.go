@@ -151,3 +151,74 @@ var inline = map[string]bool{
 	"a": true, "b": true, "i": true, "em": true, "strong": true, "span": true, "code": true,
 	"small": true, "u": true, "s": true, "sub": true, "sup": true, "font": true, "mark": true, "kbd": true,
 }
+
+// sellerPageWords are path words of links to a seller's or company's own
+// page on a marketplace.
+var sellerPageWords = []string{"vendor", "seller", "profile", "company", "supplier", "store", "user", "member", "shop"}
+
+// sellerLinks returns the links of a listing's page that lead to its
+// seller's page on the same site: links whose text is the seller's name,
+// or whose path names a vendor, seller, profile, company, supplier, store,
+// user or member page. At most a few are returned.
+func sellerLinks(body []byte, pageURL, sellerName string) []string {
+	base, err := url.Parse(pageURL)
+	if err != nil {
+		return nil
+	}
+	name := normName(sellerName)
+	z := html.NewTokenizer(bytes.NewReader(body))
+	var out []string
+	var href string
+	var text strings.Builder
+	inA := false
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return out
+		case html.StartTagToken:
+			tn, hasAttr := z.TagName()
+			if string(tn) != "a" {
+				continue
+			}
+			inA, href = true, ""
+			text.Reset()
+			for hasAttr {
+				var k, v []byte
+				k, v, hasAttr = z.TagAttr()
+				if string(k) == "href" {
+					href = string(v)
+				}
+			}
+		case html.TextToken:
+			if inA {
+				text.Write(z.Text())
+			}
+		case html.EndTagToken:
+			tn, _ := z.TagName()
+			if string(tn) != "a" || !inA {
+				continue
+			}
+			inA = false
+			u, err := base.Parse(strings.TrimSpace(href))
+			if err != nil || u.Host != base.Host || u.Path == base.Path || (u.Scheme != "http" && u.Scheme != "https") {
+				continue
+			}
+			u.Fragment = ""
+			byName := name != "" && normName(text.String()) == name
+			byPath := false
+			for seg := range strings.SplitSeq(strings.ToLower(u.Path), "/") {
+				if slices.Contains(sellerPageWords, seg) || slices.Contains(sellerPageWords, strings.TrimSuffix(seg, "s")) {
+					byPath = true
+				}
+			}
+			// A link by path alone must also be the seller's (its text
+			// is the name), unless the listing shows no name.
+			if byName || byPath && name == "" {
+				if s := u.String(); !slices.Contains(out, s) && len(out) < 3 {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+}

@@ -135,7 +135,7 @@ func findCommons(listings []store.VendorListing, sightings []store.Sighting) ([]
 		}
 		units[k][sellerUnit(l)] = true
 		lists[k][l.ID] = true
-		if s.Source != "page" {
+		if s.Source != "page" && s.Source != "vendor-page" {
 			inFields[k][l.ID] = true
 		}
 	}

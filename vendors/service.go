@@ -68,6 +68,7 @@ func (s *Service) Refresh(ctx context.Context) (RefreshStats, error) {
 	if err != nil {
 		return st, err
 	}
+	sellerPages := map[string][]store.Sighting{}
 	for {
 		vs, err := s.db.VersionsAfter(ctx, after, extractBatch)
 		if err != nil {
@@ -88,6 +89,11 @@ func (s *Service) Refresh(ctx context.Context) (RefreshStats, error) {
 					s.log.Warn("vendor identifiers: page not read", "listing", v.ListingID, "evidence", v.EvidenceID, "err", err)
 				} else if body != nil {
 					found = append(found, pageSightings(v, body)...)
+					more, err := s.sellerPageSightings(ctx, v, body, sellerPages)
+					if err != nil {
+						return st, err
+					}
+					found = append(found, more...)
 				}
 			}
 			after = v.VersionID
@@ -102,6 +108,43 @@ func (s *Service) Refresh(ctx context.Context) (RefreshStats, error) {
 	n, common, err := s.relink(ctx)
 	st.Vendors, st.Common = n, common
 	return st, err
+}
+
+// sellerPageSightings returns the identifiers on the seller's own page
+// that a listing's page links to (see sellerLinks), if the crawl fetched
+// it, as sightings of the listing with source "vendor-page" and the
+// seller page's evidence record. cache keeps each page's identifiers for
+// the other listings linking to it.
+func (s *Service) sellerPageSightings(ctx context.Context, v store.VersionText, body []byte, cache map[string][]store.Sighting) ([]store.Sighting, error) {
+	var out []store.Sighting
+	for _, u := range sellerLinks(body, v.URL, v.Vendor) {
+		ss, ok := cache[u]
+		if !ok {
+			id, err := s.db.LatestCapture(ctx, u)
+			if err != nil {
+				return nil, err
+			}
+			if id != 0 {
+				pb, err := s.pageBody(ctx, id)
+				if err != nil {
+					s.log.Warn("vendor identifiers: seller page not read", "url", u, "evidence", id, "err", err)
+				} else if pb != nil {
+					pv := v
+					pv.EvidenceID, pv.URL = id, u
+					ss = pageSightings(pv, pb)
+					for i := range ss {
+						ss[i].Source = "vendor-page"
+					}
+				}
+			}
+			cache[u] = ss
+		}
+		for _, x := range ss {
+			x.ListingID, x.SeenAt = v.ListingID, v.SeenAt
+			out = append(out, x)
+		}
+	}
+	return out, nil
 }
 
 // pageBody returns the decoded HTML payload of an evidence record (a

@@ -19,6 +19,7 @@ type scores struct {
 	extractP, extractR     float64
 	trapLinks              []string
 	trapsShared            int // trap identifiers found on two or more sellers' listings
+	fromSellerPages        int // sightings read from sellers' own pages
 	listings, sellers, got int
 }
 
@@ -128,6 +129,9 @@ func measure(t testing.TB, db *store.DB, svc *vendors.Service, truth vendortest.
 	}
 	found := map[string]map[string]bool{}
 	for _, x := range sightings {
+		if x.Source == "vendor-page" {
+			s.fromSellerPages++
+		}
 		u := urlOf[x.ListingID]
 		if found[u] == nil {
 			found[u] = map[string]bool{}
@@ -222,6 +226,9 @@ func TestWorld(t *testing.T) {
 				if c.got < c.goal {
 					t.Errorf("%s = %.4f, want >= %.2f", c.name, c.got, c.goal)
 				}
+			}
+			if s.fromSellerPages == 0 {
+				t.Error("no identifier was read from a seller's own page")
 			}
 			if s.trapsShared < 10 {
 				t.Errorf("only %d trap identifiers are shared by sellers: the world tests too little", s.trapsShared)

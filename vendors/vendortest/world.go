@@ -195,6 +195,7 @@ func Build(ctx context.Context, db *store.DB, seed uint64, now time.Time) (Truth
 			if s >= 24 {
 				n = 2
 			}
+			var vendorPlant map[string]bool
 			for li := range n {
 				var parts []string
 				plant := map[string]bool{}
@@ -205,6 +206,23 @@ func Build(ctx context.Context, db *store.DB, seed uint64, now time.Time) (Truth
 				// The anchor: the first listing on each marketplace (and
 				// every unnamed listing) carries identifiers.
 				carry := li == 0 || name == "" || r.IntN(2) == 0
+				if m.name == "opiummarket" {
+					// This site shows contacts on the seller's own page
+					// only, which every listing links to.
+					carry = false
+					if li == 0 {
+						vp, err := sellerPage(ctx, db, sweepID, m, name, at, func(show func(identify.Kind, string, string)) {
+							showAnchors(r, id, anchorSet(s, mi), show)
+						})
+						if err != nil {
+							return t, err
+						}
+						vendorPlant = vp
+					}
+					for k := range vendorPlant {
+						plant[k] = true
+					}
+				}
 				if carry {
 					anchors := anchorSet(s, mi)
 					for _, a := range anchors {
@@ -486,4 +504,53 @@ func swapCase(s string) string {
 		}
 	}
 	return s
+}
+
+// showAnchors shows the identifiers named by anchors, in random spellings.
+func showAnchors(r *rand.Rand, id identity, anchors []string, show func(identify.Kind, string, string)) {
+	for _, a := range anchors {
+		switch a {
+		case "telegram":
+			show(identify.Telegram, id.telegram, spellTelegram(r, id.telegram))
+		case "email":
+			show(identify.Email, id.email, spellEmail(r, id.emailLocal, id.emailDomain))
+		case "phone":
+			k, text := spellPhone(r, id.phoneNum)
+			show(k, id.phoneE164, text)
+		case "btc":
+			show(identify.BTC, id.btc, "BTC: "+id.btc)
+		case "xmr":
+			show(identify.XMR, id.xmr, "XMR "+id.xmr)
+		case "pgp":
+			show(identify.PGP, id.pgpFP, "My PGP key:\n"+id.pgpBlock)
+		case "wickr":
+			show(identify.Wickr, id.wickr, "Wickr: "+id.wickr)
+		case "threema":
+			show(identify.Threema, strings.ToLower(id.threema), "Threema ID "+id.threema)
+		case "website":
+			show(identify.Website, id.website, "shop: https://www."+id.website+"/catalog")
+		case "eth":
+			show(identify.ETH, strings.ToLower(id.eth), "ETH/USDT-ERC20 "+id.eth)
+		case "trx":
+			show(identify.TRX, id.trx, "USDT TRC20: "+id.trx)
+		}
+	}
+}
+
+// sellerPage stores a seller's profile page (not a listing) on m, with
+// the contacts fill shows, and returns their link keys.
+func sellerPage(ctx context.Context, db *store.DB, sweepID int64, m market, name string, at time.Time, fill func(show func(identify.Kind, string, string))) (map[string]bool, error) {
+	plant := map[string]bool{}
+	var parts []string
+	fill(func(k identify.Kind, v, text string) {
+		parts = append(parts, text)
+		plant[identify.LinkKey(k, v)] = true
+	})
+	url := "https://" + m.domain + "/vendor/" + strings.ToLower(name)
+	body := page(m, "Vendor profile: "+name, "About me\n"+strings.Join(parts, "\n"), "", "", nil)
+	resp := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	_, err := db.SavePage(ctx, store.PageRecord{SweepID: sweepID, Market: m.name, URL: url, Status: 200, FetchedAt: at,
+		Evidence: store.Evidence{URL: url, Method: "GET", Status: 200, FetchedAt: at,
+			RequestBytes: []byte("GET " + url + " HTTP/1.1\r\nHost: " + m.domain + "\r\n\r\n"), ResponseBytes: []byte(resp)}}, nil)
+	return plant, err
 }
