@@ -12,7 +12,7 @@ import (
 // Obfuscated separators: "[at]", "(at)", "{at}", " at " and the same for
 // "dot"; "@" and "." themselves.
 const (
-	atSep  = `(?:\s*@\s*|\s*[\[\(\{<]\s*(?:at|@)\s*[\]\)\}>]\s*|\s+(?:at|AT)\s+)`
+	atSep  = `(?:\s*[@＠]\s*|\s*[\[\(\{<]\s*(?:at|@)\s*[\]\)\}>]\s*|\s+(?:at|AT)\s+)`
 	dotSep = `(?:\.|\s*[\[\(\{<]\s*(?:dot|\.)\s*[\]\)\}>]\s*|\s+(?:dot|DOT)\s+)`
 )
 
@@ -59,7 +59,7 @@ func registrable(host string) string {
 	if err != nil {
 		return ""
 	}
-	if placeholderDomains[d] {
+	if label := d[:strings.IndexByte(d, '.')]; placeholderDomains[d] || strings.HasPrefix(label, "your") || label == "example" || label == "domain" {
 		return ""
 	}
 	return d
@@ -467,7 +467,7 @@ func isAlnumByte(c byte) bool {
 
 // Bare "@handle": read as a Telegram handle, the common meaning on the
 // marketplaces snoop sweeps.
-var reAtHandle = regexp.MustCompile(`@([a-zA-Z][a-zA-Z0-9_]{4,31})`)
+var reAtHandle = regexp.MustCompile(`(?:@|＠)([a-zA-Z][a-zA-Z0-9_]{4,31})`)
 
 func findAtHandles(text string) []candidate {
 	var out []candidate

@@ -376,9 +376,22 @@ func isWordBoundary(text string, start, end int) bool {
 	return (start == 0 || !isAlnum(text[start-1])) && (end == len(text) || !isAlnum(text[end]))
 }
 
+// wellKnown are valid addresses that belong to no seller: the token
+// contracts of USDT and USDC (sellers name them to say which token they
+// take) and burn addresses. Keys are lower case.
+var wellKnown = map[string]bool{
+	"tr7nhqjekqxgtci8q8zy4pl8otszgjlj6t":         true, // USDT (TRC-20) contract
+	"0xdac17f958d2ee523a2206206994597c13d831ec7": true, // USDT (ERC-20) contract
+	"0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48": true, // USDC (ERC-20) contract
+	"0x000000000000000000000000000000000000dead": true, // burn address
+}
+
 func findCrypto(text string) []candidate {
 	var out []candidate
 	add := func(k Kind, v string, s, e int) {
+		if wellKnown[strings.ToLower(v)] {
+			return
+		}
 		out = append(out, candidate{Match: Match{Kind: k, Value: v, Raw: text[s:e], Start: s, End: e}, prio: prioCrypto})
 	}
 	for _, loc := range reMonero.FindAllStringIndex(text, -1) {

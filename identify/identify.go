@@ -27,6 +27,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind is the kind of an identifier. Its values are the SPEC's identifier
@@ -103,6 +104,56 @@ type candidate struct {
 // Extract returns the identifiers in text, ordered by position. Spans do
 // not overlap.
 func Extract(text string, opts Options) []Match {
+	// Invisible characters put inside a handle or address to defeat
+	// scrapers ("iso\u200bking@proton.me") are read through: matching runs
+	// on the text without them, and spans are mapped back.
+	if clean, offsets, ok := stripInvisible(text); ok {
+		ms := extract(clean, opts)
+		for i := range ms {
+			ms[i].Start, ms[i].End = offsets[ms[i].Start], offsets[ms[i].End]
+			ms[i].Raw = text[ms[i].Start:ms[i].End]
+		}
+		return ms
+	}
+	return extract(text, opts)
+}
+
+// invisible are format characters that render as nothing.
+func invisible(r rune) bool {
+	switch r {
+	case '\u00ad', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u180e':
+		return true
+	}
+	return false
+}
+
+// stripInvisible returns text without invisible characters and, for each
+// byte offset of the result (and its end), the offset in text; ok is
+// false when text has none.
+func stripInvisible(text string) (string, []int, bool) {
+	if strings.IndexFunc(text, invisible) < 0 {
+		return text, nil, false
+	}
+	var b strings.Builder
+	offsets := make([]int, 0, len(text)+1)
+	for i, r := range text {
+		if invisible(r) {
+			continue
+		}
+		n := utf8.RuneLen(r)
+		if r == utf8.RuneError {
+			n = 1
+		}
+		for k := range n {
+			offsets = append(offsets, i+k)
+		}
+		b.WriteString(text[i : i+n])
+	}
+	offsets = append(offsets, len(text))
+	return b.String(), offsets, true
+}
+
+func extract(text string, opts Options) []Match {
 	var cs []candidate
 	cs = append(cs, findPGP(text)...)
 	cs = append(cs, findLabelled(text)...)
@@ -179,7 +230,7 @@ func isPlaceholderWord(s string) bool {
 	if placeholderWords[s] {
 		return true
 	}
-	if s == "" {
+	if s == "" || strings.HasPrefix(s, "your") || strings.HasPrefix(s, "example") {
 		return true
 	}
 	// One character repeated: "xxxxxxx", "aaaaa", "00000".

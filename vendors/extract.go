@@ -2,6 +2,7 @@ package vendors
 
 import (
 	"bytes"
+	"encoding/hex"
 	"net/url"
 	"slices"
 	"strings"
@@ -132,12 +133,24 @@ func pageSightings(v store.VersionText, body []byte) []store.Sighting {
 			for hasAttr {
 				var key, val []byte
 				key, val, hasAttr = z.TagAttr()
+				attr := string(val)
+				if cf, ok := cloudflareEmail(string(key), attr); ok {
+					// An address hidden by Cloudflare's e-mail protection.
+					if i := strings.Index(string(raw), attr); i >= 0 {
+						for _, m := range identify.Extract(cf, opts) {
+							if m.Kind == identify.Email {
+								out = append(out, sighting(v, "page", identify.Match{Kind: m.Kind, Value: m.Value,
+									Raw: attr, Start: start + i, End: start + i + len(attr)}))
+							}
+						}
+					}
+					continue
+				}
 				if string(key) != "href" || len(val) == 0 {
 					continue
 				}
-				v := string(val)
-				if i := strings.Index(string(raw), v); i >= 0 {
-					add(v, start+i)
+				if i := strings.Index(string(raw), attr); i >= 0 {
+					add(attr, start+i)
 				}
 			}
 		default:
@@ -221,4 +234,28 @@ func sellerLinks(body []byte, pageURL, sellerName string) []string {
 			}
 		}
 	}
+}
+
+// cloudflareEmail decodes an address hidden by Cloudflare's e-mail
+// protection: the hex of a key byte followed by the address XORed with it,
+// in a data-cfemail attribute or after "/cdn-cgi/l/email-protection#".
+func cloudflareEmail(key, val string) (string, bool) {
+	var h string
+	switch {
+	case key == "data-cfemail":
+		h = val
+	case key == "href" && strings.Contains(val, "/cdn-cgi/l/email-protection#"):
+		_, h, _ = strings.Cut(val, "#")
+	default:
+		return "", false
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) < 4 {
+		return "", false
+	}
+	out := make([]byte, len(b)-1)
+	for i := range out {
+		out[i] = b[i+1] ^ b[0]
+	}
+	return string(out), true
 }
