@@ -497,8 +497,20 @@ var (
 	reBareHost = regexp.MustCompile(`(?i)\b(?:www\.)?[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?)*\.[a-z]{2,24}\b`)
 )
 
-// notWebsites are hosts that name a messenger, not a seller's site.
+// notWebsites are registrable domains that are not a seller's own site:
+// messengers, and platforms that serve everyone (image and file hosts,
+// link shorteners, social networks, mail providers, exchanges and block
+// explorers that listings point to for "how to pay").
 var notWebsites = map[string]bool{
+	"imgur.com": true, "ibb.co": true, "postimg.cc": true, "postimages.org": true, "youtube.com": true, "youtu.be": true,
+	"google.com": true, "goo.gl": true, "bit.ly": true, "tinyurl.com": true, "facebook.com": true, "instagram.com": true,
+	"twitter.com": true, "x.com": true, "reddit.com": true, "github.com": true, "wikipedia.org": true, "bitcoin.org": true,
+	"blockchain.com": true, "blockchair.com": true, "blockstream.info": true, "etherscan.io": true, "tronscan.org": true,
+	"localbitcoins.com": true, "coinbase.com": true, "binance.com": true, "kraken.com": true, "getmonero.org": true,
+	"proton.me": true, "protonmail.com": true, "gmail.com": true, "tutanota.com": true, "outlook.com": true,
+	"dropbox.com": true, "mega.nz": true, "discord.gg": true, "discord.com": true, "torproject.org": true, "w3.org": true,
+	"schema.org": true, "ogp.me": true, "cloudflare.com": true, "jquery.com": true, "googleapis.com": true,
+	"gstatic.com": true, "wordpress.org": true, "woocommerce.com": true, "shopify.com": true, "paypal.com": true,
 	"t.me": true, "telegram.me": true, "telegram.org": true, "telegram.dog": true, "wa.me": true,
 	"whatsapp.com": true, "signal.me": true, "signal.org": true, "threema.id": true, "threema.ch": true,
 	"wickr.me": true, "wickr.com": true, "getsession.org": true, "wechat.com": true,

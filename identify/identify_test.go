@@ -136,6 +136,7 @@ func TestExtract(t *testing.T) {
 		{"website bare", "order at chem-direct.com.", []want{{Website, "chem-direct.com"}}},
 		{"website not file", "photo.png and notes.txt", nil},
 		{"website not messenger", "https://telegram.org/apps", nil},
+		{"website not a platform", "pics: https://imgur.com/a/xyz, pay: see https://bitcoin.org/en/buy", nil},
 		{"btc p2pkh", "BTC: " + btc, []want{{BTC, btc}}},
 		{"btc p2sh", btcP2SH, []want{{BTC, btcP2SH}}},
 		{"btc genesis", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", []want{{BTC, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"}}},

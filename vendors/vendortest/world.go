@@ -265,6 +265,8 @@ func Build(ctx context.Context, db *store.DB, seed uint64, now time.Time) (Truth
 					"Lot: FNT-20241102-0098. Ships in 24h.",
 					"CAS No. 79-01-6. Product code NZ-7731-X.",
 					"Stealth shipping worldwide, tracking 1Z999AA10123456784.",
+					"Photos: https://imgur.com/a/Xk29fQp - new to crypto? https://bitcoin.org/en/buy",
+					"Price list 2024.11 v2, purity 99.8%.Fast shipping.",
 				}))
 				title := pick(r, []string{"Isotonitazene powder", "Fentanyl HCl 99%", "Protonitazene 10g", "N-desethyl isotonitazene",
 					"Carfentanil research chemical", "M30 pressed pills", "Metonitazene crystal"}) + fmt.Sprintf(" #%d", li+1)
