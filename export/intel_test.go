@@ -3,6 +3,7 @@ package export_test
 import (
 	"bytes"
 	"context"
+	csvpkg "encoding/csv"
 	"encoding/json"
 	"io/fs"
 	"os"
@@ -268,9 +269,13 @@ func TestVendorPackageVerifies(t *testing.T) {
 		t.Error("report does not explain the links in words")
 	}
 	// Every identifier row names a WARC record in the package.
-	for i, line := range strings.Split(strings.TrimSpace(csv), "\n")[1:] {
-		if !strings.Contains(line, "urn:uuid:") {
-			t.Errorf("identifiers.csv row %d has no WARC record: %s", i+1, line)
+	rows, err := csvpkg.NewReader(strings.NewReader(csv)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("identifiers.csv: %v, %d rows", err, len(rows))
+	}
+	for i, row := range rows[1:] {
+		if !strings.Contains(row[7], "#urn:uuid:") {
+			t.Errorf("identifiers.csv row %d has no WARC record: %q", i+1, row)
 		}
 	}
 	// A name that would replace the package's own files is refused.
