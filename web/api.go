@@ -20,6 +20,7 @@ import (
 	"snoop/schedule"
 	"snoop/store"
 	"snoop/sweep"
+	"snoop/triage"
 )
 
 func (s *Server) apiHits(w http.ResponseWriter, r *http.Request) {
@@ -166,23 +167,16 @@ type reviewRequest struct {
 
 // review records one triage decision for each of ids.
 func (s *Server) review(ctx context.Context, ids []int64, status, note string) (int, error) {
-	if !store.ValidStatus(status) {
-		return 0, errBadRequest{fmt.Sprintf("status %q: want new, confirmed or false_positive", status)}
-	}
-	if len(ids) == 0 {
-		return 0, errBadRequest{"no hits selected"}
-	}
-	if len(note) > 4000 {
-		return 0, errBadRequest{"note longer than 4000 bytes"}
-	}
-	actor := identityFrom(ctx).actor
-	for i, id := range ids {
-		if err := s.opts.DB.Review(ctx, id, status, note, actor, s.now()); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return i, errNotFound{fmt.Sprintf("no hit %d", id)}
-			}
-			return i, err
-		}
+	// The rules (statuses, limits, one transaction) are the triage
+	// service's, shared with snoop review.
+	err := triage.New(s.opts.DB, s.now).Review(ctx, ids, status, note, identityFrom(ctx).actor)
+	switch {
+	case errors.Is(err, triage.ErrInvalid):
+		return 0, errBadRequest{strings.TrimPrefix(err.Error(), triage.ErrInvalid.Error()+": ")}
+	case errors.Is(err, store.ErrNotFound):
+		return 0, errNotFound{strings.TrimPrefix(err.Error(), "review hits: ")}
+	case err != nil:
+		return 0, err
 	}
 	return len(ids), nil
 }
