@@ -574,7 +574,9 @@ func (w *world) links(ls []store.VendorListing) []Link {
 	byName := map[string][]int64{}
 	var names []string
 	display := map[string]string{}
+	capture := map[int64]int64{} // listing -> its latest capture, which shows the name
 	for _, l := range ls {
+		capture[l.ID] = l.LastEvidenceID
 		n := normName(l.Vendor)
 		if n == "" {
 			continue
@@ -592,8 +594,16 @@ func (w *world) links(ls []store.VendorListing) []Link {
 			continue
 		}
 		m, _, _ := strings.Cut(k, "\x00")
-		out = append(out, Link{Reason: "name", Name: display[k], Marketplace: m, Listings: byName[k],
-			Text: fmt.Sprintf("Listings %s are sold under the same seller name %q on %s.", joinIDs(byName[k]), display[k], m)})
+		var evs []int64
+		for _, l := range byName[k] {
+			if e := capture[l]; e != 0 && !slices.Contains(evs, e) {
+				evs = append(evs, e)
+			}
+		}
+		slices.Sort(evs)
+		out = append(out, Link{Reason: "name", Name: display[k], Marketplace: m, Listings: byName[k], Evidence: evs,
+			Text: fmt.Sprintf("Listings %s are sold under the same seller name %q on %s; seen in evidence records %s.",
+				joinIDs(byName[k]), display[k], m, joinIDs(evs))})
 	}
 	return out
 }
