@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"snoop/vendors"
 )
@@ -176,12 +177,12 @@ func printProfile(w io.Writer, p vendors.Profile) {
 	}
 	fmt.Fprintln(w)
 	if p.Note != "" {
-		fmt.Fprintf(w, "note: %s\n", p.Note)
+		fmt.Fprintf(w, "note: %s\n", termSafe(p.Note))
 	}
 	for _, m := range p.MergedVendor {
 		fmt.Fprintf(w, "(vendor %d was merged into this one)\n", m)
 	}
-	fmt.Fprintf(w, "names:        %s\n", strings.Join(p.Names, ", "))
+	fmt.Fprintf(w, "names:        %s\n", termSafe(strings.Join(p.Names, ", ")))
 	fmt.Fprintf(w, "marketplaces: %s\n", strings.Join(p.Marketplaces, ", "))
 	fmt.Fprintf(w, "substances:   %s\n", strings.Join(p.Substances, ", "))
 	fmt.Fprintf(w, "hits:         %d of %d listings\n", p.Hits, len(p.Listings))
@@ -193,7 +194,7 @@ func printProfile(w io.Writer, p vendors.Profile) {
 		for _, x := range s.Seen {
 			where = append(where, fmt.Sprintf("%d/%d/%s %d-%d", x.ListingID, x.EvidenceID, x.Source, x.Start, x.End))
 		}
-		fmt.Fprintf(w, "  %-9s %s\n            %s\n", s.Kind, s.Value, clip(strings.Join(where, ", "), 200))
+		fmt.Fprintf(w, "  %-9s %s\n            %s\n", s.Kind, termSafe(s.Value), clip(strings.Join(where, ", "), 200))
 	}
 	if len(p.Common) > 0 {
 		fmt.Fprintln(w, "\nshared by many sellers of a marketplace, so linking nothing:")
@@ -206,10 +207,10 @@ func printProfile(w io.Writer, p vendors.Profile) {
 		fmt.Fprintln(w, "  (one listing)")
 	}
 	for _, l := range p.Links {
-		fmt.Fprintf(w, "  - %s\n", l.Text)
+		fmt.Fprintf(w, "  - %s\n", termSafe(l.Text))
 	}
 	for _, s := range p.Suggestions {
-		fmt.Fprintf(w, "  ? vendor %d: %s\n", s.VendorID, s.Reason)
+		fmt.Fprintf(w, "  ? vendor %d: %s\n", s.VendorID, termSafe(s.Reason))
 	}
 
 	fmt.Fprintln(w, "\nlistings:")
@@ -224,19 +225,19 @@ func printProfile(w io.Writer, p vendors.Profile) {
 		if l.HitID != 0 {
 			hit = fmt.Sprintf("%d (%s)", l.HitID, l.HitStatus)
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.Marketplace, clip(l.Name, 20), hit, state,
-			strings.Join(l.Substances, ","), clip(l.Price, 14), clip(l.Title, 40), l.URL)
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.Marketplace, termSafe(clip(l.Name, 20)), hit, state,
+			strings.Join(l.Substances, ","), termSafe(clip(l.Price, 14)), termSafe(clip(l.Title, 40)), termSafe(l.URL))
 	}
 	tw.Flush()
 	if len(p.Prices) > 0 {
 		fmt.Fprintln(w, "\nprice history:")
 		for _, pp := range p.Prices {
-			fmt.Fprintf(w, "  %s  listing %d  %s\n", day(pp.SeenAt), pp.ListingID, pp.Price)
+			fmt.Fprintf(w, "  %s  listing %d  %s\n", day(pp.SeenAt), pp.ListingID, termSafe(pp.Price))
 		}
 	}
 	fmt.Fprintln(w, "\nactivity:")
 	for _, ev := range p.Timeline {
-		fmt.Fprintf(w, "  %s  %-6s %s\n", day(ev.At), ev.Kind, clip(ev.Text, 100))
+		fmt.Fprintf(w, "  %s  %-6s %s\n", day(ev.At), ev.Kind, termSafe(clip(ev.Text, 100)))
 	}
 	if len(p.Decisions) > 0 {
 		fmt.Fprintln(w, "\nanalyst decisions:")
@@ -245,7 +246,18 @@ func printProfile(w io.Writer, p vendors.Profile) {
 			if d.SupersededBy != 0 {
 				sup = fmt.Sprintf(" (superseded by %d)", d.SupersededBy)
 			}
-			fmt.Fprintf(w, "  %d %s by %s at %s%s: %s\n", d.ID, d.Action, d.Actor, day(d.At), sup, d.Note)
+			fmt.Fprintf(w, "  %d %s by %s at %s%s: %s\n", d.ID, d.Action, d.Actor, day(d.At), sup, termSafe(d.Note))
 		}
 	}
+}
+
+// termSafe replaces control characters (escape sequences from a hostile
+// page could otherwise drive the analyst's terminal) with U+FFFD.
+func termSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }

@@ -132,8 +132,8 @@ func printVendorTable(w io.Writer, vs []vendors.Vendor) {
 			ids = append(ids, i.Kind+":"+i.Value)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Status, v.Hits, len(v.Listings),
-			clip(strings.Join(v.Names, ", "), 32), clip(strings.Join(v.Marketplaces, ", "), 32),
-			clip(strings.Join(ids, ", "), 48), clip(strings.Join(v.Substances, ", "), 32), v.LastSeen.UTC().Format("2006-01-02"))
+			termSafe(clip(strings.Join(v.Names, ", "), 32)), clip(strings.Join(v.Marketplaces, ", "), 32),
+			termSafe(clip(strings.Join(ids, ", "), 48)), clip(strings.Join(v.Substances, ", "), 32), v.LastSeen.UTC().Format("2006-01-02"))
 	}
 	tw.Flush()
 }

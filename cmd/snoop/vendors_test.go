@@ -263,3 +263,33 @@ func TestSweepLinksVendors(t *testing.T) {
 		}
 	}
 }
+
+func TestVendorOutputHasNoTerminalEscapes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "esc.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	sw, _ := db.BeginSweep(ctx, []string{"m"}, "r", now)
+	evil := "Evil\x1b]0;pwned\x07\x1b[2J"
+	_, err = db.SavePage(ctx, store.PageRecord{SweepID: sw, Market: "m", URL: "http://m.test/1", Status: 200,
+		Evidence: store.Evidence{FetchedAt: now, RequestBytes: []byte("GET / HTTP/1.1\r\n\r\n"), ResponseBytes: []byte("HTTP/1.1 200 OK\r\n\r\nx")}},
+		[]store.ListingRecord{{URL: "http://m.test/1", Title: "fentanyl " + evil, Vendor: evil, Text: "fentanyl",
+			Hit: &store.HitRecord{Score: 1, Substances: []store.Substance{{Name: "fentanyl"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	vs := readVendors(t, path)
+	if len(vs) != 1 {
+		t.Fatalf("%d vendors", len(vs))
+	}
+	for _, args := range [][]string{{"vendors", "--db", path}, {"vendor", "--db", path, fmt.Sprint(vs[0].ID)}} {
+		out, _, code := runCmd(t, ctx, args...)
+		if code != 0 || strings.ContainsAny(out, "\x1b\x07") {
+			t.Errorf("snoop %v: exit %d, output carries terminal escapes: %q", args, code, out)
+		}
+	}
+}
