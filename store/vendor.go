@@ -545,3 +545,21 @@ func (db *DB) LatestCapture(ctx context.Context, url string) (int64, error) {
 	}
 	return id, nil
 }
+
+// ResetExtraction forgets every identifier sighting so that the next
+// extraction reads every listing version again (after an upgrade that
+// reads identifiers better). Vendors, their statuses and analysts'
+// decisions are kept.
+func (db *DB) ResetExtraction(ctx context.Context) error {
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM identifier_sightings`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE vendor_state SET extracted_through = 0 WHERE id = 1`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("reset identifier extraction: %w", err)
+	}
+	return nil
+}

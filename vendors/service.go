@@ -147,6 +147,16 @@ func (s *Service) sellerPageSightings(ctx context.Context, v store.VersionText, 
 	return out, nil
 }
 
+// Reextract reads the identifiers of every stored listing version again,
+// from scratch, and relinks. Vendor ids, statuses and analysts' merges
+// and splits are kept.
+func (s *Service) Reextract(ctx context.Context) (RefreshStats, error) {
+	if err := s.db.ResetExtraction(ctx); err != nil {
+		return RefreshStats{}, err
+	}
+	return s.Refresh(ctx)
+}
+
 // pageBody returns the decoded HTML payload of an evidence record (a
 // revisit's original), or nil if it is not HTML.
 func (s *Service) pageBody(ctx context.Context, evidenceID int64) ([]byte, error) {

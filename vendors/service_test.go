@@ -245,3 +245,41 @@ func TestProfileExplains(t *testing.T) {
 		t.Errorf("cross-market link %v, name suggestion %v, common identifiers %v: want all", sawCross, sawSuggestion, sawCommon)
 	}
 }
+
+func TestReextractKeepsVendors(t *testing.T) {
+	ctx := context.Background()
+	_, svc, _ := openWorld(t, 3)
+	before, err := svc.List(ctx, vendors.Filter{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetStatus(ctx, before[0].ID, vendors.StatusMonitor, "keep", "ana"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := svc.Reextract(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Versions == 0 || st.Sightings == 0 {
+		t.Fatalf("reextract read %d versions, %d sightings", st.Versions, st.Sightings)
+	}
+	after, err := svc.List(ctx, vendors.Filter{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("%d vendors after, %d before", len(after), len(before))
+	}
+	ids := map[int64]int{}
+	for _, v := range before {
+		ids[v.ID] = len(v.Listings)
+	}
+	for _, v := range after {
+		if ids[v.ID] != len(v.Listings) {
+			t.Errorf("vendor %d changed: %d listings, was %d", v.ID, len(v.Listings), ids[v.ID])
+		}
+		if v.ID == before[0].ID && v.Status != vendors.StatusMonitor {
+			t.Errorf("vendor %d lost its status", v.ID)
+		}
+	}
+}

@@ -62,7 +62,7 @@ func runVendors(ctx context.Context, e env, args []string) error {
 	defer db.Close()
 	svc := vendors.NewService(db, vendors.Options{})
 	if *relink {
-		st, err := svc.Refresh(ctx)
+		st, err := svc.Reextract(ctx)
 		if err != nil {
 			return fmt.Errorf("relink vendors: %w", err)
 		}
