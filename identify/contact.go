@@ -213,6 +213,10 @@ func findPhones(text string) []candidate {
 	return out
 }
 
+// reBareIntl is a number in international form without "+" or "00", as
+// messengers show them ("44 7400 123456").
+var reBareIntl = regexp.MustCompile(`^\d[\d \-]{8,20}\d`)
+
 // Handle syntaxes.
 var (
 	reTelegramHandle = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{4,31}$`)
@@ -315,9 +319,17 @@ func labelledHandle(kind Kind, text string, start, hs int, rawHandle string) (ca
 		// "WhatsApp: 447400123456": a number in international form
 		// without its "+", which these apps show.
 		if kind != Telegram {
-			if d := leadingDigits(rest); len(d) >= 10 && len(d) <= 15 && (len(rest) == len(d) || !isAlnumByte(rest[len(d)])) {
-				if v, ok := parsePhone("+" + d); ok {
-					return mk(kind, v, hs+len(d))
+			if m := reBareIntl.FindString(rest); m != "" {
+				d := strings.Map(func(r rune) rune {
+					if r >= '0' && r <= '9' {
+						return r
+					}
+					return -1
+				}, m)
+				if len(d) >= 10 && len(d) <= 15 {
+					if v, ok := parsePhone("+" + d); ok {
+						return mk(kind, v, hs+len(m))
+					}
 				}
 			}
 		}

@@ -156,6 +156,7 @@ func stripInvisible(text string) (string, []int, bool) {
 func extract(text string, opts Options) []Match {
 	var cs []candidate
 	cs = append(cs, findPGP(text)...)
+	cs = append(cs, findPGPFingerprints(text)...)
 	cs = append(cs, findLabelled(text)...)
 	cs = append(cs, findMessengerURLs(text)...)
 	cs = append(cs, findEmails(text)...)

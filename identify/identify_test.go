@@ -121,6 +121,7 @@ func TestExtract(t *testing.T) {
 		{"whatsapp url", "wa.me/447400123456", []want{{WhatsApp, "+447400123456"}}},
 		{"whatsapp api url", "https://api.whatsapp.com/send?phone=447400123456", []want{{WhatsApp, "+447400123456"}}},
 		{"whatsapp digits without plus", "WhatsApp: 447400123456", []want{{WhatsApp, "+447400123456"}}},
+		{"whatsapp spaced without plus", "WhatsApp 44 7400 123456 any time", []want{{WhatsApp, "+447400123456"}}},
 		{"phone with national prefix in brackets", "call +44 (0)7400 123456", []want{{Phone, "+447400123456"}}},
 		{"telegram app link", "tg://resolve?domain=iso_king", []want{{Telegram, "iso_king"}}},
 		{"signal username", "Signal: iso.01", []want{{Signal, "iso.01"}}},
@@ -165,6 +166,9 @@ func TestExtract(t *testing.T) {
 		{"eth tx hash is not an address", "0x" + strings.Repeat("ab", 32), nil},
 		{"pgp", "My key:\n" + key, []want{{PGP, fp}}},
 		{"pgp in html", "<pre>" + htmlKey + "</pre>", []want{{PGP, fp}}},
+		{"pgp fingerprint written out", "PGP fingerprint: " + spaced(fp), []want{{PGP, fp}}},
+		{"pgp fingerprint lower case", "gpg " + strings.ToLower(fp), []want{{PGP, fp}}},
+		{"sha256 is not a fingerprint", "sha256: " + strings.Repeat("ab12", 16), nil},
 		{"pgp damaged", strings.Replace(key, key[len(key)/2:len(key)/2+8], "AAAAAAAA", 1), nil},
 		{"pgp placeholder", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n(your key here)\n-----END PGP PUBLIC KEY BLOCK-----", nil},
 		{"batch and product codes", "SKU: FNT-2024-X9, batch #A7F3K9Q2M8, item ID 4f9a2c", nil},
@@ -215,4 +219,13 @@ func FuzzExtract(f *testing.F) {
 			prev = m.End
 		}
 	})
+}
+
+// spaced writes a fingerprint in groups of four, as key tools print it.
+func spaced(fp string) string {
+	var parts []string
+	for i := 0; i < len(fp); i += 4 {
+		parts = append(parts, fp[i:i+4])
+	}
+	return strings.Join(parts, " ")
 }

@@ -14,6 +14,24 @@ var (
 	reTag      = regexp.MustCompile(`<[^>]*>`)
 )
 
+// rePGPFingerprint is a v4 fingerprint written out after a label:
+// "PGP fingerprint: 0A1B 2C3D …" (40 hex digits, spaced or not).
+var rePGPFingerprint = regexp.MustCompile(`(?i)(?:fingerprint|pgp|gpg)[^0-9a-f\n]{0,20}((?:[0-9a-f]{4}[ \t]{0,2}){9}[0-9a-f]{4})\b`)
+
+// findPGPFingerprints finds fingerprints written out after a label.
+func findPGPFingerprints(text string) []candidate {
+	var out []candidate
+	for _, m := range rePGPFingerprint.FindAllStringSubmatchIndex(text, -1) {
+		s, e := m[2], m[3]
+		fp := strings.ToUpper(strings.Join(strings.Fields(text[s:e]), ""))
+		if len(fp) != 40 || strings.Count(fp, fp[:1]) == 40 {
+			continue
+		}
+		out = append(out, candidate{Match: Match{Kind: PGP, Value: fp, Raw: text[s:e], Start: s, End: e}, prio: prioPGP})
+	}
+	return out
+}
+
 // findPGP reduces each armored public key block to its primary key's
 // fingerprint. A block that does not parse (damaged, truncated or a
 // placeholder) yields nothing. Blocks inside HTML may have tags (<br>) and
