@@ -75,7 +75,7 @@ func Build(ctx context.Context, db *store.DB, seed uint64, now time.Time) (Truth
 	markets := []market{
 		{name: "darkbazaar", domain: "darkbazaar.shop", forumLink: "https://dread-forum.net/d/darkbazaar"},
 		{name: "chemb2b", domain: "chem-b2b-trade.com", forumLink: "https://chemtrade-forum.org/"},
-		{name: "pillboard", domain: "pillboard.co.uk", forumLink: "https://reddit.com/r/pillboard"},
+		{name: "pillboard", domain: "pillboard.co.uk", forumLink: "https://pillboard-community.net/board"},
 		{name: "opiummarket", domain: "opium-mkt.to", forumLink: "https://dread-forum.net/d/opium"},
 		{name: "tinyshop", domain: "tiny-rc-shop.net"},
 	}
