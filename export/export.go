@@ -63,6 +63,9 @@ type Options struct {
 	TSAURL string
 	// HTTPClient talks to the TSA; nil means a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// Extra are more files for the package (a vendor dossier, say),
+	// listed in the manifest and checksummed like the others.
+	Extra []ExtraFile
 }
 
 // Summary describes a written package.
@@ -356,6 +359,11 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 		names = append(names, ScreenshotDir+s)
 	}
 	names = append(names, ReportFile, CustodyFile)
+	extra, err := b.writeExtra()
+	if err != nil {
+		return Summary{}, err
+	}
+	names = append(names, extra...)
 
 	// A new file of a random name, created exclusively: never a path that
 	// exists already, such as a symbolic link planted at PATH.tmp.

@@ -21,6 +21,7 @@ import (
 	"snoop/schedule"
 	"snoop/store"
 	"snoop/sweep"
+	"snoop/triage"
 )
 
 func (s *Server) apiHits(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +212,7 @@ type reviewRequest struct {
 // review records one triage decision for each of ids (store.ReviewHits
 // owns the limits and the transaction).
 func (s *Server) review(ctx context.Context, ids []int64, status, note string) (int, error) {
-	return s.opts.DB.ReviewHits(ctx, ids, status, note, identityFrom(ctx).actor, s.now())
+	return triage.New(s.opts.DB, s.now).Review(ctx, ids, status, note, identityFrom(ctx).actor)
 }
 
 type errBadRequest struct{ msg string }

@@ -343,6 +343,53 @@ func TestBrowserNoPayloadRuns(t *testing.T) {
 		t.Fatalf("browser: evidence page: %v", err)
 	}
 
+	// The vendor pages: from the hit to its vendor, triage it there, then
+	// the vendor list.
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(hitURL),
+		chromedp.WaitVisible(chromedp.CSS("#vendor-link")),
+		chromedp.Click(chromedp.CSS("#vendor-link")),
+		chromedp.WaitVisible(chromedp.CSS("#vendor-listings")),
+		shot("05-vendor.png"),
+	)
+	if err != nil {
+		t.Fatalf("browser: vendor page: %v", err)
+	}
+	vendorTitle, err := chromedp.Run(bctx, chromedp.Title())
+	if err != nil || !strings.HasPrefix(vendorTitle, "Vendor ") {
+		t.Fatalf("vendor page title = %q (%v)", vendorTitle, err)
+	}
+	listingText, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#vendor-listings")))
+	if err != nil || !strings.Contains(listingText, "evil-shop") || !strings.Contains(listingText, "Isotonitazene powder") {
+		t.Errorf("vendor listings = %q (%v), want the evil-shop listing", listingText, err)
+	}
+	err = chromedp.Do(bctx,
+		notPwned(vendorTitle),
+		chromedp.SetValue(chromedp.CSS(`#vendor-triage select[name="status"]`), "target"),
+		chromedp.SendKeys(chromedp.CSS(`#vendor-triage input[name="note"]`), "sells isotonitazene under chemlab"),
+		chromedp.Click(chromedp.CSS(`#vendor-triage button`)),
+		chromedp.WaitVisible(chromedp.CSS("p.notice")),
+		shot("06-vendor-triaged.png"),
+	)
+	if err != nil {
+		t.Fatalf("browser: vendor triage: %v", err)
+	}
+	if st, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#vendor-status"))); err != nil || st != "target" {
+		t.Errorf("vendor status after triage = %q (%v), want target", st, err)
+	}
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(ts.URL+"/vendors"),
+		chromedp.WaitVisible(chromedp.CSS("#vendors")),
+		notPwned("Vendors · snoop"),
+		shot("07-vendors.png"),
+	)
+	if err != nil {
+		t.Fatalf("browser: vendor list: %v", err)
+	}
+	if rows, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#vendors tbody"))); err != nil || !strings.Contains(rows, "chemlab") || !strings.Contains(rows, "target") {
+		t.Errorf("vendor list = %q (%v), want chemlab marked target", rows, err)
+	}
+
 	// Back on the workbench origin: nothing was stored by the payload.
 	if err := chromedp.Do(bctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#marketplaces")), notPwned("Dashboard · snoop")); err != nil {
 		t.Fatalf("browser: %v", err)

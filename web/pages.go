@@ -23,7 +23,7 @@ import (
 
 // pageNames are the templates under templates/, each combined with
 // base.html.
-var pageNames = []string{"login", "error", "dashboard", "hits", "hit", "rules", "export", "evidence"}
+var pageNames = []string{"login", "error", "dashboard", "hits", "hit", "rules", "export", "evidence", "vendors", "vendor"}
 
 var funcs = template.FuncMap{
 	"time": func(t time.Time) string {

@@ -218,6 +218,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/rules/explain", s.apiExplain)
 	m.HandleFunc("POST /api/rules/backtest", s.apiBacktest)
 	m.HandleFunc("POST /api/exports", s.apiExport)
+	s.vendorRoutes(m)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route")
 	})

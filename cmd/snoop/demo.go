@@ -67,6 +67,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		RuleVersion: rs.Version(),
 		Logger:      newLogger(progress, slog.LevelWarn),
 		Progress:    progress.update,
+		AfterSweep:  linkVendors(db),
 	}
 	if *screenshots {
 		runner.Screenshots, runner.AllScreenshots = startScreenshots, true

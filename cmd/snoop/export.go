@@ -21,6 +21,8 @@ func runExport(ctx context.Context, e env, args []string) error {
 	tsa := fs.String("tsa", os.Getenv("SNOOP_TSA_URL"), "RFC 3161 time-stamp authority `URL` to time-stamp manifest.json (default $SNOOP_TSA_URL)")
 	var hf hitFilterFlags
 	hf.register(fs, true)
+	var vf vendorExportFlags
+	vf.register(fs)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,6 +33,9 @@ func runExport(ctx context.Context, e env, args []string) error {
 	f, err := hf.filter()
 	if err != nil {
 		return err
+	}
+	if vf.wanted() {
+		return exportVendors(ctx, e, *dbPath, *out, *caseName, *signKey, *tsa, f, vf)
 	}
 	var key ed25519.PrivateKey
 	if *signKey != "" {

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"snoop/store"
+	"snoop/triage"
 )
 
 func runReview(ctx context.Context, e env, args []string) error {
@@ -36,7 +36,10 @@ func runReview(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.Review(ctx, id, *status, *note, actor(), time.Now().UTC()); err != nil {
+	if _, err := triage.New(db, nil).Review(ctx, []int64{id}, *status, *note, actor()); err != nil {
+		if errors.Is(err, triage.ErrInvalid) {
+			return usagef("review: %v", err)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("review: no hit with ID %d in %s (list them with snoop hits)", id, *dbPath)
 		}

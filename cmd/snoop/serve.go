@@ -101,6 +101,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 			// host share its rate limit even when swept at the same time.
 			Limiter:     &crawler.Limiters{},
 			Screenshots: startScreenshots,
+			AfterSweep:  linkVendors(db),
 		},
 		addr:           *addr,
 		publicURLs:     splitList(*publicURL),

@@ -68,6 +68,7 @@ func runSweep(ctx context.Context, e env, args []string) error {
 		Fresh:          *fresh,
 		Screenshots:    startScreenshots,
 		AllScreenshots: *screenshots,
+		AfterSweep:     linkVendors(db),
 	}
 	res, err := runner.Run(ctx, selected)
 	progress.finish()
