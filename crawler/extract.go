@@ -185,6 +185,8 @@ func extractListings(doc *goquery.Document, base *url.URL, pageURL string, spec 
 			}
 		})
 		return out
+	case spec.Auto:
+		return autoListings(doc, pageURL, spec)
 	}
 	return nil
 }
