@@ -154,15 +154,16 @@ func (p *pageInfo) finish(ls []Listing, tpl *template) []Listing {
 	out := make([]Listing, 0, len(ls))
 	seen := map[string]int{}
 	for _, l := range ls {
+		declared := false // the page names its own URL: take it as it is
 		if l.Page {
 			p.complete(&l)
-			l.URL = p.canonical()
+			l.URL, declared = p.canonical(), p.hasCanonical()
 		}
 		if l.URL == "" {
 			l.URL = p.url.String()
 		}
 		if u, err := p.base.Parse(l.URL); err == nil {
-			if tpl != nil && tpl.cleanURL != nil {
+			if tpl != nil && tpl.cleanURL != nil && !declared {
 				tpl.cleanURL(u)
 			}
 			cleanListingURL(u)
@@ -220,6 +221,12 @@ func mergeInto(dst *Listing, src Listing) {
 	}
 }
 
+// hasCanonical reports whether the page declares its URL (rel=canonical or
+// og:url on its own site).
+func (p *pageInfo) hasCanonical() bool {
+	return p.canonical() != p.url.String() || p.doc.Find(`link[rel~="canonical"]`).Length() > 0
+}
+
 // canonical is the page's own URL: rel=canonical or og:url when they stay
 // on the page's site, else the fetched URL.
 func (p *pageInfo) canonical() string {
@@ -261,16 +268,29 @@ var listingNoiseParams = map[string]bool{
 // cleanListingURL drops the fragment and view-only query parameters.
 func cleanListingURL(u *url.URL) {
 	u.Fragment, u.RawFragment = "", ""
+	dropParams(u, func(k string) bool {
+		k = strings.ToLower(k)
+		return listingNoiseParams[k] || strings.HasPrefix(k, "utm_")
+	})
+}
+
+// dropParams removes the query parameters whose key drop reports, keeping
+// the others exactly as written.
+func dropParams(u *url.URL, drop func(key string) bool) {
 	if u.RawQuery == "" {
 		return
 	}
-	q := u.Query()
-	for k := range q {
-		if listingNoiseParams[strings.ToLower(k)] || strings.HasPrefix(strings.ToLower(k), "utm_") {
-			q.Del(k)
+	var keep []string
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		if uk, err := url.QueryUnescape(k); err == nil {
+			k = uk
+		}
+		if kv != "" && !drop(k) {
+			keep = append(keep, kv)
 		}
 	}
-	u.RawQuery = q.Encode()
+	u.RawQuery = strings.Join(keep, "&")
 }
 
 func clip(s string, n int) string {

@@ -193,6 +193,7 @@ var urlSkips = map[string]string{
 	"policies": skipInfo, "policy": skipInfo, "rules": skipInfo,
 	"blog": skipBlog, "blogs": skipBlog, "news": skipBlog, "article": skipBlog, "articles": skipBlog, "press": skipBlog,
 	"search": skipSearch, "catalogsearch": skipSearch, "search.php": skipSearch, "find": skipSearch,
+	"inquiry-basket": skipCart, "sendmessage.php": skipInfo, "contact.php": skipInfo, "guidelines": skipInfo,
 }
 
 // categorySegments are path segments of category pages; product URLs may
@@ -228,6 +229,11 @@ func (p *pageInfo) urlSkip() (reason string, strong bool) {
 	for _, s := range segs {
 		if r, ok := urlSkips[s]; ok {
 			return r, true
+		}
+		if i := strings.LastIndexByte(s, '.'); i > 0 {
+			if r, ok := urlSkips[s[:i]]; ok {
+				return r, true
+			}
 		}
 	}
 	for _, s := range segs {
@@ -273,7 +279,7 @@ func (p *pageInfo) isLoginPage() bool {
 	return loginTitleRE.MatchString(head)
 }
 
-var cartTitleRE = regexp.MustCompile(`(?i)^\s*(your |shopping )?(cart|basket|bag)\b|\bcheckout\b`)
+var cartTitleRE = regexp.MustCompile(`(?i)^\s*(your |shopping |inquiry |enquiry )?(cart|basket|bag)\b|\bcheckout\b`)
 
 // skipReason decides whether the page holds no listing by design.
 func (p *pageInfo) skipReason(tpl *template) string {
@@ -284,6 +290,12 @@ func (p *pageInfo) skipReason(tpl *template) string {
 	}
 	if tpl != nil && tpl.isListingPage(p) {
 		return ""
+	}
+	if tpl != nil && !tpl.loose {
+		if r, _ := p.urlSkip(); r != "" {
+			return r
+		}
+		return skipInfo // a page of a known platform that is not one of its listing pages
 	}
 	evidence := p.productEvidence()
 	if r, strong := p.urlSkip(); r != "" && (strong && (!evidence || r == skipCart || r == skipLogin)) {
@@ -510,7 +522,7 @@ func (p *pageInfo) labelled(s *goquery.Selection, labels []string) string {
 		}
 		if e.Children().Length() <= 2 {
 			if m := labelSepRE.FindStringSubmatch(own); m != nil && match(m[1]) {
-				out = strings.TrimSpace(m[2])
+				out = cutTrailer(m[2])
 				return false
 			}
 		}
@@ -519,10 +531,21 @@ func (p *pageInfo) labelled(s *goquery.Selection, labels []string) string {
 	return out
 }
 
+// trailerRE is where a labelled value ends and other facts begin
+// ("nitro_lab · 2 days ago").
+var trailerRE = regexp.MustCompile(`\s+[·•|]\s+|\s{2,}`)
+
+func cutTrailer(s string) string {
+	if loc := trailerRE.FindStringIndex(s); loc != nil {
+		s = s[:loc[0]]
+	}
+	return strings.TrimSpace(s)
+}
+
 var labelPrefixRE = regexp.MustCompile(`(?i)^(vendor|seller|sold by|supplier|merchant|store|shop|company|by|posted by|listed by)\s*[:：]?\s+`)
 
 func stripLabel(s string) string {
-	return strings.TrimSpace(labelPrefixRE.ReplaceAllString(s, ""))
+	return cutTrailer(labelPrefixRE.ReplaceAllString(s, ""))
 }
 
 // inBlock reports whether n sits in one of the repeated priced blocks.

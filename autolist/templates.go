@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/PuerkitoBio/goquery"
@@ -32,6 +33,9 @@ type template struct {
 	cleanURL func(u *url.URL)
 	// extra reads platform-specific fields (CAS number, purity).
 	extra func(p *pageInfo, l *Listing)
+	// loose templates let pages they do not recognise go to the generic
+	// steps; on the others such pages hold no listing.
+	loose bool
 }
 
 // Templates returns the names of the built-in templates, for `template:`.
@@ -323,14 +327,8 @@ var templates = []*template{
 			return "showthread.php?p=" + id
 		},
 		cleanURL: func(u *url.URL) {
-			q := u.Query()
-			if q.Get("p") != "" {
-				for k := range q {
-					if k != "p" {
-						q.Del(k)
-					}
-				}
-				u.RawQuery = q.Encode()
+			if u.Query().Get("p") != "" {
+				dropParams(u, func(k string) bool { return k != "p" })
 			}
 		},
 	},
@@ -358,9 +356,8 @@ var templates = []*template{
 			return "viewtopic.php?p=" + id
 		},
 		cleanURL: func(u *url.URL) {
-			q := u.Query()
-			if q.Get("p") != "" {
-				u.RawQuery = "p=" + url.QueryEscape(q.Get("p"))
+			if u.Query().Get("p") != "" {
+				dropParams(u, func(k string) bool { return k != "p" })
 			}
 		},
 	},
@@ -386,9 +383,7 @@ var templates = []*template{
 			if i := strings.Index(u.Path, "/products/"); i > 0 {
 				u.Path, u.RawPath = u.Path[i:], ""
 			}
-			q := u.Query()
-			q.Del("variant")
-			u.RawQuery = q.Encode()
+			dropParams(u, func(k string) bool { return k == "variant" })
 		},
 	},
 	{
@@ -431,7 +426,6 @@ var templates = []*template{
 		price:       []string{".current-price-value", ".current-price [itemprop=price]", ".product-price .current-price", ".product-prices .price", ".current-price"},
 		description: []string{"[id^=product-description-short]", ".product-description-short", ".product-description", "#description"},
 		vendor:      []string{".seller-name", ".product-seller a", "[class*=seller] a"},
-		cleanURL:    lastSegment(regexp.MustCompile(`^\d+(-\d+)?-[^/]+\.html?$`)),
 	},
 	{
 		name: "opencart",
@@ -458,12 +452,10 @@ var templates = []*template{
 		description: []string{"#tab-description", "#description", ".product-description"},
 		vendor:      []string{".seller-name", "[class*=seller] a", ".vendor-name"},
 		cleanURL: func(u *url.URL) {
-			q := u.Query()
-			if q.Get("product_id") != "" {
-				for _, k := range []string{"path", "search", "category_id", "manufacturer_id", "tag", "description", "page", "sub_category", "filter"} {
-					q.Del(k)
-				}
-				u.RawQuery = q.Encode()
+			if u.Query().Get("product_id") != "" {
+				dropParams(u, func(k string) bool {
+					return slices.Contains([]string{"path", "search", "category_id", "manufacturer_id", "tag", "description", "page", "sub_category", "filter"}, k)
+				})
 			}
 		},
 	},
@@ -491,7 +483,8 @@ var templates = []*template{
 		vendor:      []string{".wcfm_store_name", ".wcfmmp_sold_by_store a", ".dokan-vendor-name", ".wcv-store-name", ".sold-by a", ".product_meta .vendor a", "#tab-vendor .store-name"},
 	},
 	{
-		name: "b2b-chemical",
+		name:  "b2b-chemical",
+		loose: true,
 		detect: func(p *pageInfo) bool {
 			t := text(p.mainContent())
 			if len(t) > 20000 {
