@@ -77,6 +77,7 @@ func commands() []command {
 		{"audit", "check the audit log (audit verify)", runAudit},
 		{"verify", "check every hash and signature of a case package", runVerify},
 		{"rules", "lint, test, explain and backtest detection rules", runRules},
+		{"markets", "check a marketplace's listings, or import marketplaces from a list", runMarkets},
 		{"version", "print version, commit and rule-set version", runVersion},
 	}
 }
