@@ -67,6 +67,8 @@ type Config struct {
 	Defaults Settings
 	// Marketplaces are in file order.
 	Marketplaces []Market
+	// Alerts are the `alerts:` delivery settings; none by default.
+	Alerts Alerts
 }
 
 // Settings are the keys allowed under `defaults:` and in each marketplace.

@@ -65,7 +65,7 @@ func (p *parser) parse(data []byte) *Config {
 		p.errs = append(p.errs, &Error{File: p.file, Line: line, Msg: "invalid YAML: " + msg})
 		return nil
 	}
-	cfg := &Config{File: p.file, Defaults: Builtin()}
+	cfg := &Config{File: p.file, Defaults: Builtin(), Alerts: p.alerts(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}, "alerts")}
 	if len(doc.Content) == 0 {
 		p.errorf(nil, "", "empty config: no marketplaces")
 		return cfg
@@ -82,6 +82,8 @@ func (p *parser) parse(data []byte) *Config {
 			defaults = v
 		case "marketplaces":
 			markets = v
+		case "alerts":
+			cfg.Alerts = p.alerts(v, path)
 		default:
 			p.errorf(k, path, "unknown key")
 		}

@@ -46,6 +46,9 @@ type Runner struct {
 	Screenshots NewShooterFunc
 	// AllScreenshots takes screenshots on every marketplace (sweep --screenshots).
 	AllScreenshots bool
+	// AfterSweep, if set, is called with the result of every sweep once it
+	// is recorded (marketplace health, alerts). It cannot fail the sweep.
+	AfterSweep func(ctx context.Context, res Result)
 }
 
 // Progress is the running state of one marketplace in a sweep: the
@@ -207,6 +210,9 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 		return res, fmt.Errorf("sweep %d: finish: %w", id, err)
 	}
 	log.Info("sweep finished", "status", status, "pages", res.Pages(), "elapsed", res.Elapsed)
+	if r.AfterSweep != nil {
+		r.AfterSweep(bg, res)
+	}
 	if storeErr != nil {
 		return res, fmt.Errorf("sweep %d: store: %w", id, storeErr)
 	}

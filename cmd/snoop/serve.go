@@ -92,6 +92,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 			// host share its rate limit even when swept at the same time.
 			Limiter:     &crawler.Limiters{},
 			Screenshots: startScreenshots,
+			AfterSweep:  afterSweep(db, cfg, log),
 		},
 		addr:           *addr,
 		token:          token,
