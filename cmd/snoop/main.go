@@ -70,6 +70,7 @@ func commands() []command {
 		{"serve", "run scheduled sweeps and the analyst web UI", runServe},
 		{"user", "add a web UI account (user add NAME, password on stdin)", runUser},
 		{"hits", "list hits", runHits},
+		{"listings", "list stored listings, hits or not", runListings},
 		{"review", "triage a hit", runReview},
 		{"export", "write a case package", runExport},
 		{"archive", "write every evidence record of a sweep as WARC files", runArchive},
