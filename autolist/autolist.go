@@ -30,6 +30,7 @@ package autolist
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/PuerkitoBio/goquery"
@@ -171,7 +172,7 @@ func (p *pageInfo) finish(ls []Listing, tpl *template) []Listing {
 		}
 		l.Title = clip(l.Title, 300)
 		l.Description = clip(l.Description, 4000)
-		l.Vendor = clip(l.Vendor, 120)
+		l.Vendor = clip(cleanVendor(l.Vendor), 120)
 		if l.Title == "" {
 			continue
 		}
@@ -291,6 +292,17 @@ func dropParams(u *url.URL, drop func(key string) bool) {
 		}
 	}
 	u.RawQuery = strings.Join(keep, "&")
+}
+
+// vendorTrailerRE starts what follows a seller's name on many pages: a
+// rating, a sales count, a level ("IsoKing (4.9★, 312 sales)").
+var vendorTrailerRE = regexp.MustCompile(`\s*[(\[★☆]|\s+[·•|]\s+|\s+\d+(\.\d+)?\s*(★|%|stars?\b|sales\b)`)
+
+func cleanVendor(s string) string {
+	if loc := vendorTrailerRE.FindStringIndex(s); loc != nil && loc[0] > 0 {
+		s = s[:loc[0]]
+	}
+	return strings.TrimSpace(s)
 }
 
 func clip(s string, n int) string {

@@ -114,8 +114,29 @@ var builders = []struct {
 			thread:    func(t thread) string { return fmt.Sprintf("/t/%s/%d", t.Slug, t.ID) },
 			permalink: func(t thread, p post) string { return fmt.Sprintf("/t/%s/%d/%d", t.Slug, t.ID, p.Position) }}, base)
 	}},
+	{"plainshop", func(tb testing.TB, base string) *site {
+		return shopSite(tb, 15, "Nordic Research Supply", shopSpec{platform: "plainshop",
+			product: func(o offer) string { return "/catalog/item-" + fmt.Sprint(o.ID) },
+			home:    "/", category: "/catalog/", search: "/catalog/?q=nitazene", cart: "/basket", login: "/user/login",
+			blog: "/news/", info: []string{"/info/about", "/info/delivery", "/info/faq"},
+			vendorField: false, currencies: []string{"USD", "GBP"}}, base)
+	}},
+	{"market", func(tb testing.TB, base string) *site {
+		s := shopSite(tb, 16, "Opium Bazaar", shopSpec{platform: "market",
+			product: func(o offer) string { return fmt.Sprintf("/listing/%d", o.ID) },
+			home:    "/", category: "/category/opioids", search: "/search?term=fent", cart: "/cart", login: "/login",
+			blog: "/news/fees", info: []string{"/faq", "/rules", "/register"},
+			vendorField: true, currencies: []string{"USD", "BTC"}}, base)
+		s.kind = "market"
+		return s
+	}},
 	{"telegram", func(tb testing.TB, base string) *site { return telegramSite(tb, 13, base) }},
 	{"classifieds", func(tb testing.TB, base string) *site { return classifiedsSite(tb, 14, base) }},
+	{"classifieds-no-kind", func(tb testing.TB, base string) *site {
+		s := classifiedsSite(tb, 18, base)
+		s.kind = "" // the ads' descriptions and sellers tell them from product cards
+		return s
+	}},
 }
 
 // sweepSite crawls a generated site with `listing: auto` and returns every

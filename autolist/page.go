@@ -404,20 +404,48 @@ func (p *pageInfo) looksLikeProductPage() bool {
 // price-like element sit in the main content, outside repeated blocks.
 func (p *pageInfo) pageHeuristic() []Listing {
 	m := p.mainContent()
-	h1 := m.Find("h1").First()
-	if h1.Length() == 0 || inside(h1.Nodes[0], "nav", "footer", "aside") {
+	h := m.Find("h1").First()
+	if h.Length() == 0 && p.doc.Find("h1").Length() == 0 {
+		// No h1 anywhere: the first h2 outside navigation and lists.
+		p.doc.Find("h2").EachWithBreak(func(_ int, e *goquery.Selection) bool {
+			if !inside(e.Nodes[0], "nav", "header", "footer", "aside") && !p.inBlock(e.Nodes[0]) {
+				h = e
+				return false
+			}
+			return true
+		})
+	}
+	if h.Length() == 0 || inside(h.Nodes[0], "nav", "footer", "aside") || p.inBlock(h.Nodes[0]) {
 		return nil
 	}
-	title := text(h1)
-	if title == "" || len(p.priceBlocks()) >= 3 && !p.listsAreListings() {
+	title := text(h)
+	if title == "" {
 		return nil
 	}
-	price, ok := p.findPrice(m)
+	// The price sits near the heading: in its parent, or a few levels up.
+	var price Price
+	ok := false
+	scope := h.Parent()
+	for range 5 {
+		if scope.Length() == 0 || goquery.NodeName(scope) == "html" {
+			break
+		}
+		if price, ok = p.findPrice(scope); ok {
+			break
+		}
+		if scope.Nodes[0] == m.Nodes[0] || goquery.NodeName(scope) == "body" {
+			break
+		}
+		scope = scope.Parent()
+	}
 	if !ok {
 		return nil
 	}
 	l := Listing{Title: title, Price: price, Source: "heuristic:page", Node: p.doc.Selection, Page: true}
-	l.Description = p.description(m)
+	l.Description = p.description(scope)
+	if l.Description == "" {
+		l.Description = p.description(m)
+	}
 	l.Vendor = p.vendor(m)
 	return []Listing{l}
 }

@@ -9,7 +9,8 @@ import (
 
 // skipText holds elements whose text is not visible.
 var skipText = map[string]bool{"script": true, "style": true, "noscript": true, "template": true, "head": true,
-	"svg": true, "iframe": true, "object": true, "select": true, "button": true}
+	"svg": true, "iframe": true, "object": true, "select": true, "button": true,
+	"del": true, "s": true, "strike": true} // struck-through text is an old price, not the current one
 
 // inline elements do not separate words.
 var inline = map[string]bool{"a": true, "abbr": true, "b": true, "bdi": true, "bdo": true, "cite": true, "code": true,
