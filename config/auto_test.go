@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -77,5 +78,37 @@ alerts:
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q:\n%v", want, err)
 		}
+	}
+}
+
+// TestREADMEAutoExamples keeps the README's auto-mode and alerts examples valid.
+func TestREADMEAutoExamples(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Skip("README.md not found")
+	}
+	block := func(section string) string {
+		_, rest, ok := strings.Cut(string(data), section)
+		if !ok {
+			t.Fatalf("README has no %q section", section)
+		}
+		_, rest, _ = strings.Cut(rest, "```yaml\n")
+		y, _, _ := strings.Cut(rest, "```")
+		return y
+	}
+	cfg, err := Parse("README.md", []byte(block("## Marketplaces without selectors")))
+	if err != nil {
+		t.Fatalf("auto example: %v", err)
+	}
+	if len(cfg.Marketplaces) != 3 || !cfg.Marketplaces[0].Listing.Auto || cfg.Marketplaces[1].Listing.Template != "phpbb" || len(cfg.Marketplaces[2].Listing.Fields) != 1 {
+		t.Errorf("auto example parsed to %+v", cfg.Marketplaces)
+	}
+	alerts := block("## Running unattended") + "marketplaces:\n  - {name: a, start_urls: [\"https://a.example/\"], listing: auto}\n"
+	cfg, err = Parse("README.md", []byte(alerts))
+	if err != nil {
+		t.Fatalf("alerts example: %v", err)
+	}
+	if len(cfg.Alerts.Webhooks) != 2 || cfg.Alerts.Email == nil || cfg.Alerts.Email.PasswordEnv != "SNOOP_SMTP_PASSWORD" {
+		t.Errorf("alerts example parsed to %+v", cfg.Alerts)
 	}
 }
