@@ -200,8 +200,26 @@ func (p *pageInfo) complete(l *Listing) {
 		l.Vendor = p.labelled(p.doc.Selection, vendorLabels)
 	}
 	if l.Vendor == "" {
-		l.Vendor = firstNonEmpty(p.sd.org, og["og:site_name"])
+		l.Vendor = firstNonEmpty(p.sd.org, og["og:site_name"], p.titleSuffix(l.Title))
 	}
+}
+
+var titleSepRE = regexp.MustCompile(`\s+[|–—:»·-]+\s+`)
+
+// titleSuffix is the shop's name in a <title> such as "Product – Shop".
+func (p *pageInfo) titleSuffix(listingTitle string) string {
+	parts := titleSepRE.Split(text(p.doc.Find("title").First()), -1)
+	if len(parts) < 2 {
+		return ""
+	}
+	first, last := strings.TrimSpace(parts[0]), strings.TrimSpace(parts[len(parts)-1])
+	switch {
+	case strings.EqualFold(first, listingTitle) && len(last) <= 60:
+		return last
+	case strings.EqualFold(last, listingTitle) && len(first) <= 60:
+		return first
+	}
+	return ""
 }
 
 // mergeInto fills dst's empty fields from src.

@@ -103,8 +103,11 @@ func isPricedBlock(n *html.Node) bool {
 		return false
 	}
 	t := visibleText([]*html.Node{n})
-	if len(t) < 8 || len(t) > 6000 {
+	if len(t) < 8 || len(t) > 3000 {
 		return false
+	}
+	if len(t) > 800 {
+		t = t[:800] // a card shows its price early; this bounds the scan
 	}
 	_, ok := ParsePrice(t)
 	return ok
@@ -140,9 +143,22 @@ func (p *pageInfo) blockHeuristic() ([]Listing, string) {
 // selfContained reports blocks that are ads rather than product cards: no
 // add-to-cart buttons, and most carry a description or a seller.
 func (p *pageInfo) selfContained(blocks []*goquery.Selection) bool {
+	if !p.selfDone {
+		p.selfDone = true
+		p.self = p.findSelfContained(blocks)
+	}
+	return p.self
+}
+
+func (p *pageInfo) findSelfContained(blocks []*goquery.Selection) bool {
 	n := 0
 	for _, b := range blocks {
-		if h, _ := goquery.OuterHtml(b); addToCartRE.MatchString(h) {
+		cart := false
+		b.Find("button, a, input[type=submit], form").EachWithBreak(func(_ int, e *goquery.Selection) bool {
+			cart = addToCartRE.MatchString(text(e) + " " + classOf(e.Nodes[0]) + " " + e.AttrOr("value", "") + " " + e.AttrOr("href", "") + " " + e.AttrOr("action", ""))
+			return !cart
+		})
+		if cart {
 			return false
 		}
 		if p.blockVendor(b) != "" || len(blockDescription(b, blockTitle(b))) >= 40 {

@@ -22,6 +22,11 @@ type pageInfo struct {
 	blocksDone bool
 	blocks     []*goquery.Selection // the repeated priced blocks; nil if none
 	blockSet   map[*html.Node]bool  // the blocks' nodes
+
+	heuristicDone bool
+	heuristic     []Listing // pageHeuristic's result, computed once
+	selfDone      bool
+	self          bool // selfContained(blocks), computed once
 }
 
 func newPageInfo(doc *goquery.Document, pageURL *url.URL, opts Options) *pageInfo {
@@ -291,7 +296,7 @@ func (p *pageInfo) skipReason(tpl *template) string {
 	if tpl != nil && tpl.isListingPage(p) {
 		return ""
 	}
-	if tpl != nil && !tpl.loose {
+	if tpl != nil && !tpl.loose && !p.productEvidence() {
 		if r, _ := p.urlSkip(); r != "" {
 			return r
 		}
@@ -314,7 +319,7 @@ func (p *pageInfo) skipReason(tpl *template) string {
 		return ""
 	}
 	if r, _ := p.urlSkip(); r != "" && !p.looksLikeProductPage() {
-		if len(p.priceBlocks()) > 0 && p.listsAreListings() {
+		if b := p.priceBlocks(); len(b) > 0 && (p.listsAreListings() || p.opts.Kind == "" && p.selfContained(b)) {
 			return ""
 		}
 		return r
@@ -403,6 +408,14 @@ func (p *pageInfo) looksLikeProductPage() bool {
 // pageHeuristic makes one listing of a page whose main heading and a
 // price-like element sit in the main content, outside repeated blocks.
 func (p *pageInfo) pageHeuristic() []Listing {
+	if !p.heuristicDone {
+		p.heuristicDone = true
+		p.heuristic = p.findPageListing()
+	}
+	return p.heuristic
+}
+
+func (p *pageInfo) findPageListing() []Listing {
 	m := p.mainContent()
 	h := m.Find("h1").First()
 	if h.Length() == 0 && p.doc.Find("h1").Length() == 0 {

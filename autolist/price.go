@@ -1,7 +1,9 @@
 package autolist
 
 import (
+	"cmp"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -37,35 +39,121 @@ var currencyCodes = map[string]string{
 	"dkk": "DKK", "try": "TRY", "brl": "BRL", "mxn": "MXN", "hkd": "HKD", "sgd": "SGD", "nzd": "NZD", "krw": "KRW",
 	"btc": "BTC", "xbt": "BTC", "xmr": "XMR", "eth": "ETH", "ltc": "LTC", "usdt": "USDT", "usdc": "USDC", "trx": "TRX",
 	"dollars": "USD", "dollar": "USD", "euro": "EUR", "euros": "EUR", "bitcoin": "BTC", "monero": "XMR",
-	"руб": "RUB", "р": "RUB", "грн": "UAH",
+	"руб": "RUB", "грн": "UAH",
 }
 
-var priceRE = func() *regexp.Regexp {
-	sym := `US\$|CA?\$|AU?\$|HK\$|NZ\$|S\$|R\$|CN¥|[$€£¥￥₹₽₿₴₺₩ɱΞ]|zł|Kč`
-	code := `(?i:USDT|USDC|USD|EUR|GBP|CAD|AUD|CHF|JPY|CNY|RMB|INR|RUB|UAH|PLN|CZK|SEK|NOK|DKK|TRY|BRL|MXN|HKD|SGD|NZD|KRW|BTC|XBT|XMR|ETH|LTC|TRX|dollars?|euros?|bitcoin|monero)`
-	num := `\d{1,3}(?:[,.\x{a0}\x{202f} ]\d{3})+(?:[.,]\d{1,8})?|\d+(?:[.,]\d{1,8})?|[.,]\d{1,8}`
-	return regexp.MustCompile(`(?:(` + sym + `)|\b(` + code + `)\b)\s?(` + num + `)|(` + num + `)\s?(?:(` + sym + `)|(` + code + `)\b)`)
+// numberRE matches an amount: digits with optional thousands groups and
+// decimals ("1,250.00", "1.250,00", "1 250", "0.0041").
+var numberRE = regexp.MustCompile(`(?:\d{1,3}(?:[,.\x{a0}\x{202f} ]\d{3})+|\d+)(?:[.,]\d{1,8})?`)
+
+// plainNumberRE is an amount without thousands groups.
+var plainNumberRE = regexp.MustCompile(`^\d+(?:[.,]\d{1,8})?`)
+
+// currencyKeys are the symbols and codes of currencySymbols and
+// currencyCodes, longest first, so that "us$" wins over "$".
+var currencyKeys = func() []string {
+	var keys []string
+	for k := range currencySymbols {
+		keys = append(keys, k)
+	}
+	for k := range currencyCodes {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), cmp.Compare(a, b)) })
+	return keys
 }()
 
 // ParsePrice finds the first amount with a currency in s ("$1,250.00",
 // "12,50 €", "0.015 BTC", "USD 10-20/kg"). ok is false when s holds no amount
 // next to a currency symbol or code.
 func ParsePrice(s string) (Price, bool) {
-	for _, m := range priceRE.FindAllStringSubmatch(s, 8) {
-		var cur, num string
-		if m[3] != "" {
-			cur, num = firstNonEmpty(m[1], m[2]), m[3]
-		} else {
-			cur, num = firstNonEmpty(m[5], m[6]), m[4]
+	if !strings.ContainsAny(s, "0123456789") {
+		return Price{}, false
+	}
+	for pos, n := 0, 0; pos < len(s) && n < 32; n++ {
+		m := numberRE.FindStringIndex(s[pos:])
+		if m == nil {
+			break
 		}
-		code := currencyCode(cur)
-		amount := normalizeAmount(num)
-		if code == "" || amount == "" {
+		a, b := pos+m[0], pos+m[1]
+		if b < len(s) && s[b] >= '0' && s[b] <= '9' {
+			// "0.0041": not a thousands group; read it as one decimal number.
+			if p := plainNumberRE.FindStringIndex(s[a:]); p != nil {
+				b = a + p[1]
+			}
+		}
+		pos = b
+		cur := currencyBefore(s[:a])
+		if cur == "" && a > 0 && isWordByte(s[a-1]) {
+			continue // part of a longer token ("B12", "x5")
+		}
+		if cur == "" {
+			cur = currencyAfter(s[b:])
+		}
+		if cur == "" {
 			continue
 		}
-		return Price{Amount: amount, Currency: code}, true
+		if amount := normalizeAmount(s[a:b]); amount != "" {
+			return Price{Amount: amount, Currency: cur}, true
+		}
 	}
 	return Price{}, false
+}
+
+// currencyBefore is the currency that ends s (one space allowed).
+func currencyBefore(s string) string {
+	s = trimOneSpace(s, true)
+	for _, k := range currencyKeys {
+		if len(s) < len(k) || !strings.EqualFold(s[len(s)-len(k):], k) {
+			continue
+		}
+		if isLetters(k) && len(s) > len(k) && isWordByte(s[len(s)-len(k)-1]) {
+			continue
+		}
+		return currencyCode(k)
+	}
+	return ""
+}
+
+// currencyAfter is the currency that starts s (one space allowed).
+func currencyAfter(s string) string {
+	s = trimOneSpace(s, false)
+	for _, k := range currencyKeys {
+		if len(s) < len(k) || !strings.EqualFold(s[:len(k)], k) {
+			continue
+		}
+		if isLetters(k) && len(s) > len(k) && isWordByte(s[len(k)]) {
+			continue
+		}
+		return currencyCode(k)
+	}
+	return ""
+}
+
+func trimOneSpace(s string, end bool) string {
+	for _, sp := range []string{" ", "\u00a0", "\u202f"} {
+		if end && strings.HasSuffix(s, sp) {
+			return s[:len(s)-len(sp)]
+		}
+		if !end && strings.HasPrefix(s, sp) {
+			return s[len(sp):]
+		}
+	}
+	return s
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+// isLetters reports a code made of ASCII letters (it needs word boundaries).
+func isLetters(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if !(k[i] >= 'a' && k[i] <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // PriceFrom combines a machine-readable amount and currency (structured

@@ -285,12 +285,12 @@ var templates = []*template{
 			}
 			return ""
 		},
-		posts:      "article.message--post, article.message[data-content^=post-]",
-		postBody:   []string{".message-body .bbWrapper", ".bbWrapper", ".message-content"},
+		posts:      "article.message--post, article.message[data-content^=post-], li.message[data-author][id^=post-]",
+		postBody:   []string{".message-body .bbWrapper", ".bbWrapper", ".message-content", ".messageText"},
 		postAuthor: []string{"@data-author", ".message-name .username", ".message-name", ".username"},
 		thread:     []string{"h1.p-title-value", ".p-title h1", "h1"},
 		permalink: func(p *pageInfo, post *goquery.Selection) string {
-			if id := strings.TrimPrefix(post.AttrOr("data-content", ""), "post-"); id != "" && id != post.AttrOr("data-content", "") {
+			if id := strings.TrimPrefix(firstNonEmpty(post.AttrOr("data-content", ""), post.AttrOr("id", "")), "post-"); id != "" && strings.Trim(id, "0123456789") == "" {
 				root := "/"
 				if i := strings.Index(p.url.Path, "/threads/"); i >= 0 {
 					root = p.url.Path[:i+1]
@@ -401,8 +401,8 @@ var templates = []*template{
 			})
 		},
 		product:     "body.catalog-product-view",
-		title:       []string{"h1.page-title .base", "h1.page-title", "[data-ui-id=page-title-wrapper]", "h1"},
-		price:       []string{".product-info-main .price-box .price", ".product-info-price .price", ".product-info-main [data-price-amount]@data-price-amount"},
+		title:       []string{"h1.page-title .base", "h1.page-title", "[data-ui-id=page-title-wrapper]", ".product-name h1", "h1"},
+		price:       []string{".product-info-main .price-box .price", ".product-info-price .price", ".product-info-main [data-price-amount]@data-price-amount", ".product-shop .price-box .special-price .price", ".product-shop .price-box .price"},
 		description: []string{".product.attribute.description .value", ".product.attribute.overview .value", "#description", ".product.info.detailed .description"},
 		vendor:      []string{".seller-name", ".product-seller a", ".marketplace-seller-name", ".wk-mp-collection-seller-title", "[class*=seller-title]"},
 		cleanURL:    lastSegment(regexp.MustCompile(`\.html?$`)),
@@ -423,7 +423,7 @@ var templates = []*template{
 		},
 		product:     "body#product",
 		title:       []string{"h1[itemprop=name]", "h1.product-title", "h1.h1", ".product-title", "h1"},
-		price:       []string{".current-price-value", ".current-price [itemprop=price]", ".product-price .current-price", ".product-prices .price", ".current-price"},
+		price:       []string{".current-price-value", ".current-price [itemprop=price]", ".product-price .current-price", ".product-prices .price", ".current-price", "#our_price_display"},
 		description: []string{"[id^=product-description-short]", ".product-description-short", ".product-description", "#description"},
 		vendor:      []string{".seller-name", ".product-seller a", "[class*=seller] a"},
 	},
