@@ -208,3 +208,78 @@ func TestFieldEmptyAlertAfterPartialRedesign(t *testing.T) {
 		t.Errorf("got %s %q", r.Status, msgs)
 	}
 }
+
+// TestFieldEmptyAlertWhenSelectorBreaks: with hand-written selectors, a
+// redesign that renames the price element leaves the listings in place but
+// their price empty, and the health alert says which field broke.
+func TestFieldEmptyAlertWhenSelectorBreaks(t *testing.T) {
+	var renamed atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			for i := 1; i <= 6; i++ {
+				fmt.Fprintf(w, `<a href="/p/%d">%d</a> `, i, i)
+			}
+			return
+		}
+		class := "price"
+		if renamed.Load() {
+			class = "pdp-amount"
+		}
+		fmt.Fprintf(w, `<html><body><h1>Item %s</h1><span class="%s">$%s.00</span><span class="vendor">GlassCo</span></body></html>`,
+			r.URL.Path[3:], class, r.URL.Path[3:])
+	}))
+	defer srv.Close()
+	var got []string
+	var mu sync.Mutex
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var msg struct{ Text string }
+		json.NewDecoder(r.Body).Decode(&msg)
+		mu.Lock()
+		got = append(got, msg.Text)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	cfg, err := config.Parse("shop.yaml", []byte(fmt.Sprintf(`defaults: {requests_per_second: 1000, burst: 100, robots: ignore}
+alerts:
+  webhooks: [{url: "%s/hook", format: slack}]
+marketplaces:
+  - name: glass
+    start_urls: ["%s/"]
+    listing:
+      url_pattern: '/p/\d+$'
+      fields: {title: h1, price: .price, vendor: .vendor}
+`, hook.URL, srv.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := rules.Default()
+	c, _ := classify.New(rs)
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "snoop.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mon := &Monitor{DB: db, Notifier: &alert.Notifier{Config: cfg.Alerts, Record: db, Backoff: time.Millisecond}}
+	runner := &sweep.Runner{DB: db, Classifier: c, RuleVersion: rs.Version(), AfterSweep: mon.AfterSweep, Fresh: true}
+	for i := range 3 {
+		if i == 2 {
+			renamed.Store(true)
+		}
+		if _, err := runner.Run(context.Background(), cfg.Marketplaces); err != nil {
+			t.Fatalf("sweep %d: %v", i+1, err)
+		}
+	}
+	latest, _ := db.LatestHealth(context.Background())
+	if h := latest["glass"]; h.Status != store.HealthBad || !strings.Contains(string(h.Report), `"field_empty"`) {
+		t.Fatalf("health %s %s", h.Status, h.Report)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || !strings.HasPrefix(got[0], "*marketplace glass needs attention*") || !strings.Contains(got[0], "price is empty on 100% of 6 listings") {
+		t.Fatalf("alerts %q, want one about the price", got)
+	}
+	sent, _ := db.AlertsSince(context.Background(), time.Time{}, 10)
+	if len(sent) != 1 || sent[0].Status != store.AlertSent || sent[0].Market != "glass" {
+		t.Errorf("recorded %+v", sent)
+	}
+}
