@@ -73,8 +73,14 @@ func (a Alerts) Enabled(event string) bool {
 	return (len(a.Webhooks) > 0 || a.Email != nil) && slices.Contains(a.On, event)
 }
 
+// defaultAlerts are the settings without an `alerts:` key: no channel, both
+// events, 3 retries, 10 s per attempt.
+func defaultAlerts() Alerts {
+	return Alerts{On: []string{EventHealth, EventNewHits}, Retries: 3, Timeout: 10 * time.Second}
+}
+
 func (p *parser) alerts(v *yaml.Node, path string) Alerts {
-	a := Alerts{On: []string{EventHealth, EventNewHits}, Retries: 3, Timeout: 10 * time.Second}
+	a := defaultAlerts()
 	if isNull(v) {
 		return a
 	}

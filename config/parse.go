@@ -65,7 +65,7 @@ func (p *parser) parse(data []byte) *Config {
 		p.errs = append(p.errs, &Error{File: p.file, Line: line, Msg: "invalid YAML: " + msg})
 		return nil
 	}
-	cfg := &Config{File: p.file, Defaults: Builtin(), Alerts: p.alerts(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}, "alerts")}
+	cfg := &Config{File: p.file, Defaults: Builtin(), Alerts: defaultAlerts()}
 	if len(doc.Content) == 0 {
 		p.errorf(nil, "", "empty config: no marketplaces")
 		return cfg
