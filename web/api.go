@@ -405,6 +405,8 @@ type dashboard struct {
 	Notice       string             `json:"-"`
 	// FailedAlerts are the alert deliveries that failed in the last week.
 	FailedAlerts []store.AlertRecord `json:"failed_alerts"`
+	// Discovered are sites linked from hit pages that are not marketplaces yet.
+	Discovered []store.Discovered `json:"discovered"`
 }
 
 const chartDays = 30
@@ -460,6 +462,9 @@ func (s *Server) dashboardData(ctx context.Context) (dashboard, error) {
 	}
 	d.RuleVersion = s.opts.RuleVersion
 	if d.FailedAlerts, err = failedAlerts(ctx, s.opts.DB, now); err != nil {
+		return d, err
+	}
+	if d.Discovered, err = newDiscovered(ctx, s.opts.DB); err != nil {
 		return d, err
 	}
 	return d, nil

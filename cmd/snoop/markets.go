@@ -436,6 +436,9 @@ func siteKey(raw string) (string, error) {
 func nameFor(raw string, taken map[string]bool) string {
 	u, _ := url.Parse(raw)
 	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+	if ch, ok := strings.CutPrefix(strings.ToLower(u.Path), "/s/"); ok && (host == "t.me" || host == "telegram.me") && strings.Trim(ch, "/") != "" {
+		host = "tg." + strings.Trim(ch, "/") // a channel preview: name it for the channel
+	}
 	if strings.HasSuffix(host, ".onion") && len(host) > 22 {
 		host = host[:16] + "-onion"
 	}

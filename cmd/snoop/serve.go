@@ -168,7 +168,12 @@ func serve(ctx context.Context, e env, p serveParams) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	var addMarket func(context.Context, store.Discovered) (string, error)
+	if p.cfgPath != "" {
+		addMarket = addDiscovered(ctx, p.cfgPath, sched)
+	}
 	srv, err := web.New(web.Options{
+		AddMarketplace:    addMarket,
 		DB:                p.db,
 		Scheduler:         sched,
 		Classifier:        p.runner.Classifier,
