@@ -70,6 +70,8 @@ type Config struct {
 	Defaults Settings
 	// Marketplaces are in file order.
 	Marketplaces []Market
+	// Alerts are the `alerts:` delivery settings; none by default.
+	Alerts Alerts
 }
 
 // Settings are the keys allowed under `defaults:` and in each marketplace.
@@ -117,11 +119,14 @@ type Market struct {
 }
 
 // ListingSpec says how listings are extracted from a page.
-// At most one of URLPattern and Item is set; when neither is, no listings are extracted.
+// At most one of URLPattern, Item and Auto is set; when none is, no listings are extracted.
 type ListingSpec struct {
 	URLPattern *regexp.Regexp // page mode (nil if unset)
 	Item       string         // item mode selector ("" if unset)
 	Fields     []Field        // in config order
+	Auto       bool           // `listing: auto`: snoop finds listings itself; Fields still override
+	Template   string         // the marketplace's `template:`; "" detects the platform
+	Kind       string         // the marketplace's `kind:`, which auto mode uses as a hint
 }
 
 // Field is one extracted field. "a.permalink@href" is Selector "a.permalink",

@@ -74,7 +74,7 @@ func (p *parser) parse(data []byte) *Config {
 		}
 		return nil
 	}
-	cfg := &Config{File: p.file, Defaults: Builtin()}
+	cfg := &Config{File: p.file, Defaults: Builtin(), Alerts: defaultAlerts()}
 	if len(doc.Content) == 0 {
 		p.errorf(nil, "", "empty config: no marketplaces")
 		return cfg
@@ -91,6 +91,8 @@ func (p *parser) parse(data []byte) *Config {
 			defaults = v
 		case "marketplaces":
 			markets = v
+		case "alerts":
+			cfg.Alerts = p.alerts(v, path)
 		default:
 			p.errorf(k, path, "unknown key")
 		}
@@ -163,6 +165,7 @@ func (p *parser) market(n *yaml.Node, path string, defaults Settings) (Market, *
 		return m, n
 	}
 	var nameNode, startNode, followNode *yaml.Node
+	var autoKeys autoKeys
 	p.mapping(n, path, func(key, kpath string, k, v *yaml.Node) {
 		switch key {
 		case "name":
@@ -210,14 +213,8 @@ func (p *parser) market(n *yaml.Node, path string, defaults Settings) (Market, *
 			}
 		case "listing":
 			m.Listing = p.listing(k, v, kpath)
-		case "kind":
-			if kind, ok := p.str(v, kpath); ok {
-				if !slices.Contains(rules.SiteKinds, kind) {
-					p.errorf(v, kpath, "%q must be one of %s", kind, strings.Join(rules.SiteKinds, ", "))
-				} else {
-					m.Kind = kind
-				}
-			}
+		case "template", "kind":
+			p.autoKey(&autoKeys, key, kpath, v)
 		default:
 			if !p.setting(key, kpath, v, &m.Settings) {
 				p.errorf(k, kpath, "unknown key")
@@ -233,6 +230,7 @@ func (p *parser) market(n *yaml.Node, path string, defaults Settings) (Market, *
 	} else if sn := resolve(startNode); isNull(sn) || (sn.Kind == yaml.SequenceNode && len(sn.Content) == 0) {
 		p.errorf(startNode, path+".start_urls", "empty: at least one start URL is required")
 	}
+	p.applyAutoKeys(&m, autoKeys)
 	if len(m.Allow) == 0 {
 		m.Allow = defaultAllow(m.StartURLs)
 	}
@@ -247,8 +245,11 @@ func (p *parser) listing(k, n *yaml.Node, path string) ListingSpec {
 	if isNull(n) {
 		return ls
 	}
+	if n.Kind == yaml.ScalarNode {
+		return p.listingScalar(n, path)
+	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, path, "must be a mapping")
+		p.errorf(n, path, "must be a mapping or auto")
 		return ls
 	}
 	var patNode, itemNode, fieldsNode, fieldsKey *yaml.Node
@@ -279,6 +280,8 @@ func (p *parser) listing(k, n *yaml.Node, path string) ListingSpec {
 			ls.Item = s
 		case "fields":
 			fieldsNode, fieldsKey = v, k
+		case "auto":
+			ls.Auto = p.autoFlag(v, kpath)
 		default:
 			p.errorf(k, kpath, "unknown key")
 		}
@@ -288,13 +291,17 @@ func (p *parser) listing(k, n *yaml.Node, path string) ListingSpec {
 	if pattern && item {
 		p.errorf(itemNode, path+".item", "url_pattern and item are both set; use one (page mode or item mode)")
 	}
+	if ls.Auto && (pattern || item) {
+		p.errorf(n, path+".auto", "auto and url_pattern/item are both set; use one")
+	}
+	item = item || ls.Auto // auto fields apply to each listing found, as in item mode
 	if fieldsNode != nil && !isNull(fieldsNode) {
 		fpath := path + ".fields"
 		if fieldsNode.Kind != yaml.MappingNode {
 			p.errorf(fieldsNode, fpath, "must be a mapping of field name to selector")
 		} else {
 			if !pattern && !item && len(fieldsNode.Content) > 0 {
-				p.errorf(fieldsKey, fpath, "fields need url_pattern (page mode) or item (item mode)")
+				p.errorf(fieldsKey, fpath, "fields need url_pattern (page mode), item (item mode) or auto: true")
 			}
 			p.mapping(fieldsNode, fpath, func(key, kpath string, k, v *yaml.Node) {
 				if !fieldNameRE.MatchString(key) {

@@ -735,7 +735,7 @@ func (s *sweeper) finish(ctx context.Context, e FrontierEntry, r *result) {
 			}
 		}
 	}
-	if gate := detectGate(r.status, doc, p.Listings, len(s.m.Listing.Fields) > 0, s.gates); gate != "" {
+	if gate := detectGate(r.status, doc, p.Listings, len(s.m.Listing.Fields) > 0 || s.m.Listing.Auto, s.gates); gate != "" {
 		p.Gate, p.Listings = gate, nil
 		s.statsMu.Lock()
 		s.stats.Gates[gate]++

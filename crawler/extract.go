@@ -232,6 +232,8 @@ func extractListings(doc *goquery.Document, base *url.URL, pageURL string, spec 
 				x.listings = append(x.listings, l)
 			}
 		})
+	case spec.Auto:
+		autoListings(doc, pageURL, spec, scope, &x)
 	}
 	return x
 }

@@ -101,23 +101,23 @@ func (c *csvWriter) Write(h store.Hit) error {
 		classes = append(classes, s.Class)
 		matched = append(matched, s.Matched)
 	}
-	safeCell := safeCell
+	SafeCell := SafeCell
 	if c.raw {
-		safeCell = func(s string) string { return s }
+		SafeCell = func(s string) string { return s }
 	}
 	row := []string{
 		strconv.FormatInt(h.ID, 10),
-		safeCell(h.Marketplace),
-		safeCell(h.URL),
-		safeCell(h.Title),
-		safeCell(h.Price),
-		safeCell(h.Vendor),
+		SafeCell(h.Marketplace),
+		SafeCell(h.URL),
+		SafeCell(h.Title),
+		SafeCell(h.Price),
+		SafeCell(h.Vendor),
 		strconv.FormatFloat(h.Score, 'f', -1, 64),
-		safeCell(h.Status),
-		safeCell(strings.Join(names, ";")),
-		safeCell(strings.Join(classes, ";")),
-		safeCell(strings.Join(matched, ";")),
-		safeCell(h.RuleVersion),
+		SafeCell(h.Status),
+		SafeCell(strings.Join(names, ";")),
+		SafeCell(strings.Join(classes, ";")),
+		SafeCell(strings.Join(matched, ";")),
+		SafeCell(h.RuleVersion),
 		strconv.FormatInt(h.SweepID, 10),
 		formatTime(h.FirstSeen),
 		formatTime(h.LastSeen),
@@ -156,11 +156,11 @@ func formatTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// safeCell defuses spreadsheet formula injection: a single quote goes
+// SafeCell defuses spreadsheet formula injection: a single quote goes
 // before a formula trigger at the start of the cell and at the start of
 // every part after a separator a spreadsheet may split on (",", ";", tab),
 // spaces skipped.
-func safeCell(s string) string {
+func SafeCell(s string) string {
 	if s == "" {
 		return s
 	}

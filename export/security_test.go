@@ -195,8 +195,8 @@ func TestSafeCell(t *testing.T) {
 		{"isotonitazene;fentanyl", "isotonitazene;fentanyl"},
 	}
 	for _, tt := range tests {
-		if got := safeCell(tt.in); got != tt.want {
-			t.Errorf("safeCell(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := SafeCell(tt.in); got != tt.want {
+			t.Errorf("SafeCell(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -51,10 +51,10 @@ type Runner struct {
 	// running sweep renews its leases; one of a process of this host that
 	// no longer runs is taken over at once.
 	LeaseTTL time.Duration
-	// AfterSweep, if set, runs once a sweep has finished and been recorded
-	// (vendor linking, for one); its error is logged, and the sweep's
-	// result stands.
-	AfterSweep func(ctx context.Context, sweepID int64) error
+	// AfterSweep, if set, is called with the result of every sweep once it
+	// is recorded (vendor linking, marketplace health, alerts). It cannot
+	// fail the sweep.
+	AfterSweep func(ctx context.Context, res Result)
 }
 
 // Progress is the running state of one marketplace in a sweep: the
@@ -243,9 +243,7 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	}
 	log.Info("sweep finished", "status", status, "pages", res.Pages(), "elapsed", res.Elapsed)
 	if r.AfterSweep != nil {
-		if err := r.AfterSweep(bg, id); err != nil {
-			log.Error("after sweep", "err", err)
-		}
+		r.AfterSweep(bg, res)
 	}
 	if storeErr != nil {
 		return res, fmt.Errorf("sweep %d: store: %w", id, storeErr)

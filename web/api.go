@@ -343,6 +343,7 @@ type marketRow struct {
 	NextRun   *time.Time `json:"next_run"` // null: not scheduled
 	LastRun   *lastRun   `json:"last_run"` // null: never swept
 	LastError string     `json:"last_error,omitempty"`
+	Health    *health    `json:"health"` // null: not assessed yet
 }
 
 // lastRun is a marketplace's latest sweep and its counts.
@@ -367,9 +368,16 @@ func (s *Server) marketRows(ctx context.Context) ([]marketRow, error) {
 	for _, r := range runs {
 		byName[r.Market] = r
 	}
+	healths, err := s.opts.DB.LatestHealth(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows := []marketRow{}
 	for _, st := range s.opts.Scheduler.Status() {
 		row := marketRow{Name: st.Name, Schedule: st.Schedule, Running: st.Running, Queued: st.Queued, LastError: st.LastError}
+		if h, ok := healths[st.Name]; ok {
+			row.Health = toHealth(h)
+		}
 		if !st.Next.IsZero() {
 			n := st.Next.UTC()
 			row.NextRun = &n
@@ -423,6 +431,10 @@ type dashboard struct {
 	Chart        *chart             `json:"-"`
 	RuleVersion  string             `json:"rule_version"`
 	Notice       string             `json:"-"`
+	// FailedAlerts are the alert deliveries that failed in the last week.
+	FailedAlerts []store.AlertRecord `json:"failed_alerts"`
+	// Discovered are sites linked from hit pages that are not marketplaces yet.
+	Discovered []store.Discovered `json:"discovered"`
 }
 
 const chartDays = 30
@@ -477,6 +489,12 @@ func (s *Server) dashboardData(ctx context.Context) (dashboard, error) {
 		d.Sweeps = []store.Sweep{}
 	}
 	d.RuleVersion = s.opts.RuleVersion
+	if d.FailedAlerts, err = failedAlerts(ctx, s.opts.DB, now); err != nil {
+		return d, err
+	}
+	if d.Discovered, err = newDiscovered(ctx, s.opts.DB); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 

@@ -158,9 +158,11 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 
 // notices are the messages a redirect may ask the next page to show.
 var notices = map[string]string{
-	"sweep-queued": "Sweep requested: it starts as soon as a slot is free.",
-	"seen":         "Marked as looked at: only hits found from now on count as new.",
-	"reviewed":     "Triage recorded in the audit log.",
+	"sweep-queued":         "Sweep requested: it starts as soon as a slot is free.",
+	"seen":                 "Marked as looked at: only hits found from now on count as new.",
+	"reviewed":             "Triage recorded in the audit log.",
+	"discovered-added":     "Marketplace added to the config in auto mode; it is swept on the default schedule.",
+	"discovered-dismissed": "Site dismissed.",
 }
 
 func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {

@@ -103,6 +103,9 @@ type Options struct {
 	// Screenshot, if set, returns a PNG of a hit's page (nil for none);
 	// nil means the latest screenshot of the hit in DB.
 	Screenshot func(ctx context.Context, h store.Hit) ([]byte, error)
+	// AddMarketplace adds a discovered site to the config as a marketplace
+	// in auto mode and returns its name; nil: the server cannot (no config file).
+	AddMarketplace func(ctx context.Context, site store.Discovered) (string, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives request errors; nil discards them.
@@ -189,6 +192,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /{$}", s.dashboardPage)
 	m.HandleFunc("POST /seen", s.markSeen)
 	m.HandleFunc("POST /sweeps", s.sweepNowForm)
+	m.HandleFunc("POST /discovered", s.discoveredForm)
 	m.HandleFunc("GET /hits", s.hitsPage)
 	m.HandleFunc("POST /hits/review", s.bulkReviewForm)
 	m.HandleFunc("GET /hits/{id}", s.hitPage)
@@ -212,6 +216,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/sweeps", s.apiSweeps)
 	m.HandleFunc("POST /api/sweeps", s.apiSweepNow)
 	m.HandleFunc("GET /api/marketplaces", s.apiMarketplaces)
+	m.HandleFunc("GET /api/discovered", s.apiDiscovered)
+	m.HandleFunc("POST /api/discovered", s.apiDiscoveredAction)
 	m.HandleFunc("GET /api/dashboard", s.apiDashboard)
 	m.HandleFunc("POST /api/seen", s.apiSeen)
 	m.HandleFunc("GET /api/rules", s.apiRules)

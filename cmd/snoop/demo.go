@@ -67,7 +67,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		RuleVersion: rs.Version(),
 		Logger:      newLogger(progress, slog.LevelWarn),
 		Progress:    progress.update,
-		AfterSweep:  linkVendors(db),
+		AfterSweep:  afterSweep(db, cfg, newLogger(progress, slog.LevelWarn)),
 	}
 	if *screenshots {
 		runner.Screenshots, runner.AllScreenshots = startScreenshots, true

@@ -72,6 +72,7 @@ func commands() []command {
 		{"serve", "run scheduled sweeps and the analyst web UI", runServe},
 		{"user", "add a web UI account (user add NAME, password on stdin)", runUser},
 		{"hits", "list hits", runHits},
+		{"listings", "list stored listings, hits or not", runListings},
 		{"review", "triage a hit", runReview},
 		{"vendors", "list vendors: the sellers behind the listings", runVendors},
 		{"vendor", "show, triage, merge or split one vendor", runVendor},
@@ -82,6 +83,7 @@ func commands() []command {
 		{"audit", "check the audit log (audit verify)", runAudit},
 		{"verify", "check every hash and signature of a case package", runVerify},
 		{"rules", "lint, test, explain and backtest detection rules", runRules},
+		{"markets", "check a marketplace's listings, or import marketplaces from a list", runMarkets},
 		{"version", "print version, commit and rule-set version", runVersion},
 		{"health", "check that a running snoop serve answers (container health checks)", runHealth},
 	}

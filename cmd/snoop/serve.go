@@ -101,7 +101,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 			// host share its rate limit even when swept at the same time.
 			Limiter:     &crawler.Limiters{},
 			Screenshots: startScreenshots,
-			AfterSweep:  linkVendors(db),
+			AfterSweep:  afterSweep(db, cfg, log),
 		},
 		addr:           *addr,
 		publicURLs:     splitList(*publicURL),
@@ -175,12 +175,17 @@ func serve(ctx context.Context, e env, p serveParams) error {
 		}
 		sched = s
 	}
+	var addMarket func(context.Context, store.Discovered) (string, error)
+	if s, ok := sched.(*schedule.Scheduler); ok && p.cfgPath != "" {
+		addMarket = addDiscovered(ctx, p.cfgPath, s)
+	}
 	ln, err := net.Listen("tcp", p.addr)
 	if err != nil {
 		return fmt.Errorf("serve: listen: %w", err)
 	}
 	defer ln.Close()
 	srv, err := web.New(web.Options{
+		AddMarketplace:    addMarket,
 		Addr:              ln.Addr().String(),
 		PublicURLs:        p.publicURLs,
 		DB:                p.db,

@@ -59,16 +59,17 @@ func runSweep(ctx context.Context, e env, args []string) error {
 		level = slog.LevelDebug
 	}
 	progress := newProgressLine(e.stderr)
+	log := newLogger(progress, level)
 	runner := &sweep.Runner{
 		DB:             db,
 		Classifier:     c,
 		RuleVersion:    rs.Version(),
-		Logger:         newLogger(progress, level),
+		Logger:         log,
+		AfterSweep:     afterSweep(db, cfg, log),
 		Progress:       progress.update,
 		Fresh:          *fresh,
 		Screenshots:    startScreenshots,
 		AllScreenshots: *screenshots,
-		AfterSweep:     linkVendors(db),
 	}
 	res, err := runner.Run(ctx, selected)
 	progress.finish()

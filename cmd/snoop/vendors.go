@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"snoop/export"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -103,20 +104,12 @@ func writeVendorsCSV(w io.Writer, vs []vendors.Vendor) error {
 		for _, i := range v.Identifiers {
 			ids = append(ids, i.Kind+":"+i.Value)
 		}
-		cw.Write([]string{fmt.Sprint(v.ID), string(v.Status), fmt.Sprint(v.Hits), csvSafe(strings.Join(v.Names, "; ")),
-			strings.Join(v.Marketplaces, "; "), strings.Join(v.Substances, "; "), csvSafe(strings.Join(ids, "; ")),
+		cw.Write([]string{fmt.Sprint(v.ID), string(v.Status), fmt.Sprint(v.Hits), export.SafeCell(strings.Join(v.Names, "; ")),
+			strings.Join(v.Marketplaces, "; "), strings.Join(v.Substances, "; "), export.SafeCell(strings.Join(ids, "; ")),
 			fmt.Sprint(len(v.Listings)), v.FirstSeen.UTC().Format(time.RFC3339), v.LastSeen.UTC().Format(time.RFC3339)})
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// csvSafe keeps a spreadsheet from reading a cell as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 func printVendorTable(w io.Writer, vs []vendors.Vendor) {
