@@ -92,7 +92,7 @@ func TestTimestamp(t *testing.T) {
 	genTime := time.Date(2026, 2, 5, 10, 0, 1, 0, time.UTC)
 	tsa := tsaStandIn(t, genTime)
 	out := filepath.Join(t.TempDir(), "case.zip")
-	if _, err := Write(ctx, db, out, Options{Now: fixedNow(), TSAURL: tsa.URL}); err != nil {
+	if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Now: fixedNow(), TSAURL: tsa.URL}); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := Verify(out, nil)
@@ -106,7 +106,7 @@ func TestTimestamp(t *testing.T) {
 	t.Run("stamp of another manifest", func(t *testing.T) {
 		files, order := zipFiles(t, out)
 		other := filepath.Join(t.TempDir(), "other.zip")
-		if _, err := Write(ctx, db, other, Options{Case: "other", Now: fixedNow(), TSAURL: tsa.URL}); err != nil {
+		if _, err := Write(ctx, db, other, Options{Filter: anyStatus, Case: "other", Now: fixedNow(), TSAURL: tsa.URL}); err != nil {
 			t.Fatal(err)
 		}
 		otherFiles, _ := zipFiles(t, other)
@@ -122,7 +122,7 @@ func TestTimestamp(t *testing.T) {
 		dead := httptest.NewServer(http.NotFoundHandler())
 		dead.Close()
 		out := filepath.Join(t.TempDir(), "fail.zip")
-		if _, err := Write(ctx, db, out, Options{Now: fixedNow(), TSAURL: dead.URL}); err == nil || !strings.Contains(err.Error(), "timestamp") {
+		if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Now: fixedNow(), TSAURL: dead.URL}); err == nil || !strings.Contains(err.Error(), "timestamp") {
 			t.Fatalf("err = %v, want a timestamp error", err)
 		}
 		if _, err := os.Stat(out); !os.IsNotExist(err) {
@@ -152,7 +152,7 @@ func TestScreenshots(t *testing.T) {
 	seed(t, db, seedOptions{pages: 3})
 	shot := testPNG(t, color.RGBA{200, 0, 0, 255})
 	out := filepath.Join(t.TempDir(), "case.zip")
-	sum, err := Write(ctx, db, out, Options{Now: fixedNow(), Screenshots: func(_ context.Context, h store.Hit) ([]byte, error) {
+	sum, err := Write(ctx, db, out, Options{Filter: anyStatus, Now: fixedNow(), Screenshots: func(_ context.Context, h store.Hit) ([]byte, error) {
 		switch h.ID {
 		case 1:
 			return shot, nil
@@ -205,7 +205,7 @@ func TestSignatureOpenSSL(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "case.zip")
-	if _, err := Write(ctx, db, out, Options{Now: fixedNow(), SignKey: priv}); err != nil {
+	if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Now: fixedNow(), SignKey: priv}); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := zipFiles(t, out)

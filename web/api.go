@@ -647,8 +647,8 @@ type exportRequest struct {
 // writeExport builds the case package for req and sends it as the
 // response.
 func (s *Server) writeExport(w http.ResponseWriter, r *http.Request, req exportRequest) error {
-	if req.Status != "" && !store.ValidStatus(req.Status) {
-		return errBadRequest{fmt.Sprintf("status %q: want new, confirmed or false_positive", req.Status)}
+	if req.Status != "" && req.Status != export.StatusAny && !store.ValidStatus(req.Status) {
+		return errBadRequest{fmt.Sprintf("status %q: want new, confirmed, false_positive or any", req.Status)}
 	}
 	since, err := parseTimeParam("since", req.Since, false)
 	if err != nil {
@@ -675,7 +675,11 @@ func (s *Server) writeExport(w http.ResponseWriter, r *http.Request, req exportR
 		Now:         s.now,
 		Logger:      s.log,
 		Screenshots: s.opts.Screenshot,
+		Classifier:  s.opts.Classifier,
 	})
+	if errors.Is(err, export.ErrEmptySelection) {
+		return errBadRequest{"nothing to export: no hit matches the selection (without a status only confirmed hits are packed; status any packs all)"}
+	}
 	if err != nil {
 		return err
 	}

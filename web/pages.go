@@ -440,20 +440,40 @@ func (s *Server) backtestForm(w http.ResponseWriter, r *http.Request) {
 }
 
 type exportData struct {
-	Sweeps []store.Sweep
-	IDs    string
-	Case   string
-	Error  string
+	Sweeps  []store.Sweep
+	IDs     string
+	Case    string
+	Sweep   int64
+	Since   string
+	Error   string
+	Preview exportPreview
 }
 
 func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {
+	s.renderExport(w, r, r.URL.Query())
+}
+
+// exportPreviewPage shows the export form again with the preview of what
+// the posted selection packs.
+func (s *Server) exportPreviewPage(w http.ResponseWriter, r *http.Request) {
+	s.renderExport(w, r, r.PostForm)
+}
+
+func (s *Server) renderExport(w http.ResponseWriter, r *http.Request, q url.Values) {
 	sw, err := s.opts.DB.Sweeps(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	sortSweepsDesc(sw)
-	s.render(w, r, http.StatusOK, "export", "Export", exportData{Sweeps: sw, IDs: strings.Join(r.URL.Query()["hit"], " ")})
+	prev, err := s.previewExport(r.Context(), q)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	sweep, _ := strconv.ParseInt(q.Get("sweep"), 10, 64)
+	s.render(w, r, http.StatusOK, "export", "Export", exportData{Sweeps: sw, IDs: strings.Join(q["hit"], " "),
+		Case: q.Get("case"), Sweep: sweep, Since: q.Get("since"), Preview: prev})
 }
 
 func (s *Server) exportForm(w http.ResponseWriter, r *http.Request) {
@@ -461,6 +481,10 @@ func (s *Server) exportForm(w http.ResponseWriter, r *http.Request) {
 	ids, err := parseIDs(r.PostForm["hit"])
 	if err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if r.PostForm.Has("preview") {
+		s.exportPreviewPage(w, r)
 		return
 	}
 	if r.PostForm.Has("back") && len(ids) == 0 {

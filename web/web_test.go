@@ -515,7 +515,11 @@ func TestAPIWrite(t *testing.T) {
 		}
 	})
 	t.Run("export", func(t *testing.T) {
-		w := post("/api/exports", fmt.Sprintf(`{"case":"OP 7/x","hits":[%d]}`, f.hits[0]))
+		// The export policy: without a status only confirmed hits are packed.
+		if w := post("/api/exports", fmt.Sprintf(`{"case":"OP 7/x","hits":[%d]}`, f.hits[0])); w.Code != 400 || !strings.Contains(w.Body.String(), "nothing to export") {
+			t.Fatalf("unconfirmed hit without a status: %d %s", w.Code, w.Body)
+		}
+		w := post("/api/exports", fmt.Sprintf(`{"case":"OP 7/x","hits":[%d],"status":"any"}`, f.hits[0]))
 		if w.Code != 200 {
 			t.Fatalf("status = %d: %s", w.Code, w.Body)
 		}
@@ -658,9 +662,18 @@ func TestFormsWithToken(t *testing.T) {
 		}
 	})
 	t.Run("export", func(t *testing.T) {
-		w := post("/export", "case", "op", "hit", fmt.Sprint(f.hits[1]))
+		w := post("/export", "case", "op", "hit", fmt.Sprint(f.hits[1]), "status", "any")
 		if w.Code != 200 || w.Header().Get("Content-Type") != "application/zip" {
 			t.Fatalf("got %d %s", w.Code, w.Body)
+		}
+		hits := fmt.Sprintf("%d %d", f.hits[0], f.hits[1])
+		w = post("/export", "case", "op", "hit", hits, "preview", "1")
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "The selection holds 0 confirmed, 1 new, 1 false_positive: the package will hold <strong>0</strong> hit(s). Nothing to export") {
+			t.Fatalf("preview with the default status: %d %s", w.Code, w.Body)
+		}
+		w = post("/export", "case", "op", "hit", hits, "status", "any", "preview", "1")
+		if !strings.Contains(w.Body.String(), "the package will hold <strong>2</strong> hit(s)") || !strings.Contains(w.Body.String(), `<option value="any" selected>`) {
+			t.Fatalf("preview with status any: %s", w.Body)
 		}
 		if w := post("/export", "case", "op", "back", "/hits"); w.Code != 400 {
 			t.Fatalf("export from the hits page with nothing selected: %d", w.Code)

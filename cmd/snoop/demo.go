@@ -76,14 +76,19 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		return errors.New("demo: the sweep found no hits; the demo marketplaces or rules are broken")
 	}
 
-	sum, err := writeCase(ctx, db, *out, "snoop demo", store.HitFilter{SweepID: res.SweepID}, nil, "")
+	// The demo's hits are unreviewed, so it packs every status explicitly,
+	// as `snoop export --status any --sweep N` does.
+	sum, err := writeCase(ctx, db, *out, "snoop demo", store.HitFilter{SweepID: res.SweepID, Status: export.StatusAny}, nil, "")
 	if err != nil {
 		return err
 	}
 	if _, err := export.Verify(sum.Path, nil); err != nil {
 		return fmt.Errorf("demo: case package failed verification: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "\nwrote case package %s (%d hits, %d files); verified. Database: %s\n", sum.Path, sum.Hits, sum.Files, *dbPath)
+	fmt.Fprintf(e.stdout, "\nwrote case package %s (%d hits, %d files; %s, as snoop export --status any); verified. Database: %s\n", sum.Path, sum.Hits, sum.Files, sum.Selection, *dbPath)
+	if !sum.PDF {
+		fmt.Fprintf(e.stdout, "no report.pdf made: %s\n", sum.NoPDF)
+	}
 	if !*serveUI {
 		fmt.Fprintf(e.stdout, "next: snoop hits --db %s   |   snoop verify %s   |   snoop demo --serve\n", *dbPath, sum.Path)
 		return nil

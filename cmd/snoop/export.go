@@ -12,8 +12,10 @@ import (
 )
 
 func runExport(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "export", "--out FILE.zip [--case NAME] [--hit ID]... [--sweep ID] [--since RFC3339] [--status S] [--sign-key FILE]",
-		"Write a case package: the selected hits with their evidence, a report, the custody log and checksums.")
+	fs := newFlagSet(e, "export", "--out FILE.zip [--case NAME] [--hit ID]... [--sweep ID] [--since RFC3339] [--status S|any] [--sign-key FILE]",
+		"Write a case package: the selected hits with their evidence, a report (report.html, and report.pdf\n"+
+			"when Chromium is installed), the custody log and checksums. Without --status only confirmed hits\n"+
+			"are packed; --status any packs hits of every status.")
 	dbPath := dbFlag(fs, "snoop.db")
 	out := fs.String("out", "", "path of the zip file to write")
 	caseName := fs.String("case", "", "case name recorded in the package (default: the file name)")
@@ -47,6 +49,10 @@ func runExport(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(e.stderr, "packed %s\n", sum.Selection)
+	if !sum.PDF {
+		fmt.Fprintf(e.stderr, "note: no report.pdf made: %s (report.html holds the same report)\n", sum.NoPDF)
+	}
 	if *tsa == "" {
 		fmt.Fprintln(e.stderr, "note: no trusted time stamp (set --tsa URL or SNOOP_TSA_URL to have manifest.json time-stamped by an RFC 3161 authority)")
 	}
@@ -57,7 +63,7 @@ func runExport(ctx context.Context, e env, args []string) error {
 // writeCase exports the hits matching f to path with the default rules'
 // version recorded.
 func writeCase(ctx context.Context, db *store.DB, path, caseName string, f store.HitFilter, key ed25519.PrivateKey, tsaURL string) (export.Summary, error) {
-	rs, _, err := loadRules("")
+	rs, c, err := loadRules("")
 	if err != nil {
 		return export.Summary{}, err
 	}
@@ -67,12 +73,11 @@ func writeCase(ctx context.Context, db *store.DB, path, caseName string, f store
 		SignKey:     key,
 		ToolVersion: version,
 		RuleVersion: rs.Version(),
+		Classifier:  c,
+		PDF:         export.ChromiumPDF{},
 		Actor:       actor(),
 		TSAURL:      tsaURL,
 		Now:         func() time.Time { return time.Now().UTC() },
 	})
-	if err != nil {
-		return sum, fmt.Errorf("export %s: %w", path, err)
-	}
-	return sum, nil
+	return sum, err
 }

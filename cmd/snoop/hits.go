@@ -20,6 +20,7 @@ type hitFilterFlags struct {
 	substance string
 	status    string
 	ids       int64List
+	export    bool // --status any is allowed, and "" means confirmed
 }
 
 func (h *hitFilterFlags) register(fs *flag.FlagSet, withIDs bool) {
@@ -27,7 +28,12 @@ func (h *hitFilterFlags) register(fs *flag.FlagSet, withIDs bool) {
 	fs.StringVar(&h.since, "since", "", "only hits seen at or after this RFC 3339 time")
 	fs.StringVar(&h.market, "market", "", "only hits on this marketplace")
 	fs.StringVar(&h.substance, "substance", "", "only hits naming this substance (canonical name)")
-	fs.StringVar(&h.status, "status", "", "only hits with this status: new, confirmed or false_positive")
+	if withIDs {
+		h.export = true
+		fs.StringVar(&h.status, "status", "", "pack hits with this status: new, confirmed, false_positive, or any (default: confirmed only)")
+	} else {
+		fs.StringVar(&h.status, "status", "", "only hits with this status: new, confirmed or false_positive")
+	}
 	if withIDs {
 		fs.Var(&h.ids, "hit", "only this hit ID (repeatable)")
 	}
@@ -38,7 +44,9 @@ func (h *hitFilterFlags) filter() (store.HitFilter, error) {
 	if err != nil {
 		return store.HitFilter{}, err
 	}
-	if h.status != "" && !store.ValidStatus(h.status) {
+	if h.export && h.status == export.StatusAny {
+		// the export service packs every status
+	} else if h.status != "" && !store.ValidStatus(h.status) {
 		return store.HitFilter{}, usagef("--status %q: want new, confirmed or false_positive", h.status)
 	}
 	return store.HitFilter{
