@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -103,7 +104,11 @@ func (r *Report) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(&b, "signature: none\n")
 	}
 	if r.Timestamp != nil {
-		fmt.Fprintf(&b, "timestamp: %s (serial %s)\n", r.Timestamp.Time.Format("2006-01-02T15:04:05Z"), r.Timestamp.Serial)
+		trust := "signature valid"
+		if r.Timestamp.ChainChecked {
+			trust = "signature valid, TSA trusted"
+		}
+		fmt.Fprintf(&b, "timestamp: %s (serial %s, %s, TSA %s)\n", r.Timestamp.Time.Format("2006-01-02T15:04:05Z"), r.Timestamp.Serial, trust, r.Timestamp.TSA)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
@@ -136,6 +141,22 @@ const (
 // The report lists every problem; the error wraps ErrInvalid when there is
 // any, and reports other failures (an unreadable path) on their own.
 func Verify(pkgPath string, pub ed25519.PublicKey) (*Report, error) {
+	return VerifyWith(pkgPath, VerifyOptions{PublicKey: pub})
+}
+
+// VerifyOptions say what Verify trusts.
+type VerifyOptions struct {
+	// PublicKey, if set, is the key the package must be signed with.
+	PublicKey ed25519.PublicKey
+	// TSARoots, if set, are the CA certificates a time stamp's signer
+	// must chain to; nil checks the token's signature with the certificate
+	// it carries only (integrity, not who stamped).
+	TSARoots *x509.CertPool
+}
+
+// VerifyWith is Verify with options.
+func VerifyWith(pkgPath string, opts VerifyOptions) (*Report, error) {
+	pub := opts.PublicKey
 	r := &Report{Path: pkgPath}
 	fsys, names, closeFn, err := openPackage(pkgPath, r)
 	if err != nil {
@@ -250,11 +271,14 @@ func Verify(pkgPath string, pub ed25519.PublicKey) (*Report, error) {
 	checkSignature(fsys, present, manifestJSON, haveManifest, &m, pub, r)
 	if present[TimestampFile] && haveManifest {
 		if tsr, ok := readSmall(fsys, TimestampFile, maxSmallBytes, present, r); ok {
-			ts, err := checkTimestamp(tsr, manifestJSON)
+			ts, err := checkTimestamp(tsr, manifestJSON, opts.TSARoots)
 			if err != nil {
 				r.add(Problem{File: TimestampFile, Kind: "timestamp", Detail: err.Error()})
 			} else {
-				r.Timestamp = &ts
+				r.Timestamp = &ts.Timestamp
+				if !ts.ChainChecked {
+					r.Notes = append(r.Notes, "time stamp's signature checked with the TSA certificate the token carries ("+ts.TSA+"); pass the TSA's CA certificate to check who stamped")
+				}
 			}
 		}
 	}

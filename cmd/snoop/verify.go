@@ -9,10 +9,13 @@ import (
 )
 
 func runVerify(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "verify", "FILE.zip [--pub-key FILE]",
+	fs := newFlagSet(e, "verify", "FILE.zip [--pub-key FILE] [--tsa-ca FILE]",
 		"Re-check a case package: every file's sha256 against SHA256SUMS and manifest.json, no missing or\n"+
-			"extra file, the WARC records' digests, and the signature when there is one (required with --pub-key).")
+			"extra file, the WARC records' digests, and the signature when there is one (required with --pub-key),\n"+
+			"the custody log's hash chain, and the RFC 3161 time stamp's signature and imprint (with --tsa-ca, also\n"+
+			"that the time-stamping authority chains to that CA).")
 	pubKey := fs.String("pub-key", "", "ed25519 public key (KEY.pub from snoop keygen) the package must be signed with")
+	tsaCA := fs.String("tsa-ca", "", "PEM CA certificate(s) the time-stamping authority must chain to")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -27,7 +30,13 @@ func runVerify(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("verify: %w", err)
 		}
 	}
-	rep, err := export.Verify(pos[0], pub)
+	opts := export.VerifyOptions{PublicKey: pub}
+	if *tsaCA != "" {
+		if opts.TSARoots, err = export.LoadCertPool(*tsaCA); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+	}
+	rep, err := export.VerifyWith(pos[0], opts)
 	if rep != nil {
 		fmt.Fprint(e.stdout, rep.String())
 	}
