@@ -116,7 +116,7 @@ func Write(ctx context.Context, db *store.DB, path string, opts Options) (Summar
 		opts.Actor = db.Actor
 	}
 	if opts.Actor == "" {
-		opts.Actor = "snoop"
+		return Summary{}, fmt.Errorf("export %s: no actor: name who exports (Options.Actor)", path)
 	}
 	now := opts.Now().UTC()
 	selection, err := applyPolicy(&opts.Filter)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 
 	"snoop/classify"
 	"snoop/rules"
-	"snoop/store"
 )
 
 // version is the release version, set at build time with
@@ -33,16 +31,10 @@ func commit() string {
 
 // dbFlag registers --db on fs with the given default.
 func dbFlag(fs *flag.FlagSet, def string) *string {
-	return fs.String("db", def, "path of the SQLite database")
-}
-
-// openDB opens the store at path.
-func openDB(ctx context.Context, path string) (*store.DB, error) {
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
+	if env := os.Getenv("SNOOP_DB"); env != "" && def == "snoop.db" {
+		def = env
 	}
-	return db, nil
+	return fs.String("db", def, "path of the SQLite database (default $SNOOP_DB, else snoop.db)")
 }
 
 // loadRules loads the rule set from dir, or the embedded default when dir
@@ -57,19 +49,6 @@ func loadRules(dir string) (*rules.RuleSet, *classify.Classifier, error) {
 		return nil, nil, fmt.Errorf("build classifier: %w", err)
 	}
 	return rs, c, nil
-}
-
-// actor names who performs an action, for the audit log.
-func actor() string {
-	name := os.Getenv("USER")
-	if name == "" {
-		name = "unknown"
-	}
-	host, _ := os.Hostname()
-	if host != "" {
-		name += "@" + host
-	}
-	return name
 }
 
 // newLogger returns the logger commands use: text lines on w at the given

@@ -19,6 +19,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		"Start the built-in demo marketplaces on 127.0.0.1, sweep them with the default rules,\n"+
 			"print the hits and write a case package. Needs no network.")
 	dbPath := dbFlag(fs, "snoop-demo.db")
+	who := analystFlag(fs)
 	out := fs.String("out", "snoop-demo-case.zip", "path of the case package to write")
 	screenshots := fs.Bool("screenshots", false, "take a screenshot of each hit's page with headless Chromium")
 	serveUI := fs.Bool("serve", false, "after the sweep, keep the demo marketplaces running and serve the analyst workbench on --addr")
@@ -39,7 +40,11 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, *dbPath)
+	analyst, err := resolveAnalyst(*who)
+	if err != nil {
+		return err
+	}
+	db, err := openDBAs(ctx, *dbPath, analyst, true)
 	if err != nil {
 		return err
 	}

@@ -359,6 +359,7 @@ func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("marketplaces:\n  - name: x\n    start_urls: ['http://127.0.0.1/']\n    bogus: 1\n"), 0o644)
+	newEmptyDB(t, filepath.Join(dir, "x.db"))
 	tests := []struct {
 		args     []string
 		code     int

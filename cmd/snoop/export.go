@@ -17,6 +17,7 @@ func runExport(ctx context.Context, e env, args []string) error {
 			"when Chromium is installed), the custody log and checksums. Without --status only confirmed hits\n"+
 			"are packed; --status any packs hits of every status.")
 	dbPath := dbFlag(fs, "snoop.db")
+	who := analystFlag(fs)
 	out := fs.String("out", "", "path of the zip file to write")
 	caseName := fs.String("case", "", "case name recorded in the package (default: the file name)")
 	signKey := fs.String("sign-key", "", "ed25519 private key (from snoop keygen) to sign manifest.json with")
@@ -40,7 +41,11 @@ func runExport(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("export: %w", err)
 		}
 	}
-	db, err := openDB(ctx, *dbPath)
+	analyst, err := resolveAnalyst(*who)
+	if err != nil {
+		return err
+	}
+	db, err := openDBAs(ctx, *dbPath, analyst, false)
 	if err != nil {
 		return err
 	}
@@ -75,7 +80,7 @@ func writeCase(ctx context.Context, db *store.DB, path, caseName string, f store
 		RuleVersion: rs.Version(),
 		Classifier:  c,
 		PDF:         export.ChromiumPDF{},
-		Actor:       actor(),
+		Actor:       db.Actor,
 		TSAURL:      tsaURL,
 		Now:         func() time.Time { return time.Now().UTC() },
 	})

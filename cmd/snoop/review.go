@@ -14,6 +14,7 @@ func runReview(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "review", "HIT_ID --status confirmed|false_positive|new [--note TEXT]",
 		"Triage a hit. The decision, note and reviewer are recorded in the audit log.")
 	dbPath := dbFlag(fs, "snoop.db")
+	who := analystFlag(fs)
 	status := fs.String("status", "", "new status: confirmed, false_positive or new")
 	note := fs.String("note", "", "reason for the decision")
 	pos, err := parseFlags(fs, args)
@@ -31,12 +32,16 @@ func runReview(ctx context.Context, e env, args []string) error {
 	if !store.ValidStatus(*status) {
 		return usagef("review: --status %q: want confirmed, false_positive or new", *status)
 	}
-	db, err := openDB(ctx, *dbPath)
+	analyst, err := resolveAnalyst(*who)
+	if err != nil {
+		return err
+	}
+	db, err := openDBAs(ctx, *dbPath, analyst, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Review(ctx, id, *status, *note, actor(), time.Now().UTC()); err != nil {
+	if err := db.Review(ctx, id, *status, *note, analyst, time.Now().UTC()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("review: no hit with ID %d in %s (list them with snoop hits)", id, *dbPath)
 		}

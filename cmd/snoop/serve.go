@@ -30,6 +30,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 			"`snoop user add NAME`, or a bearer token (--token-file, or the SNOOP_TOKEN environment variable).\n"+
 			"SIGHUP reloads the config without stopping running sweeps; SIGTERM or Ctrl-C stops cleanly.")
 	dbPath := dbFlag(fs, "snoop.db")
+	who := analystFlag(fs)
 	cfgPath := fs.String("config", "", "marketplace config file (YAML)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	rulesDir := fs.String("rules", "", "rule directory (default: the embedded rules)")
@@ -72,7 +73,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	db, err := openDB(ctx, *dbPath)
+	analyst, err := resolveAnalyst(*who)
+	if err != nil {
+		return err
+	}
+	db, err := openDBAs(ctx, *dbPath, analyst, true)
 	if err != nil {
 		return err
 	}
@@ -175,7 +180,7 @@ func serve(ctx context.Context, e env, p serveParams) error {
 		CandidateRulesDir: p.candidateRules,
 		Token:             p.token,
 		SecureCookies:     secure,
-		LocalActor:        actor(),
+		LocalActor:        p.db.Actor,
 		ToolVersion:       version,
 		SignKey:           p.signKey,
 		Logger:            p.log.With("component", "web"),

@@ -21,6 +21,7 @@ func runSweep(ctx context.Context, e env, args []string) error {
 		"Sweep the configured marketplaces once, classify every listing and store hits with their evidence.\n"+
 			"Ctrl-C stops cleanly and keeps everything fetched so far.")
 	dbPath := dbFlag(fs, "snoop.db")
+	who := analystFlag(fs)
 	cfgPath := fs.String("config", "", "marketplace config file (YAML)")
 	var markets stringList
 	fs.Var(&markets, "market", "sweep only this marketplace (repeatable)")
@@ -47,7 +48,11 @@ func runSweep(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, *dbPath)
+	analyst, err := resolveAnalyst(*who)
+	if err != nil {
+		return err
+	}
+	db, err := openDBAs(ctx, *dbPath, analyst, true)
 	if err != nil {
 		return err
 	}
