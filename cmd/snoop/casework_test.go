@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"snoop/store"
 )
@@ -198,4 +199,117 @@ func newEmptyDB(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	db.Close()
+}
+
+func TestListingsShowAndHitFilters(t *testing.T) {
+	ctx := context.Background()
+	db, _ := sweptDB(t)
+	hits := readHits(t, ctx, db)
+
+	// Mark the board's listings gone, as a complete sweep that saw none would.
+	s, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, _ := s.BeginSweep(ctx, []string{"test-board"}, "sha256:x", time.Now())
+	gone, err := s.MarkGone(ctx, sw, "test-board", time.Now())
+	if err != nil || gone == 0 {
+		t.Fatalf("mark gone: %d, %v", gone, err)
+	}
+	s.FinishSweep(ctx, sw, "completed", nil, time.Now())
+	s.Close()
+
+	t.Run("listings jsonl", func(t *testing.T) {
+		out, e, code := runCmd(t, ctx, "listings", "--db", db, "--format", "jsonl")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, e)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) <= len(hits) {
+			t.Errorf("%d listings for %d hits: non-hits missing", len(lines), len(hits))
+		}
+		var nGone, nHits int
+		for _, line := range lines {
+			var l map[string]any
+			if err := json.Unmarshal([]byte(line), &l); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"id", "marketplace", "url", "title", "description", "price", "vendor", "first_seen", "last_seen", "gone", "gone_at"} {
+				if _, ok := l[k]; !ok {
+					t.Errorf("listing lacks %q: %s", k, line)
+				}
+			}
+			if l["gone"] == true {
+				nGone++
+				if l["gone_at"] == nil || l["marketplace"] != "test-board" {
+					t.Errorf("gone listing: %s", line)
+				}
+			}
+			if l["hit_id"] != nil {
+				nHits++
+			}
+		}
+		if nGone != gone || nHits != len(hits) {
+			t.Errorf("%d gone (want %d), %d hits (want %d)", nGone, gone, nHits, len(hits))
+		}
+	})
+	t.Run("listings --gone --market, table and csv", func(t *testing.T) {
+		out, _, code := runCmd(t, ctx, "listings", "--db", db, "--gone", "--format", "csv")
+		if code != 0 || strings.Count(out, "\n") != gone+1 || !strings.HasPrefix(out, "id,marketplace,url,title,description,price,vendor,first_seen,last_seen,gone,gone_at") {
+			t.Errorf("--gone csv: exit %d:\n%s", code, out)
+		}
+		out, _, code = runCmd(t, ctx, "listings", "--db", db, "--market", "test-shop")
+		if code != 0 || !strings.Contains(out, "MARKETPLACE") || strings.Contains(out, "test-board") {
+			t.Errorf("--market test-shop: exit %d:\n%s", code, out)
+		}
+		if _, e, code := runCmd(t, ctx, "listings", "--db", db, "--market", "test-shpo"); code != 1 || !strings.Contains(e, `unknown marketplace "test-shpo" (known: test-board, test-shop)`) {
+			t.Errorf("unknown market: exit %d: %s", code, e)
+		}
+	})
+	t.Run("hits filters", func(t *testing.T) {
+		if got := readHits(t, ctx, db, "--class", "nitazene"); len(got) == 0 || len(got) == len(hits) {
+			t.Errorf("--class nitazene: %d of %d", len(got), len(hits))
+		}
+		if got := readHits(t, ctx, db, "--q", "CARFENT"); len(got) != 1 || !strings.HasSuffix(got[0].URL, "/product/4") {
+			t.Errorf("--q CARFENT: %+v", got)
+		}
+		got := readHits(t, ctx, db, "--sort", "-id")
+		if len(got) != len(hits) || got[0].ID != hits[len(hits)-1].ID {
+			t.Errorf("--sort -id: %+v", got)
+		}
+		today := time.Now().UTC().Format(time.DateOnly)
+		if got := readHits(t, ctx, db, "--since", today, "--until", today); len(got) != len(hits) {
+			t.Errorf("--since/--until today: %d of %d", len(got), len(hits))
+		}
+		if got := readHits(t, ctx, db, "--until", "2000-01-01"); len(got) != 0 {
+			t.Errorf("--until 2000-01-01: %d", len(got))
+		}
+		if _, e, code := runCmd(t, ctx, "hits", "--db", db, "--sort", "price"); code != 2 || !strings.Contains(e, "--sort") {
+			t.Errorf("bad sort: exit %d %s", code, e)
+		}
+		if _, e, code := runCmd(t, ctx, "hits", "--db", db, "--market", "nope"); code != 1 || !strings.Contains(e, "unknown marketplace") {
+			t.Errorf("unknown market: exit %d %s", code, e)
+		}
+	})
+	t.Run("show", func(t *testing.T) {
+		if _, e, code := runCmd(t, ctx, "review", "--db", db, itoa(hits[0].ID), "--status", "confirmed", "--note", "offer \x1b[31mred", "--analyst", "erin"); code != 0 {
+			t.Fatal(e)
+		}
+		out, e, code := runCmd(t, ctx, "show", "--db", db, itoa(hits[0].ID))
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, e)
+		}
+		for _, want := range []string{"hit " + itoa(hits[0].ID) + "  confirmed", "[[", "substances (recorded with the hit)", "score        ",
+			"= base", "evidence:", "sha256 " + hits[0].Evidence.SHA256, "history (1 version(s))", "erin  confirmed  note: offer \\x1b[31mred"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("show lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "\x1b") {
+			t.Error("show printed a raw escape character")
+		}
+		if _, e, code := runCmd(t, ctx, "show", "--db", db, "99999"); code != 1 || !strings.Contains(e, "no hit with ID 99999") {
+			t.Errorf("missing hit: exit %d %s", code, e)
+		}
+	})
 }

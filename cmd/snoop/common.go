@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"time"
 
 	"snoop/classify"
 	"snoop/rules"
@@ -55,18 +54,6 @@ func loadRules(dir string) (*rules.RuleSet, *classify.Classifier, error) {
 // level.
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-// parseSince parses an RFC 3339 time flag value; empty means no bound.
-func parseSince(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, usagef("--since %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", s)
-	}
-	return t, nil
 }
 
 // isTerminal reports whether w is a character device (an interactive terminal).

@@ -50,6 +50,9 @@ func runExport(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if err := checkMarket(ctx, db, f.Market); err != nil {
+		return err
+	}
 	sum, err := writeCase(ctx, db, *out, *caseName, f, key, *tsa)
 	if err != nil {
 		return err

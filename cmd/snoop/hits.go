@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -21,11 +22,15 @@ type hitFilterFlags struct {
 	status    string
 	ids       int64List
 	export    bool // --status any is allowed, and "" means confirmed
+	class     string
+	text      string
+	until     string
+	sort      string
 }
 
 func (h *hitFilterFlags) register(fs *flag.FlagSet, withIDs bool) {
 	fs.Int64Var(&h.sweep, "sweep", 0, "only hits of this sweep ID")
-	fs.StringVar(&h.since, "since", "", "only hits seen at or after this RFC 3339 time")
+	fs.StringVar(&h.since, "since", "", "only hits detected at or after this time (YYYY-MM-DD or RFC 3339)")
 	fs.StringVar(&h.market, "market", "", "only hits on this marketplace")
 	fs.StringVar(&h.substance, "substance", "", "only hits naming this substance (canonical name)")
 	if withIDs {
@@ -36,13 +41,25 @@ func (h *hitFilterFlags) register(fs *flag.FlagSet, withIDs bool) {
 	}
 	if withIDs {
 		fs.Var(&h.ids, "hit", "only this hit ID (repeatable)")
+	} else {
+		fs.StringVar(&h.class, "class", "", "only hits naming a substance of this class (fentanyl-analogue, nitazene, other-nso, precursor, …)")
+		fs.StringVar(&h.text, "q", "", "only hits whose title, description, text, vendor or URL contains this text (any case)")
+		fs.StringVar(&h.until, "until", "", "only hits whose listing was last seen before this time (YYYY-MM-DD: before the end of that day)")
+		fs.StringVar(&h.sort, "sort", "id", "order: "+strings.Join(store.HitSortKeys(), ", ")+"; prefix - for descending")
 	}
 }
 
 func (h *hitFilterFlags) filter() (store.HitFilter, error) {
-	since, err := parseSince(h.since)
+	since, err := parseDate("since", h.since, false)
 	if err != nil {
 		return store.HitFilter{}, err
+	}
+	until, err := parseDate("until", h.until, true)
+	if err != nil {
+		return store.HitFilter{}, err
+	}
+	if key := strings.TrimPrefix(h.sort, "-"); h.sort != "" && !slices.Contains(store.HitSortKeys(), key) {
+		return store.HitFilter{}, usagef("--sort %q: want one of %s, prefix - for descending", h.sort, strings.Join(store.HitSortKeys(), ", "))
 	}
 	if h.export && h.status == export.StatusAny {
 		// the export service packs every status
@@ -56,12 +73,16 @@ func (h *hitFilterFlags) filter() (store.HitFilter, error) {
 		Market:    h.market,
 		Substance: strings.ToLower(h.substance),
 		Status:    h.status,
+		Class:     h.class,
+		Text:      h.text,
+		Until:     until,
+		Sort:      h.sort,
 	}, nil
 }
 
 func runHits(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "hits", "[--sweep ID] [--since RFC3339] [--market NAME] [--substance NAME] [--status S] [--format table|jsonl|csv]",
-		"List hits, oldest first.")
+	fs := newFlagSet(e, "hits", "[--sweep ID] [--since T] [--until T] [--market NAME] [--substance NAME] [--class C] [--status S] [--q TEXT] [--sort KEY] [--format table|jsonl|csv]",
+		"List hits, by id unless --sort says otherwise. Times are YYYY-MM-DD or RFC 3339.")
 	dbPath := dbFlag(fs, "snoop.db")
 	var hf hitFilterFlags
 	hf.register(fs, false)
@@ -83,6 +104,9 @@ func runHits(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if err := checkMarket(ctx, db, f.Market); err != nil {
+		return err
+	}
 	hits, err := db.Hits(ctx, f)
 	if err != nil {
 		return fmt.Errorf("list hits: %w", err)

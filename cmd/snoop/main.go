@@ -70,6 +70,8 @@ func commands() []command {
 		{"serve", "run scheduled sweeps and the analyst web UI", runServe},
 		{"user", "web UI accounts: user add NAME (password on stdin), user list, user remove NAME", runUser},
 		{"hits", "list hits", runHits},
+		{"show", "one hit: text with matches, score, evidence, history, reviews", runShow},
+		{"listings", "list stored listings, hits or not, gone ones included", runListings},
 		{"review", "triage a hit", runReview},
 		{"export", "write a case package", runExport},
 		{"archive", "write every evidence record of a sweep as WARC files", runArchive},
