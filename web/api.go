@@ -481,6 +481,22 @@ type explainJSON struct {
 	Score       float64           `json:"score"`
 	Substances  []store.Substance `json:"substances"`
 	Matches     []matchJSON       `json:"matches"`
+	// Parts is the score arithmetic, as `snoop rules explain` prints it.
+	Parts     partsJSON `json:"parts"`
+	Threshold float64   `json:"threshold"`
+}
+
+// partsJSON is classify.Parts: score = base + sales - exclude, clamped to
+// 0..1, with exclude = min(strong + max(0, weak - shield) + far, cap).
+type partsJSON struct {
+	Base       float64 `json:"base"`
+	Sales      float64 `json:"sales"`
+	SalesKinds int     `json:"sales_kinds"`
+	Strong     float64 `json:"strong"`
+	Weak       float64 `json:"weak"`
+	Shield     float64 `json:"shield"`
+	Far        float64 `json:"far"`
+	Exclude    float64 `json:"exclude"`
 }
 
 type matchJSON struct {
@@ -499,7 +515,11 @@ func (s *Server) explain(text string) explainJSON {
 
 func explainWith(c *classify.Classifier, version, text string) explainJSON {
 	res := c.Analyze(text)
-	e := explainJSON{RuleVersion: version, Hit: res.Hit, Score: res.Score, Substances: []store.Substance{}, Matches: []matchJSON{}}
+	p := res.Parts
+	e := explainJSON{RuleVersion: version, Hit: res.Hit, Score: res.Score, Substances: []store.Substance{}, Matches: []matchJSON{},
+		Parts: partsJSON{Base: p.Base, Sales: p.Sales, SalesKinds: p.SalesKinds, Strong: p.Strong, Weak: p.Weak,
+			Shield: p.Shield, Far: p.Far, Exclude: p.Exclude},
+		Threshold: c.RuleSet().Scoring.Threshold}
 	for _, s := range res.Substances {
 		e.Substances = append(e.Substances, store.Substance{Name: s.Name, Class: s.Class, Matched: s.Matched, Start: s.Start, End: s.End})
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -478,6 +479,11 @@ func TestAPIWrite(t *testing.T) {
 		if len(e.Matches) == 0 || e.RuleVersion != f.rulesV {
 			t.Fatalf("explain = %+v", e)
 		}
+		// The arithmetic adds up to the score, as the CLI prints it.
+		p := e.Parts
+		if got := min(1, max(0, p.Base+p.Sales-p.Exclude)); e.Threshold <= 0 || p.Base <= 0 || p.Sales <= 0 || math.Abs(got-e.Score) > 1e-9 {
+			t.Errorf("parts %+v threshold %v do not make score %v", p, e.Threshold, e.Score)
+		}
 	})
 	t.Run("seen resets new hits", func(t *testing.T) {
 		d := decode[map[string]any](t, f.do(t, req{path: "/api/dashboard"}))
@@ -638,6 +644,9 @@ func TestFormsWithToken(t *testing.T) {
 		w := post("/rules/explain", "text", "selling isotonitazene <b>now</b>")
 		if w.Code != 200 || !strings.Contains(w.Body.String(), `id="explain-verdict"`) || !strings.Contains(w.Body.String(), "&lt;b&gt;now&lt;/b&gt;") {
 			t.Fatalf("got %d: %s", w.Code, w.Body)
+		}
+		if !strings.Contains(w.Body.String(), `id="explain-arithmetic"`) || !strings.Contains(w.Body.String(), " = base ") || !strings.Contains(w.Body.String(), "threshold ") {
+			t.Errorf("explain lacks the score arithmetic: %s", w.Body)
 		}
 	})
 	t.Run("backtest upload", func(t *testing.T) {
