@@ -92,7 +92,7 @@ func (db *DB) ListingHistory(ctx context.Context, listingID int64) ([]ListingVer
 		return nil, fmt.Errorf("listing %d history: %w", listingID, ErrNotFound)
 	}
 	rows, err := db.db.QueryContext(ctx, `SELECT id, listing_id, sweep_id, evidence_id, seen_at, content_hash,
-			title, description, price, vendor, fields, text
+			title, description, price, vendor, fields, text, packed
 		FROM listing_versions WHERE listing_id = ? ORDER BY id`, listingID)
 	if err != nil {
 		return nil, fmt.Errorf("listing %d history: %w", listingID, err)
@@ -103,9 +103,22 @@ func (db *DB) ListingHistory(ctx context.Context, listingID int64) ([]ListingVer
 		var v ListingVersion
 		var seen sql.NullString
 		var fields string
+		var packed []byte
 		if err := rows.Scan(&v.ID, &v.ListingID, &v.SweepID, &v.EvidenceID, &seen, &v.ContentHash,
-			&v.Title, &v.Description, &v.Price, &v.Vendor, &fields, &v.Text); err != nil {
+			&v.Title, &v.Description, &v.Price, &v.Vendor, &fields, &v.Text, &packed); err != nil {
 			return nil, fmt.Errorf("listing %d history: %w", listingID, err)
+		}
+		if packed != nil {
+			c, err := unpackVersion(packed)
+			if err != nil {
+				return nil, fmt.Errorf("listing %d version %d: %w", listingID, v.ID, err)
+			}
+			v.Description, v.Text = c.Description, c.Text
+			b, err := json.Marshal(c.Fields)
+			if err != nil {
+				return nil, err
+			}
+			fields = string(b)
 		}
 		if v.SeenAt, err = parseTime(seen); err != nil {
 			return nil, err

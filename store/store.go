@@ -73,6 +73,10 @@ type DB struct {
 	// time.Now; tests may replace it.
 	Now func() time.Time
 
+	// RawEvidence stores new evidence bytes uncompressed, as before
+	// evidence compression; for measuring against that baseline.
+	RawEvidence bool
+
 	// testHookAfterListing, if set, runs inside SavePage's transaction after
 	// each listing is written; an error aborts the transaction.
 	testHookAfterListing func() error

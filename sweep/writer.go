@@ -69,7 +69,9 @@ func (w *writer) HandlePage(ctx context.Context, p *crawler.Page) error {
 	for i, l := range p.Listings {
 		listings[i] = w.listingRecord(l)
 	}
-	return w.journal.submit(append([]store.BatchOp{{Page: &store.PageOp{Page: w.pageRecord(p), Listings: listings}}}, w.frontierDone(p)...)...)
+	rec := w.pageRecord(p)
+	rec.Evidence.Pack() // compressed here, in parallel, not in the single writer
+	return w.journal.submit(append([]store.BatchOp{{Page: &store.PageOp{Page: rec, Listings: listings}}}, w.frontierDone(p)...)...)
 }
 
 // frontierDone marks the page's frontier URLs (the URL claimed and, after
