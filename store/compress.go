@@ -54,7 +54,7 @@ func unpack(b []byte, encoding string) ([]byte, error) {
 	case encodingZstd:
 		out, err := zdec.DecodeAll(b, nil)
 		if err != nil {
-			return nil, fmt.Errorf("decompress: %w", err)
+			return nil, fmt.Errorf("stored bytes do not decompress, the database was altered or damaged: %w", err)
 		}
 		return out, nil
 	}
