@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"snoop/store"
+	"snoop/sweep"
 )
 
 // sweptDB sweeps the test market into a new database and returns its path.
@@ -312,4 +313,14 @@ func TestListingsShowAndHitFilters(t *testing.T) {
 			t.Errorf("missing hit: exit %d %s", code, e)
 		}
 	})
+}
+
+func TestSweepSummarySaysWhyNothingWasMarkedGone(t *testing.T) {
+	var b strings.Builder
+	printSweepSummary(&b, sweep.Result{SweepID: 3, Status: "completed", Markets: []sweep.MarketResult{
+		{Market: "board", GoneNotChecked: "12 links beyond max_depth"},
+	}})
+	if want := "board: no listing marked gone, the sweep did not cover every page: 12 links beyond max_depth"; !strings.Contains(b.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, b.String())
+	}
 }

@@ -151,6 +151,9 @@ func printSweepSummary(w io.Writer, res sweep.Result) {
 		if m.Err != "" {
 			fmt.Fprintf(w, "\n%s: %s\n", m.Market, m.Err)
 		}
+		if m.GoneNotChecked != "" {
+			fmt.Fprintf(w, "\n%s: no listing marked gone, the sweep did not cover every page: %s\n", m.Market, m.GoneNotChecked)
+		}
 		if m.GatePages > 0 {
 			fmt.Fprintf(w, "\n%s: %d gate pages (CAPTCHA, login or DDoS protection) were not stored; refresh the session cookies (cookies_file) and sweep again\n", m.Market, m.GatePages)
 		}
