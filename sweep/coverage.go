@@ -15,11 +15,15 @@ var notCoveredReasons = []string{crawler.SkipDepth, crawler.SkipMaxPages,
 	crawler.SkipTrapQuery, crawler.SkipTrapDepth, crawler.SkipTrapRepeat}
 
 // uncovered says why a marketplace's crawl did not cover every page where
-// one of its listings could be, or "" when it did. Only a covering sweep
+// one of its listings could be, or "" when it did. rejected counts the
+// pages the store refused. Only a covering sweep
 // may mark the listings it did not see as gone: a listing pushed onto a
 // page beyond max_depth, or cut by a trap guard, is still live.
-func uncovered(s crawler.Stats) string {
+func uncovered(s crawler.Stats, rejected int) string {
 	var why []string
+	if rejected > 0 {
+		why = append(why, fmt.Sprintf("%d pages rejected by the store", rejected))
+	}
 	for _, r := range notCoveredReasons {
 		if n := s.SkippedByReason[r]; n > 0 {
 			why = append(why, fmt.Sprintf("%d %s", n, skipWords(r)))

@@ -3,12 +3,14 @@ package sweep
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"snoop/config"
 	"snoop/crawler"
@@ -107,5 +109,43 @@ marketplaces:
 	}
 	if m := full.Markets[0]; m.GoneNotChecked != "" || m.GoneListings != 1 {
 		t.Errorf("covering sweep: gone %d, not checked %q; want 1 gone", m.GoneListings, m.GoneNotChecked)
+	}
+}
+
+// One page the store would refuse is rejected and counted alone: the pages
+// queued with it are stored and the sweep goes on.
+func TestInvalidPageRejectedAlone(t *testing.T) {
+	r, db := testRunner(t)
+	ctx := context.Background()
+	id, err := db.BeginSweep(ctx, []string{"shop"}, "sha256:x", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWriter(id, r.Classifier, "sha256:x", slog.New(slog.DiscardHandler))
+	w.journal = newJournal(db, w.committed)
+	go w.journal.run(ctx)
+	page := func(u string, at time.Time) *crawler.Page {
+		resp := "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\nhello"
+		return &crawler.Page{Market: "shop", URL: u, Status: 200, FetchedAt: at,
+			Exchange: &crawler.Exchange{Method: "GET", URL: u, Status: 200, FetchedAt: at,
+				RequestBytes: []byte("GET / HTTP/1.1\r\n\r\n"), ResponseBytes: []byte(resp)},
+			Listings: []crawler.Listing{{URL: u, Fields: map[string]string{"title": "Desk lamp"}, Text: "Desk lamp"}}}
+	}
+	now := time.Now()
+	for i, p := range []*crawler.Page{page("https://shop.test/p/1", now), page("https://shop.test/p/2", time.Time{}), page("https://shop.test/p/3", now)} {
+		if err := w.HandlePage(ctx, p); err != nil {
+			t.Fatalf("page %d: %v", i+1, err)
+		}
+	}
+	if err := w.journal.close(); err != nil {
+		t.Fatalf("the group commit failed: %v", err)
+	}
+	res := MarketResult{Market: "shop"}
+	w.fill(&res)
+	if res.RejectedPages != 1 || res.NewListings != 2 {
+		t.Errorf("rejected %d, new listings %d; want 1 and 2", res.RejectedPages, res.NewListings)
+	}
+	if why := uncovered(crawler.Stats{}, res.RejectedPages); !strings.Contains(why, "1 pages rejected") {
+		t.Errorf("coverage = %q", why)
 	}
 }

@@ -73,6 +73,9 @@ type MarketResult struct {
 	// cover every page where a listing could be (limits, trap guards,
 	// failures, gates, or a sweep that did not complete); "" when it did.
 	GoneNotChecked string `json:"gone_not_checked,omitempty"`
+	// RejectedPages counts pages the store refused as invalid; each was
+	// rejected alone and logged, and the sweep went on.
+	RejectedPages int `json:"rejected_pages,omitempty"`
 }
 
 // Result is the outcome of a sweep.
@@ -199,7 +202,8 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 			results[i].GoneNotChecked = "the sweep did not complete"
 			continue
 		}
-		if why := uncovered(results[i].Crawl); why != "" {
+		why := uncovered(results[i].Crawl, results[i].RejectedPages)
+		if why != "" {
 			results[i].GoneNotChecked = why
 			log.Info("listings not checked for gone: the crawl did not cover the marketplace", "market", m.Name, "why", why)
 			continue

@@ -70,6 +70,15 @@ func (w *writer) HandlePage(ctx context.Context, p *crawler.Page) error {
 		listings[i] = w.listingRecord(l)
 	}
 	rec := w.pageRecord(p)
+	if err := store.ValidatePage(&rec, listings); err != nil {
+		// Rejected alone: the rest of its group commit and of the sweep go on.
+		w.count(p.Market, func(m *MarketResult) { m.RejectedPages++ })
+		w.log.Error("page rejected, not stored", "market", p.Market, "url", p.URL, "err", err)
+		if done := w.frontierDone(p); len(done) > 0 {
+			return w.journal.submit(done...) // not fetched again: it would be refused again
+		}
+		return nil
+	}
 	rec.Evidence.Pack() // compressed here, in parallel, not in the single writer
 	return w.journal.submit(append([]store.BatchOp{{Page: &store.PageOp{Page: rec, Listings: listings}}}, w.frontierDone(p)...)...)
 }
@@ -214,6 +223,7 @@ func (w *writer) fill(r *MarketResult) {
 	r.NewListings, r.ChangedListings = m.NewListings, m.ChangedListings
 	r.Hits, r.NewHits, r.HitsBySubstance = m.Hits, m.NewHits, m.HitsBySubstance
 	r.GatePages, r.Screenshots = m.GatePages, m.Screenshots
+	r.RejectedPages = m.RejectedPages
 }
 
 // tlsJSON encodes the TLS facts of a fetch for the evidence record.

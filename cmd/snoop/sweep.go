@@ -151,6 +151,9 @@ func printSweepSummary(w io.Writer, res sweep.Result) {
 		if m.Err != "" {
 			fmt.Fprintf(w, "\n%s: %s\n", m.Market, m.Err)
 		}
+		if m.RejectedPages > 0 {
+			fmt.Fprintf(w, "\n%s: %d pages were invalid and not stored (see the log); the rest of the sweep was kept\n", m.Market, m.RejectedPages)
+		}
 		if m.GoneNotChecked != "" {
 			fmt.Fprintf(w, "\n%s: no listing marked gone, the sweep did not cover every page: %s\n", m.Market, m.GoneNotChecked)
 		}
