@@ -96,3 +96,16 @@ func (db *DB) Markets(ctx context.Context) ([]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// AdjacentHits returns the ids of the hits just before and after id (by
+// id), each 0 when there is none; with status set, only hits of that
+// status count, for stepping through the ones still to triage.
+func (db *DB) AdjacentHits(ctx context.Context, id int64, status string) (prev, next int64, err error) {
+	err = db.db.QueryRowContext(ctx, `SELECT
+		COALESCE((SELECT MAX(id) FROM hits WHERE id < ?1 AND (?2 = '' OR status = ?2)), 0),
+		COALESCE((SELECT MIN(id) FROM hits WHERE id > ?1 AND (?2 = '' OR status = ?2)), 0)`, id, status).Scan(&prev, &next)
+	if err != nil {
+		return 0, 0, fmt.Errorf("hits next to %d: %w", id, err)
+	}
+	return prev, next, nil
+}

@@ -193,21 +193,23 @@ func (s *Server) sweepNowForm(w http.ResponseWriter, r *http.Request) {
 const perPage = 50
 
 type hitsData struct {
-	Query    hitQuery
-	Since    string // date inputs
-	Until    string
-	Hits     []store.Hit
-	Total    int
-	Page     int
-	Pages    int
-	PrevURL  string
-	NextURL  string
-	Back     string // this page's query, for the bulk form's redirect
-	Markets  []string
-	Classes  []string
-	SortKeys []string
-	Error    string
-	Notice   string
+	Query     hitQuery
+	Since     string // date inputs
+	Until     string
+	Hits      []store.Hit
+	Total     int
+	Page      int
+	Pages     int
+	PrevURL   string
+	NextURL   string
+	Back      string // this page's query, for the bulk form's redirect
+	Markets   []string
+	Classes   []string
+	SortKeys  []string
+	Error     string
+	Notice    string
+	AllTicked bool   // "select all": every hit of the page starts ticked
+	AllURL    string // this page with every hit ticked
 }
 
 func (s *Server) hitsPage(w http.ResponseWriter, r *http.Request) {
@@ -254,6 +256,9 @@ func (s *Server) hitsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	base.Set("page", strconv.Itoa(d.Page))
 	d.Back = "/hits?" + base.Encode()
+	d.AllTicked = v.Get("all") == "1"
+	base.Set("all", "1")
+	d.AllURL = "/hits?" + base.Encode()
 	s.render(w, r, http.StatusOK, "hits", "Hits", d)
 }
 
@@ -274,6 +279,10 @@ func (s *Server) bulkReviewForm(w http.ResponseWriter, r *http.Request) {
 	ids, err := parseIDs(r.PostForm["hit"])
 	if err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if len(ids) == 0 {
+		s.errorPage(w, r, http.StatusBadRequest, "Nothing was ticked, so nothing was marked: tick the box of each hit to mark (or \"select all\"), then press the button again.")
 		return
 	}
 	if _, err := s.review(r.Context(), ids, r.PostFormValue("status"), r.PostFormValue("note")); err != nil {
@@ -314,6 +323,9 @@ type hitPageData struct {
 	Screenshot bool
 	SameRules  bool
 	Notice     string
+	// Prev and Next are the neighbouring hits by id, 0 when none;
+	// NextNew is the next hit still to triage.
+	Prev, Next, NextNew int64
 }
 
 func (s *Server) hitPage(w http.ResponseWriter, r *http.Request) {
@@ -328,6 +340,13 @@ func (s *Server) hitPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := hitPageData{hitDetailJSON: det, SubRules: map[int]string{}, Screenshot: s.opts.Screenshot != nil || h.Screenshot != nil,
 		SameRules: h.RuleVersion == s.opts.RuleVersion}
+	if d.Prev, d.Next, err = s.opts.DB.AdjacentHits(r.Context(), h.ID, ""); err == nil {
+		_, d.NextNew, err = s.opts.DB.AdjacentHits(r.Context(), h.ID, store.StatusNew)
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	if n, ok := notices[r.URL.Query().Get("notice")]; ok {
 		d.Notice = n
 	}

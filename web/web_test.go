@@ -245,7 +245,7 @@ func TestPages(t *testing.T) {
 	}{
 		{"/healthz", 200, cspPage, []string{"ok"}},
 		{"/", 200, cspPage, []string{"Marketplaces", "shop", "@every 6h", "2026-03-02 13:00Z", "running", "Sweep now", "New since you last looked", "<svg", "fentanyl-analogue", "Recent sweeps"}},
-		{"/hits", 200, cspPage, []string{`id="hits"`, "Carfentanil 10mg", "metonitazene", "Mark confirmed", "Export selected", "page 1 of 1"}},
+		{"/hits", 200, cspPage, []string{`id="hits"`, "Carfentanil 10mg", "metonitazene", `id="bulk-confirm"`, `accesskey="c"`, `id="select-all"`, "Export selected", "page 1 of 1"}},
 		{"/hits?market=board", 200, cspPage, []string{"WTS metonitazene"}},
 		{"/hits?class=fentanyl-analogue&sort=-score", 200, cspPage, []string{"Carfentanil 10mg"}},
 		{"/hits?status=bogus", 400, cspPage, []string{"want new, confirmed or false_positive"}},
