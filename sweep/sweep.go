@@ -150,13 +150,17 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 			w.shotProxy[m.Name] = m.Proxy
 		}
 	}
-	if len(w.shotProxy) > 0 {
-		w.shots = newShots(r.DB, r.Screenshots, log)
-		go w.shots.run(ctx)
-	}
 	limiter := r.Limiter
 	if limiter == nil {
 		limiter = &crawler.Limiters{}
+	}
+	if len(w.shotProxy) > 0 {
+		shotMarkets := map[string]config.Market{}
+		for _, m := range markets {
+			shotMarkets[m.Name] = m
+		}
+		w.shots = newShots(r.DB, r.Screenshots, shotMarkets, limiter, log)
+		go w.shots.run(ctx)
 	}
 
 	results := make([]MarketResult, len(markets))

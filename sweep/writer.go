@@ -180,9 +180,9 @@ func (w *writer) committed(ops []store.BatchOp) {
 			m.Hits++
 			if l.NewHit {
 				m.NewHits++
-				if proxy, ok := w.shotProxy[op.Page.Page.Market]; ok && w.shots != nil {
+				if _, ok := w.shotProxy[op.Page.Page.Market]; ok && w.shots != nil {
 					m.Screenshots++
-					w.shots.enqueue(shotJob{hitID: l.HitID, evidenceID: op.Page.Result.EvidenceID, url: op.Page.Listings[i].URL, proxy: proxy})
+					w.shots.enqueue(shotJob{hitID: l.HitID, evidenceID: op.Page.Result.EvidenceID, url: op.Page.Listings[i].URL, market: op.Page.Page.Market})
 				}
 			}
 			for _, s := range op.Page.Listings[i].Hit.Substances {

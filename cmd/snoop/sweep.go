@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"snoop/config"
+	"snoop/crawler"
 	"snoop/screenshot"
 	"snoop/sweep"
 )
@@ -90,9 +91,21 @@ func runSweep(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// startScreenshots starts a headless Chromium for screenshots of hit pages.
-func startScreenshots(ctx context.Context, proxy string) (sweep.Shooter, error) {
-	return screenshot.New(ctx, screenshot.Options{Proxy: proxy})
+// startScreenshots starts a headless Chromium for screenshots of a
+// marketplace's hit pages, with the marketplace's session: proxy, user
+// agent, headers and cookies.
+func startScreenshots(ctx context.Context, m config.Market) (sweep.Shooter, error) {
+	opts := screenshot.Options{Proxy: m.Proxy, UserAgent: m.UserAgent, Headers: m.Headers}
+	if m.CookiesFile != "" {
+		cookies, err := crawler.ReadCookies(m.CookiesFile, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("screenshots of %s: %w", m.Name, err)
+		}
+		for _, c := range cookies {
+			opts.Cookies = append(opts.Cookies, screenshot.Cookie{URL: c.URL, Cookie: c.Cookie})
+		}
+	}
+	return screenshot.New(ctx, opts)
 }
 
 // selectMarkets returns the marketplaces named, each once, or all of them.
