@@ -750,8 +750,13 @@ func TestAuth(t *testing.T) {
 			t.Fatalf("POST with token = %d %s", w.Code, w.Body)
 		}
 		rs, _ := f.db.Reviews(ctx, f.hits[0])
-		if rs[0].Actor != "api-token" {
+		if rs[0].Actor != "api-token of local-analyst" {
 			t.Errorf("actor = %q", rs[0].Actor)
+		}
+		named := map[string]string{"Authorization": "Bearer " + token, "X-Snoop-Analyst": "dana"}
+		f.do(t, req{method: "POST", path: fmt.Sprintf("/api/hits/%d/review", f.hits[0]), body: `{"status":"new"}`, ctype: "application/json", headers: named})
+		if rs, _ := f.db.Reviews(ctx, f.hits[0]); rs[len(rs)-1].Actor != "dana (api-token)" {
+			t.Errorf("actor with X-Snoop-Analyst = %q", rs[len(rs)-1].Actor)
 		}
 	})
 	t.Run("session", func(t *testing.T) {
