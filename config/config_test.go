@@ -95,6 +95,7 @@ func TestParseDefaultsAndOverrides(t *testing.T) {
 marketplaces:
   - name: a
     start_urls: ["http://a.test:8080/start", "http://A.test:8080/other", "https://b.test/"]
+    listing: {url_pattern: x}
   - name: b-2
     start_urls: ["https://b.test/"]
     timeout: 5s
@@ -177,7 +178,7 @@ func TestParseErrors(t *testing.T) {
 		src  string
 		want []string // "LINE: KEY: substring of message"
 	}{
-		{"unknown top key", "bogus: 1\nmarketplaces: [{name: a, start_urls: ['http://a/']}]\n",
+		{"unknown top key", "bogus: 1\nmarketplaces: [{name: a, start_urls: ['http://a/'], listing: {url_pattern: x}}]\n",
 			[]string{"1: bogus: unknown key"}},
 		{"yaml syntax", "marketplaces:\n  - name: a\n    start_urls: [x\n",
 			[]string{"2: : invalid YAML"}},
@@ -193,7 +194,7 @@ func TestParseErrors(t *testing.T) {
   colour: red
   max_depth: -1
   concurrency: 1.5
-marketplaces: [{name: a, start_urls: ['http://a/']}]
+marketplaces: [{name: a, start_urls: ['http://a/'], listing: {url_pattern: x}}]
 `, []string{
 			"2: defaults.timeout: invalid duration",
 			"3: defaults.burst: must be at least 1",
@@ -222,7 +223,9 @@ marketplaces: [{name: a, start_urls: ['http://a/']}]
       url_pattern: '/p/(\d+'
       kind: x
 `, []string{
+			"2: marketplaces[0].listing: missing",
 			"4: marketplaces[1].name: must be non-empty and use only a-z",
+			"4: marketplaces[1].listing: missing",
 			"5: marketplaces[1].start_urls: empty",
 			"6: marketplaces[2].name: duplicate marketplace name \"shop\" (first at line 2)",
 			"7: marketplaces[2].start_urls[0]: not an absolute http(s) URL",
@@ -237,7 +240,7 @@ marketplaces: [{name: a, start_urls: ['http://a/']}]
 			"16: marketplaces[2].listing.kind: unknown key",
 		}},
 		{"missing name and start_urls", "marketplaces:\n  - deny: ['x']\n",
-			[]string{"2: marketplaces[0].name: missing", "2: marketplaces[0].start_urls: missing"}},
+			[]string{"2: marketplaces[0].name: missing", "2: marketplaces[0].start_urls: missing", "2: marketplaces[0].listing: missing"}},
 		{"listing modes", `marketplaces:
   - name: both
     start_urls: ["http://a.test/"]
@@ -316,6 +319,7 @@ marketplaces:
 			"10: defaults.gates[3].colour: unknown key",
 			"10: defaults.gates[3].name: missing",
 			"11: defaults.gates[4]: must be a mapping",
+			"13: marketplaces[0].listing: missing",
 			"15: marketplaces[0].retries: must be an integer",
 			"16: marketplaces[0].gates: must be a list",
 		}},
@@ -324,7 +328,7 @@ marketplaces:
     - name: q
       text: queue
       pattern: [a, b]
-marketplaces: [{name: a, start_urls: ['http://a/']}]
+marketplaces: [{name: a, start_urls: ['http://a/'], listing: {url_pattern: x}}]
 `, []string{"5: defaults.gates[0].pattern: unknown key"}},
 		{"headers", `marketplaces:
   - name: a
@@ -333,6 +337,7 @@ marketplaces: [{name: a, start_urls: ['http://a/']}]
       "Bad Header": x
       X-Ok: [1]
 `, []string{
+			"2: marketplaces[0].listing: missing",
 			"5: marketplaces[0].headers.Bad Header: invalid header name",
 			"6: marketplaces[0].headers.X-Ok: must be a string",
 		}},
@@ -463,4 +468,70 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseMistakesSuggest(t *testing.T) {
+	src := `defaults:
+  requests_per_secnd: 2
+marketplace:
+  - name: x
+marketplaces:
+  - name: shop
+    start_urls: ["https://shop.test/"]
+    allow: ['^https://shop\.test/catalog/']
+    deny: ['/private']
+    folow: ["a"]
+    listing:
+      url_patern: '/p/'
+      item: div.card
+      fields:
+        tittle: h1
+        descripton: .d
+        price: .price
+        shipping: .ship
+  - name: other
+    start_urls: ["https://other.test/private/start"]
+    deny: ['/private']
+    listing: {url_pattern: '/p/'}
+  - name: nolisting
+    start_urls: ["https://n.test/"]
+`
+	_, err := Parse("m.yaml", []byte(src))
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("err = %v", err)
+	}
+	var got []string
+	for _, e := range list {
+		got = append(got, strings.TrimPrefix(e.Error(), "m.yaml:"))
+	}
+	want := []string{
+		"2: defaults.requests_per_secnd: unknown key; did you mean requests_per_second?",
+		"3: marketplace: unknown key; did you mean marketplaces?",
+		`7: marketplaces[0].start_urls[0]: "https://shop.test/" is outside allow`,
+		"10: marketplaces[0].folow: unknown key; did you mean follow?",
+		"12: marketplaces[0].listing.url_patern: unknown key; did you mean url_pattern?",
+		"15: marketplaces[0].listing.fields.tittle: unknown field; did you mean title?",
+		"16: marketplaces[0].listing.fields.descripton: unknown field; did you mean description?",
+		`20: marketplaces[1].start_urls[0]: "https://other.test/private/start" matches deny pattern "/private"`,
+		"23: marketplaces[2].listing: missing",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("error %d = %q, want prefix %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestNearest(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"tittle", "title"}, {"vendr", "vendor"}, {"prcie", "price"}, {"shipping", ""}, {"url", "url"}, {"uri", "url"}, {"sku", ""},
+	} {
+		if got := nearest(tt.in, knownFields); got != tt.want {
+			t.Errorf("nearest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 }

@@ -94,7 +94,7 @@ func (p *parser) parse(data []byte) *Config {
 		case "alerts":
 			cfg.Alerts = p.alerts(v, path)
 		default:
-			p.errorf(k, path, "unknown key")
+			p.errorf(k, path, "%s", unknownKey(key, rootKeys))
 		}
 	})
 	if defaults != nil && !isNull(defaults) {
@@ -103,7 +103,7 @@ func (p *parser) parse(data []byte) *Config {
 		} else {
 			p.mapping(defaults, "defaults", func(key, path string, k, v *yaml.Node) {
 				if !p.setting(key, path, v, &cfg.Defaults) {
-					p.errorf(k, path, "unknown key")
+					p.errorf(k, path, "%s", unknownKey(key, settingKeys))
 				}
 			})
 		}
@@ -164,7 +164,7 @@ func (p *parser) market(n *yaml.Node, path string, defaults Settings) (Market, *
 		p.errorf(n, path, "must be a mapping")
 		return m, n
 	}
-	var nameNode, startNode, followNode *yaml.Node
+	var nameNode, startNode, followNode, listingNode *yaml.Node
 	var autoKeys autoKeys
 	p.mapping(n, path, func(key, kpath string, k, v *yaml.Node) {
 		switch key {
@@ -212,12 +212,13 @@ func (p *parser) market(n *yaml.Node, path string, defaults Settings) (Market, *
 				m.Follow = append(m.Follow, s)
 			}
 		case "listing":
+			listingNode = v
 			m.Listing = p.listing(k, v, kpath)
 		case "template", "kind":
 			p.autoKey(&autoKeys, key, kpath, v)
 		default:
 			if !p.setting(key, kpath, v, &m.Settings) {
-				p.errorf(k, kpath, "unknown key")
+				p.errorf(k, kpath, "%s", unknownKey(key, marketKeys))
 			}
 		}
 	})
@@ -231,9 +232,14 @@ func (p *parser) market(n *yaml.Node, path string, defaults Settings) (Market, *
 		p.errorf(startNode, path+".start_urls", "empty: at least one start URL is required")
 	}
 	p.applyAutoKeys(&m, autoKeys)
-	if len(m.Allow) == 0 {
+	if (listingNode == nil || isNull(listingNode)) && !m.Listing.Auto {
+		p.errorf(n, path+".listing", "missing: say which pages or elements are listings (url_pattern for page mode, item for item mode, or auto)")
+	}
+	explicitAllow := len(m.Allow) > 0
+	if !explicitAllow {
 		m.Allow = defaultAllow(m.StartURLs)
 	}
+	p.startsAllowed(startNode, path+".start_urls", m, explicitAllow)
 	if followNode == nil || isNull(followNode) {
 		m.Follow = []string{"a[href]"}
 	}
@@ -283,7 +289,7 @@ func (p *parser) listing(k, n *yaml.Node, path string) ListingSpec {
 		case "auto":
 			ls.Auto = p.autoFlag(v, kpath)
 		default:
-			p.errorf(k, kpath, "unknown key")
+			p.errorf(k, kpath, "%s", unknownKey(key, listingKeys))
 		}
 	})
 	pattern := patNode != nil && strings.TrimSpace(patNode.Value) != ""
@@ -306,6 +312,10 @@ func (p *parser) listing(k, n *yaml.Node, path string) ListingSpec {
 			p.mapping(fieldsNode, fpath, func(key, kpath string, k, v *yaml.Node) {
 				if !fieldNameRE.MatchString(key) {
 					p.errorf(k, kpath, "field name must use only letters, digits, _ and -")
+					return
+				}
+				if near := nearest(key, knownFields); near != "" && near != key {
+					p.errorf(k, kpath, "unknown field; did you mean %s? (other names are kept as extra fields, but this one looks misspelt)", near)
 					return
 				}
 				s, ok := p.str(v, kpath)
@@ -724,4 +734,24 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
+}
+
+// startsAllowed reports each start URL that no allow pattern matches or a
+// deny pattern matches: the sweep could never fetch it.
+func (p *parser) startsAllowed(startNode *yaml.Node, path string, m Market, checkAllow bool) {
+	if startNode == nil {
+		return
+	}
+	for i, item := range resolve(startNode).Content {
+		item = resolve(item)
+		if item.Kind != yaml.ScalarNode {
+			continue
+		}
+		s := item.Value
+		if checkAllow && !slices.ContainsFunc(m.Allow, func(re *regexp.Regexp) bool { return re.MatchString(s) }) {
+			p.errorf(item, fmt.Sprintf("%s[%d]", path, i), "%q is outside allow: no allow pattern matches it, so it would never be fetched", s)
+		} else if d := slices.IndexFunc(m.Deny, func(re *regexp.Regexp) bool { return re.MatchString(s) }); d >= 0 {
+			p.errorf(item, fmt.Sprintf("%s[%d]", path, i), "%q matches deny pattern %q, so it would never be fetched", s, m.Deny[d].String())
+		}
+	}
 }

@@ -630,7 +630,7 @@ func TestSweepCookiesFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "cookies.txt"), []byte(cookies), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	src := fmt.Sprintf("marketplaces:\n  - name: c\n    start_urls: [%q]\n    requests_per_second: 1000\n    cookies_file: cookies.txt\n", srv.URL+"/")
+	src := fmt.Sprintf("marketplaces:\n  - name: c\n    start_urls: [%q]\n    requests_per_second: 1000\n    cookies_file: cookies.txt\n    listing: {url_pattern: /product/}\n", srv.URL+"/")
 	cfg, err := config.Parse(filepath.Join(dir, "m.yaml"), []byte(src))
 	if err != nil {
 		t.Fatal(err)

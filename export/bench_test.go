@@ -63,7 +63,7 @@ func TestExportMemoryFlat(t *testing.T) {
 		var sum Summary
 		var err error
 		peaks[pages] = peakHeap(func() {
-			sum, err = Write(ctx, db, out, Options{Case: "big", Now: fixedNow(), MaxWARCSize: 4 << 20})
+			sum, err = Write(ctx, db, out, Options{Filter: anyStatus, Case: "big", Now: fixedNow(), MaxWARCSize: 4 << 20})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -95,7 +95,7 @@ func BenchmarkExport10k(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		out := filepath.Join(b.TempDir(), "case.zip")
 		p := peakHeap(func() {
-			if _, err := Write(ctx, db, out, Options{Case: "bench", Now: fixedNow()}); err != nil {
+			if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Case: "bench", Now: fixedNow()}); err != nil {
 				b.Fatal(err)
 			}
 		})

@@ -18,13 +18,20 @@
 //	                     the latest stored screenshot of each hit that has one
 //	                     (or what Options.Screenshots returns), also embedded in
 //	                     report.html as a data: URI
-//	report.html          one offline HTML file: summary, hits, matched terms
-//	                     highlighted in the listing text, digests, WARC record ids
+//	report.html          one offline HTML file without scripts: a summary table,
+//	                     how pages were captured, what the digests prove, how to
+//	                     re-check; per hit the decision, the matched substance and
+//	                     sales context highlighted, captures, digests, WARC record ids
+//	report.pdf           optional: report.html printed by headless Chromium (Options.PDF)
 //	custody.log          the audit-log rows about the exported hits and their sweeps,
 //	                     one JSON object a line with id, at, actor, action, details,
-//	                     prev_hash and hash (store.AuditHash recomputes each hash)
+//	                     prev_hash and hash (store.AuditHash recomputes each hash);
+//	                     each run of other rows is one line
+//	                     {"withheld":{"from":F,"to":T,"count":N},"prev_hash":…,"hash":…}
+//	                     so the chain links from row 1 to manifest.json's custody.last_id
 //	signature            optional: base64 of the ed25519 signature of manifest.json
-//	manifest.json.tsr    optional: RFC 3161 time-stamp response for manifest.json
+//	manifest.json.tsr    optional: RFC 3161 time-stamp response for manifest.json,
+//	                     its signature and imprint checked by Verify
 //	SHA256SUMS           "<hex>  <path>" for every other file; `sha256sum -c SHA256SUMS`
 //	                     passes in the unzipped package
 //

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"snoop/classify"
 	"snoop/evidence"
 	"snoop/store"
 )
@@ -31,12 +32,30 @@ import (
 // ActionExport is the audit-log action of a case export.
 const ActionExport = "export"
 
+// StatusAny as Options.Filter.Status packs hits of every status. An empty
+// status packs confirmed hits only.
+const StatusAny = "any"
+
+// ErrEmptySelection is returned by Write when no hit matches the selection;
+// no package is written.
+var ErrEmptySelection = errors.New("no hit matches the selection")
+
 // Options configure Write. Zero values are documented per field.
 type Options struct {
 	// Case names the case; "" gives "snoop-case-<created_at>".
 	Case string
-	// Filter selects the hits; the zero filter exports every hit.
+	// Filter selects the hits. Its Status "" packs confirmed hits only
+	// (the export policy: only what an analyst confirmed leaves the
+	// workbench); StatusAny packs hits of every status.
 	Filter store.HitFilter
+	// Classifier, if set, finds the context terms (sales, exclusions) that
+	// report.html highlights next to the substances; nil highlights the
+	// recorded substance matches only.
+	Classifier *classify.Classifier
+	// PDF, if set, prints report.html as report.pdf; nil makes no PDF.
+	// A printer that fails with ErrNoChromium leaves the PDF out and says
+	// so in Summary.NoPDF; any other failure fails the export.
+	PDF PDFPrinter
 	// SignKey signs manifest.json; nil leaves the package unsigned.
 	SignKey ed25519.PrivateKey
 	// ToolVersion and RuleVersion (the rule set in force) go to the
@@ -81,6 +100,12 @@ type Summary struct {
 	// ManifestSHA256 is the hex sha256 of manifest.json, also recorded in
 	// the audit log.
 	ManifestSHA256 string
+	// Selection says in words which hits were packed (e.g. "confirmed
+	// hits only").
+	Selection string
+	// PDF reports that report.pdf was written; NoPDF says why not.
+	PDF   bool
+	NoPDF string
 }
 
 // ErrExists is returned when the file or directory an export or archive
@@ -105,9 +130,18 @@ func Write(ctx context.Context, db *store.DB, path string, opts Options) (Summar
 		opts.Actor = db.Actor
 	}
 	if opts.Actor == "" {
-		opts.Actor = "snoop"
+		return Summary{}, fmt.Errorf("export %s: no actor: name who exports (Options.Actor)", path)
 	}
 	now := opts.Now().UTC()
+	selection, err := applyPolicy(&opts.Filter)
+	if err != nil {
+		return Summary{}, fmt.Errorf("export %s: %w", path, err)
+	}
+	if n, err := db.CountHits(ctx, opts.Filter); err != nil {
+		return Summary{}, fmt.Errorf("export %s: %w", path, err)
+	} else if n == 0 {
+		return Summary{}, fmt.Errorf("export %s: %w (%s)", path, ErrEmptySelection, selection)
+	}
 	if opts.Case == "" {
 		opts.Case = "snoop-case-" + now.Format("20060102T150405Z")
 	}
@@ -124,12 +158,13 @@ func Write(ctx context.Context, db *store.DB, path string, opts Options) (Summar
 
 	b := &builder{
 		db: db, opts: opts, now: now, tmp: tmp,
-		written:  map[int64]evLoc{},
-		hitSet:   map[int64]bool{},
-		sweepSet: map[int64]bool{},
-		ruleSet:  map[string]bool{},
-		byStatus: map[string]int{},
-		bySubst:  map[string]int{},
+		written:   map[int64]evLoc{},
+		hitSet:    map[int64]bool{},
+		sweepSet:  map[int64]bool{},
+		ruleSet:   map[string]bool{},
+		byStatus:  map[string]int{},
+		bySubst:   map[string]int{},
+		selection: selection,
 	}
 	defer b.closeAll()
 	sum, err := b.run(ctx, path)
@@ -164,6 +199,11 @@ type builder struct {
 	shots     []string // screenshot file names, in order
 	records   int
 	custody   int
+	withheld  int
+	head      store.AuditEntry // the last audit row at export time
+	selection string
+	pdf       bool
+	noPDF     string
 	stillOpen []io.Closer
 }
 
@@ -281,9 +321,9 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 		if err := cw.Write(h); err != nil {
 			return err
 		}
-		rh := reportHit{H: h, Segments: highlight(h.Text, h.Substances)}
-		if h.Description != "" && !strings.Contains(h.Text, h.Description) {
-			rh.Description = h.Description
+		rh, err := b.reportHit(ctx, h)
+		if err != nil {
+			return err
 		}
 		evs, err := b.db.HitEvidence(ctx, h.ID)
 		if err != nil {
@@ -311,6 +351,9 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 			}
 			re.Excerpt = pageExcerpt(page)
 			rh.Evidence = append(rh.Evidence, re)
+		}
+		if n := len(rh.Evidence); n > 0 && rh.Evidence[n-1].URL != h.URL {
+			rh.OtherURL = rh.Evidence[n-1].URL
 		}
 		rh.Shot = b.screenshot(ctx, h)
 		if err := reportTmpl.ExecuteTemplate(indexF, "index", rh); err != nil {
@@ -345,7 +388,11 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 		return Summary{}, err
 	}
 	m.Counts.CustodyEvents = b.custody
+	m.Custody = b.custodyInfo()
 	if err := b.writeReport(m); err != nil {
+		return Summary{}, err
+	}
+	if err := b.printPDF(ctx); err != nil {
 		return Summary{}, err
 	}
 
@@ -358,7 +405,11 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 	for _, s := range b.shots {
 		names = append(names, ScreenshotDir+s)
 	}
-	names = append(names, ReportFile, CustodyFile)
+	names = append(names, ReportFile)
+	if b.pdf {
+		names = append(names, ReportPDFFile)
+	}
+	names = append(names, CustodyFile)
 	extra, err := b.writeExtra()
 	if err != nil {
 		return Summary{}, err
@@ -439,6 +490,7 @@ func (b *builder) run(ctx context.Context, path string) (Summary, error) {
 	sum := Summary{
 		Path: path, Hits: len(b.hitIDs), Evidence: len(b.written), Files: len(z.all) + 1, Listed: len(z.entries),
 		Bytes: counter.N, ManifestSHA256: hex.EncodeToString(mSum[:]),
+		Selection: b.selection, PDF: b.pdf, NoPDF: b.noPDF,
 	}
 	details := map[string]any{
 		"case": b.opts.Case, "file": filepath.Base(path), "hits": sum.Hits, "hit_ids": b.hitIDs,
@@ -524,8 +576,10 @@ func (b *builder) writeEvidence(ctx context.Context, ww *evidence.Writer, ev sto
 // Options.Screenshots when set, else the latest one in the store.
 func (b *builder) screenshot(ctx context.Context, h store.Hit) *reportShot {
 	var (
-		png []byte
-		err error
+		png     []byte
+		err     error
+		shotURL string
+		shotAt  time.Time
 	)
 	switch {
 	case b.opts.Screenshots != nil:
@@ -533,7 +587,7 @@ func (b *builder) screenshot(ctx context.Context, h store.Hit) *reportShot {
 	case h.Screenshot != nil:
 		var s store.Screenshot
 		if s, err = b.db.LatestScreenshot(ctx, h.ID); err == nil {
-			png = s.PNG
+			png, shotURL, shotAt = s.PNG, s.URL, s.TakenAt
 		}
 	}
 	if err != nil {
@@ -550,7 +604,11 @@ func (b *builder) screenshot(ctx context.Context, h store.Hit) *reportShot {
 	}
 	b.shots = append(b.shots, name)
 	sum := sha256.Sum256(png)
-	return &reportShot{Path: ScreenshotDir + name, SHA256: hex.EncodeToString(sum[:]), DataURI: pngDataURI(png)}
+	shot := &reportShot{Path: ScreenshotDir + name, SHA256: hex.EncodeToString(sum[:]), DataURI: pngDataURI(png), URL: shotURL, TakenAt: shotAt}
+	if shotURL == "" && h.Screenshot != nil {
+		shot.TakenAt = h.Screenshot.TakenAt
+	}
+	return shot
 }
 
 // manifest builds the manifest without its file list.
@@ -567,6 +625,9 @@ func (b *builder) manifest(ctx context.Context, files []evidence.File) (*Manifes
 	}
 	f := b.opts.Filter
 	m.Filter = ManifestFilter{IDs: f.IDs, SweepID: f.SweepID, Market: f.Market, Substance: f.Substance, Status: f.Status}
+	if m.Filter.Status == "" {
+		m.Filter.Status = StatusAny
+	}
 	if !f.Since.IsZero() {
 		s := f.Since.UTC()
 		m.Filter.Since = &s
@@ -596,44 +657,6 @@ func (b *builder) manifest(ctx context.Context, files []evidence.File) (*Manifes
 		m.RuleVersions = []string{}
 	}
 	return m, nil
-}
-
-// writeCustody writes the audit rows that concern the exported hits, their
-// sweeps or their rule sets.
-func (b *builder) writeCustody(ctx context.Context) error {
-	f, err := b.spool(CustodyFile)
-	if err != nil {
-		return err
-	}
-	entries, err := b.db.AuditEntries(ctx, time.Time{})
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(f)
-	enc.SetEscapeHTML(false)
-	for _, e := range entries {
-		if !b.relevant(e) {
-			continue
-		}
-		// Details stay byte for byte as hashed: no HTML escaping.
-		if err := enc.Encode(custodyLine{ID: e.ID, At: e.At.UTC(), Actor: e.Actor, Action: e.Action,
-			Details: e.Details, PrevHash: e.PrevHash, Hash: e.Hash}); err != nil {
-			return err
-		}
-		b.custody++
-	}
-	return f.Close()
-}
-
-// custodyLine is one line of custody.log.
-type custodyLine struct {
-	ID       int64           `json:"id"`
-	At       time.Time       `json:"at"`
-	Actor    string          `json:"actor"`
-	Action   string          `json:"action"`
-	Details  json.RawMessage `json:"details"`
-	PrevHash string          `json:"prev_hash"`
-	Hash     string          `json:"hash"`
 }
 
 // relevant reports whether an audit row concerns the export: it names an
@@ -687,13 +710,14 @@ func (b *builder) writeReport(m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	if err := reportTmpl.ExecuteTemplate(f, "head", reportHead{CSP: reportCSP, M: m}); err != nil {
+	head := reportHead{CSP: reportCSP, M: m, Selection: selectionSentence(b.selection), Custody: b.custodySentence()}
+	if err := reportTmpl.ExecuteTemplate(f, "head", head); err != nil {
 		return err
 	}
 	if err := appendFile(f, filepath.Join(b.tmp, "report-index.part")); err != nil {
 		return err
 	}
-	if err := reportTmpl.ExecuteTemplate(f, "middle", nil); err != nil {
+	if err := reportTmpl.ExecuteTemplate(f, "middle", head); err != nil {
 		return err
 	}
 	if err := appendFile(f, filepath.Join(b.tmp, "report-hits.part")); err != nil {

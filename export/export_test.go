@@ -30,7 +30,7 @@ func TestWriteRoundTrip(t *testing.T) {
 	}
 	priv, pub := testKey(t)
 	out := filepath.Join(t.TempDir(), "case.zip")
-	sum, err := Write(ctx, db, out, Options{
+	sum, err := Write(ctx, db, out, Options{Filter: anyStatus,
 		Case: "op-nightjar", SignKey: priv, ToolVersion: "0.9.0", RuleVersion: testRules,
 		Actor: "analyst-a", Now: fixedNow(), MaxWARCSize: 8 << 10,
 	})
@@ -231,7 +231,7 @@ func TestWriteFilters(t *testing.T) {
 	db := openDB(t)
 	seed(t, db, seedOptions{pages: 2, perPage: 3})
 	out := filepath.Join(t.TempDir(), "one.zip")
-	sum, err := Write(ctx, db, out, Options{Filter: store.HitFilter{IDs: []int64{2, 3}}, Now: fixedNow(), ToolVersion: "t"})
+	sum, err := Write(ctx, db, out, Options{Filter: store.HitFilter{Status: StatusAny, IDs: []int64{2, 3}}, Now: fixedNow(), ToolVersion: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestWriteCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	out := filepath.Join(t.TempDir(), "x.zip")
-	if _, err := Write(ctx, db, out, Options{Now: fixedNow()}); !errors.Is(err, context.Canceled) {
+	if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Now: fixedNow()}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
@@ -277,7 +277,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	priv, pub := testKey(t)
 	otherPriv, otherPub := testKey(t)
 	out := filepath.Join(t.TempDir(), "case.zip")
-	if _, err := Write(ctx, db, out, Options{Case: "c", SignKey: priv, Now: fixedNow()}); err != nil {
+	if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Case: "c", SignKey: priv, Now: fixedNow()}); err != nil {
 		t.Fatal(err)
 	}
 	orig, order := zipFiles(t, out)
@@ -401,7 +401,7 @@ func TestReportIsInert(t *testing.T) {
 	db := openDB(t)
 	seed(t, db, seedOptions{pages: 2, hostile: true})
 	out := filepath.Join(t.TempDir(), "case.zip")
-	if _, err := Write(ctx, db, out, Options{Case: `case <b>bold</b>`, Now: fixedNow()}); err != nil {
+	if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Case: `case <b>bold</b>`, Now: fixedNow()}); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := zipFiles(t, out)
@@ -416,7 +416,7 @@ func TestReportIsInert(t *testing.T) {
 		`<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; style-src &#39;unsafe-inline&#39;; img-src data:">`,
 		"&lt;script&gt;alert(1)&lt;/script&gt;",
 		`&lt;img src=x onerror=alert(2)&gt;`,
-		`<mark title="isotonitazene">is0tonitazene</mark>`,
+		`<mark class="substance" title="isotonitazene">is0tonitazene</mark>`,
 		"case &lt;b&gt;bold&lt;/b&gt;",
 		"Page source",
 	} {
@@ -557,19 +557,11 @@ func TestGenerateKey(t *testing.T) {
 func TestWriteNoHits(t *testing.T) {
 	db := openDB(t)
 	out := filepath.Join(t.TempDir(), "empty.zip")
-	sum, err := Write(context.Background(), db, out, Options{Case: "empty", Now: fixedNow()})
-	if err != nil {
-		t.Fatal(err)
+	_, err := Write(context.Background(), db, out, Options{Filter: anyStatus, Case: "empty", Now: fixedNow()})
+	if !errors.Is(err, ErrEmptySelection) || !strings.Contains(err.Error(), "hits of every status") {
+		t.Fatalf("err = %v, want ErrEmptySelection naming the selection", err)
 	}
-	if sum.Hits != 0 || sum.Evidence != 0 {
-		t.Errorf("summary %+v", sum)
-	}
-	rep, err := Verify(out, nil)
-	if err != nil {
-		t.Fatalf("%v %v", err, rep.Problems)
-	}
-	files, _ := zipFiles(t, out)
-	if got := string(files[HitsCSVFile]); got != strings.Join(CSVHeader, ",")+"\n" {
-		t.Errorf("hits.csv = %q, want only the header", got)
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a package was written for an empty selection: %v", err)
 	}
 }

@@ -3,9 +3,15 @@ package export
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
+	"encoding/pem"
 	"image"
 	"image/color"
 	"image/png"
@@ -20,69 +26,84 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digitorus/timestamp"
+
 	"snoop/store"
 )
 
-// tsaStandIn is a minimal RFC 3161 time-stamping authority: it answers a
-// TimeStampReq with a granted TimeStampResp whose (unsigned) token stamps
-// the request's imprint at a fixed time.
-func tsaStandIn(tb testing.TB, genTime time.Time) *httptest.Server {
+// testTSA is a time-stamping authority for tests: a throwaway CA, a TSA
+// certificate it issued for time stamping, and an HTTP server that answers
+// RFC 3161 requests with tokens that the TSA key signs (through
+// github.com/digitorus/timestamp, as a real TSA would).
+type testTSA struct {
+	*httptest.Server
+	caPEM   []byte
+	genTime time.Time
+	// tamper, if set, changes the reply before it is sent.
+	tamper func(req *timestamp.Request, ts *timestamp.Timestamp)
+}
+
+func newTestTSA(tb testing.TB, genTime time.Time) *testTSA {
 	tb.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "snoop test TSA CA"},
+		NotBefore: genTime.Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), // the library signs with the current time as signing time
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	tsaKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tsaTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "snoop test TSA"},
+		NotBefore: genTime.Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), // the library signs with the current time as signing time
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+	}
+	tsaDER, err := x509.CreateCertificate(rand.Reader, tsaTmpl, caCert, &tsaKey.PublicKey, caKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tsaCert, _ := x509.ParseCertificate(tsaDER)
+	t := &testTSA{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), genTime: genTime}
+	t.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/timestamp-query" {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
-		var req timeStampReq
-		if _, err := asn1.Unmarshal(body, &req); err != nil {
+		req, err := timestamp.ParseRequest(body)
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		tst, err := asn1.Marshal(tstInfo{
-			Version: 1, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1},
-			MessageImprint: req.MessageImprint, SerialNumber: big.NewInt(4242), GenTime: genTime,
-		})
-		if err != nil {
-			tb.Error(err)
-			return
+		ts := &timestamp.Timestamp{
+			HashAlgorithm: req.HashAlgorithm, HashedMessage: req.HashedMessage, Time: t.genTime,
+			Nonce: req.Nonce, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1},
+			Accuracy: time.Second, AddTSACertificate: req.Certificates,
 		}
-		octets, _ := asn1.Marshal(tst) // OCTET STRING holding the TSTInfo
-		sd, err := asn1.Marshal(struct {
-			Version          int
-			DigestAlgorithms []pkix.AlgorithmIdentifier `asn1:"set"`
-			EncapContentInfo encapContentInfo
-			SignerInfos      []asn1.RawValue `asn1:"set"`
-		}{
-			Version:          3,
-			DigestAlgorithms: []pkix.AlgorithmIdentifier{{Algorithm: oidSHA256}},
-			EncapContentInfo: encapContentInfo{EContentType: oidTSTInfo, EContent: asn1.RawValue{FullBytes: explicit0(octets)}},
-			SignerInfos:      []asn1.RawValue{},
-		})
-		if err != nil {
-			tb.Error(err)
-			return
+		if t.tamper != nil {
+			t.tamper(req, ts)
 		}
-		token, _ := asn1.Marshal(contentInfo{ContentType: oidSignedData, Content: asn1.RawValue{FullBytes: explicit0(sd)}})
-		resp, err := asn1.Marshal(struct {
-			Status struct{ Status int }
-			Token  asn1.RawValue
-		}{Token: asn1.RawValue{FullBytes: token}})
+		resp, err := ts.CreateResponseWithOpts(tsaCert, tsaKey, crypto.SHA256)
 		if err != nil {
 			tb.Error(err)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		w.Header().Set("Content-Type", "application/timestamp-reply")
 		w.Write(resp)
 	}))
-	tb.Cleanup(srv.Close)
-	return srv
-}
-
-// explicit0 wraps DER in a [0] EXPLICIT tag.
-func explicit0(der []byte) []byte {
-	b, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: der})
-	return b
+	tb.Cleanup(t.Close)
+	return t
 }
 
 func TestTimestamp(t *testing.T) {
@@ -90,31 +111,112 @@ func TestTimestamp(t *testing.T) {
 	db := openDB(t)
 	seed(t, db, seedOptions{pages: 2})
 	genTime := time.Date(2026, 2, 5, 10, 0, 1, 0, time.UTC)
-	tsa := tsaStandIn(t, genTime)
+	tsa := newTestTSA(t, genTime)
 	out := filepath.Join(t.TempDir(), "case.zip")
-	if _, err := Write(ctx, db, out, Options{Now: fixedNow(), TSAURL: tsa.URL}); err != nil {
+	if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Now: fixedNow(), TSAURL: tsa.URL}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Verify(out, nil)
-	if err != nil {
-		t.Fatalf("%v %v", err, rep.Problems)
+	caFile := filepath.Join(t.TempDir(), "tsa-ca.pem")
+	if err := os.WriteFile(caFile, tsa.caPEM, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if rep.Timestamp == nil || !rep.Timestamp.Time.Equal(genTime) || rep.Timestamp.Serial != "1092" {
-		t.Errorf("timestamp = %+v", rep.Timestamp)
+	roots, err := LoadCertPool(caFile)
+	if err != nil {
+		t.Fatal(err)
 	}
 
+	t.Run("signature and chain", func(t *testing.T) {
+		rep, err := VerifyWith(out, VerifyOptions{TSARoots: roots})
+		if err != nil {
+			t.Fatalf("%v %v", err, rep.Problems)
+		}
+		if ts := rep.Timestamp; ts == nil || !ts.Time.Equal(genTime) || !ts.ChainChecked || !strings.Contains(ts.TSA, "snoop test TSA") {
+			t.Errorf("timestamp = %+v", rep.Timestamp)
+		}
+		if !strings.Contains(rep.String(), "signature valid, TSA trusted") {
+			t.Errorf("report:\n%s", rep)
+		}
+	})
+	t.Run("signature only, without the CA", func(t *testing.T) {
+		rep, err := Verify(out, nil)
+		if err != nil {
+			t.Fatalf("%v %v", err, rep.Problems)
+		}
+		if rep.Timestamp == nil || rep.Timestamp.ChainChecked || !strings.Contains(strings.Join(rep.Notes, " "), "pass the TSA's CA certificate") {
+			t.Errorf("timestamp %+v, notes %v", rep.Timestamp, rep.Notes)
+		}
+	})
+	t.Run("another CA", func(t *testing.T) {
+		other := newTestTSA(t, genTime)
+		f := filepath.Join(t.TempDir(), "other-ca.pem")
+		os.WriteFile(f, other.caPEM, 0o600)
+		otherRoots, _ := LoadCertPool(f)
+		rep, err := VerifyWith(out, VerifyOptions{TSARoots: otherRoots})
+		if err == nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Detail, "is not trusted by the given TSA CA certificates") {
+			t.Fatalf("err = %v, problems %v", err, rep.Problems)
+		}
+	})
+
+	files, order := zipFiles(t, out)
+	withTSR := func(t *testing.T, tsr []byte) *Report {
+		t.Helper()
+		f := map[string][]byte{}
+		for k, v := range files {
+			f[k] = v
+		}
+		f[SumsFile] = []byte(strings.Replace(string(f[SumsFile]), sha256hex(f[TimestampFile]), sha256hex(tsr), 1))
+		f[TimestampFile] = tsr
+		rep, err := VerifyWith(rezip(t, f, order), VerifyOptions{TSARoots: roots})
+		if err == nil {
+			t.Fatal("verified")
+		}
+		return rep
+	}
 	t.Run("stamp of another manifest", func(t *testing.T) {
-		files, order := zipFiles(t, out)
 		other := filepath.Join(t.TempDir(), "other.zip")
-		if _, err := Write(ctx, db, other, Options{Case: "other", Now: fixedNow(), TSAURL: tsa.URL}); err != nil {
+		if _, err := Write(ctx, db, other, Options{Filter: anyStatus, Case: "other", Now: fixedNow(), TSAURL: tsa.URL}); err != nil {
 			t.Fatal(err)
 		}
 		otherFiles, _ := zipFiles(t, other)
-		files[SumsFile] = []byte(strings.Replace(string(files[SumsFile]), sha256hex(files[TimestampFile]), sha256hex(otherFiles[TimestampFile]), 1))
-		files[TimestampFile] = otherFiles[TimestampFile]
-		rep, err := Verify(rezip(t, files, order), nil)
-		if err == nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].String(), "manifest.json.tsr: timestamp: time stamp is for sha256") {
-			t.Fatalf("err = %v, problems %v", err, rep.Problems)
+		rep := withTSR(t, otherFiles[TimestampFile])
+		if len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].String(), "manifest.json.tsr: timestamp: time stamp is for SHA-256") {
+			t.Fatalf("problems %v", rep.Problems)
+		}
+	})
+	t.Run("signature broken", func(t *testing.T) {
+		tsr := bytes.Clone(files[TimestampFile])
+		// The genTime digits sit inside the signed TSTInfo: change one.
+		i := bytes.Index(tsr, []byte("20260205100001"))
+		if i < 0 {
+			t.Fatal("genTime not found in the reply")
+		}
+		tsr[i+13] = '2'
+		rep := withTSR(t, tsr)
+		if len(rep.Problems) != 1 || rep.Problems[0].Kind != "timestamp" || !strings.Contains(rep.Problems[0].Detail, "time-stamp reply") {
+			t.Fatalf("problems %v", rep.Problems)
+		}
+	})
+	t.Run("token without certificate", func(t *testing.T) {
+		tsa.tamper = func(_ *timestamp.Request, ts *timestamp.Timestamp) { ts.AddTSACertificate = false }
+		defer func() { tsa.tamper = nil }()
+		req, _ := timestamp.CreateRequest(bytes.NewReader(files[ManifestFile]), &timestamp.RequestOptions{Hash: crypto.SHA256})
+		resp, err := http.Post(tsa.URL, "application/timestamp-query", bytes.NewReader(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tsr, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		rep := withTSR(t, tsr)
+		if len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Detail, "carries no TSA certificate") {
+			t.Fatalf("problems %v", rep.Problems)
+		}
+	})
+	t.Run("TSA ignores the nonce", func(t *testing.T) {
+		tsa.tamper = func(_ *timestamp.Request, ts *timestamp.Timestamp) { ts.Nonce = big.NewInt(7) }
+		defer func() { tsa.tamper = nil }()
+		_, err := Write(ctx, db, filepath.Join(t.TempDir(), "n.zip"), Options{Filter: anyStatus, Now: fixedNow(), TSAURL: tsa.URL})
+		if err == nil || !strings.Contains(err.Error(), "nonce") {
+			t.Fatalf("err = %v", err)
 		}
 	})
 
@@ -122,7 +224,7 @@ func TestTimestamp(t *testing.T) {
 		dead := httptest.NewServer(http.NotFoundHandler())
 		dead.Close()
 		out := filepath.Join(t.TempDir(), "fail.zip")
-		if _, err := Write(ctx, db, out, Options{Now: fixedNow(), TSAURL: dead.URL}); err == nil || !strings.Contains(err.Error(), "timestamp") {
+		if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Now: fixedNow(), TSAURL: dead.URL}); err == nil || !strings.Contains(err.Error(), "timestamp") {
 			t.Fatalf("err = %v, want a timestamp error", err)
 		}
 		if _, err := os.Stat(out); !os.IsNotExist(err) {
@@ -152,7 +254,7 @@ func TestScreenshots(t *testing.T) {
 	seed(t, db, seedOptions{pages: 3})
 	shot := testPNG(t, color.RGBA{200, 0, 0, 255})
 	out := filepath.Join(t.TempDir(), "case.zip")
-	sum, err := Write(ctx, db, out, Options{Now: fixedNow(), Screenshots: func(_ context.Context, h store.Hit) ([]byte, error) {
+	sum, err := Write(ctx, db, out, Options{Filter: anyStatus, Now: fixedNow(), Screenshots: func(_ context.Context, h store.Hit) ([]byte, error) {
 		switch h.ID {
 		case 1:
 			return shot, nil
@@ -205,7 +307,7 @@ func TestSignatureOpenSSL(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "case.zip")
-	if _, err := Write(ctx, db, out, Options{Now: fixedNow(), SignKey: priv}); err != nil {
+	if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Now: fixedNow(), SignKey: priv}); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := zipFiles(t, out)

@@ -244,3 +244,6 @@ func sha256hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// anyStatus selects hits of every status, as `snoop export --status any`.
+var anyStatus = store.HitFilter{Status: StatusAny}

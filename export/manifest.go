@@ -17,6 +17,7 @@ const (
 	HitsJSONLFile = "hits.jsonl"
 	HitsCSVFile   = "hits.csv"
 	ReportFile    = "report.html"
+	ReportPDFFile = "report.pdf"
 	CustodyFile   = "custody.log"
 	EvidenceDir   = "evidence/"
 	ScreenshotDir = "screenshots/"
@@ -40,6 +41,9 @@ type Manifest struct {
 	Filter       ManifestFilter `json:"filter"`
 	Sweeps       []SweepInfo    `json:"sweeps"`
 	Counts       Counts         `json:"counts"`
+	// Custody describes custody.log; nil in packages made before it was
+	// recorded.
+	Custody *CustodyInfo `json:"custody,omitempty"`
 	// Signature says how the package is signed; nil when unsigned.
 	Signature *SignatureInfo `json:"signature,omitempty"`
 	// Files lists every file of the package except manifest.json,
@@ -126,4 +130,18 @@ func ReadManifest(path string) (*Manifest, error) {
 		return nil, fmt.Errorf("read manifest of %s: %w", path, err)
 	}
 	return &m, nil
+}
+
+// CustodyInfo describes custody.log: which audit rows it holds in full and
+// where the audit chain stood when the package was made.
+type CustodyInfo struct {
+	// Rows is the number of audit rows given in full (those about the
+	// exported hits, their sweeps and rule sets); Withheld the number of
+	// other rows, given only by their hashes.
+	Rows     int `json:"rows"`
+	Withheld int `json:"withheld"`
+	// LastID and LastHash are the last row of the audit log before the
+	// export's own row: custody.log runs from row 1 to it.
+	LastID   int64  `json:"last_id"`
+	LastHash string `json:"last_hash"`
 }

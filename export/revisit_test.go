@@ -108,9 +108,9 @@ func TestExportWireBytesAndRevisits(t *testing.T) {
 		responses int // response records, originals included
 		revisits  int
 	}{
-		{"all", store.HitFilter{}, 2, 2},
-		{"hit a", store.HitFilter{IDs: []int64{hitA}}, 1, 1},
-		{"hit c only", store.HitFilter{IDs: []int64{hitC}}, 1, 1},
+		{"all", anyStatus, 2, 2},
+		{"hit a", store.HitFilter{Status: StatusAny, IDs: []int64{hitA}}, 1, 1},
+		{"hit c only", store.HitFilter{Status: StatusAny, IDs: []int64{hitC}}, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "case.zip")
@@ -161,7 +161,7 @@ func TestExportWireBytesAndRevisits(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db2.Close()
-		_, err = Write(ctx, db2, filepath.Join(t.TempDir(), "case.zip"), Options{Now: fixedNow(), Filter: store.HitFilter{IDs: []int64{hitA}}})
+		_, err = Write(ctx, db2, filepath.Join(t.TempDir(), "case.zip"), Options{Now: fixedNow(), Filter: store.HitFilter{Status: StatusAny, IDs: []int64{hitA}}})
 		if err == nil || !strings.Contains(err.Error(), "altered") {
 			t.Errorf("export of an altered revisit: %v", err)
 		}
@@ -245,7 +245,7 @@ func TestVerifyRevisitReferences(t *testing.T) {
 	saveWire(t, db, t0, "https://shop.example/a", full, false)
 	saveWire(t, db, t0.Add(time.Hour), "https://shop.example/a", full, false)
 	out := filepath.Join(t.TempDir(), "case.zip")
-	if _, err := Write(ctx, db, out, Options{Now: fixedNow()}); err != nil {
+	if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Now: fixedNow()}); err != nil {
 		t.Fatal(err)
 	}
 	files, order := zipFiles(t, out)
@@ -331,7 +331,7 @@ func TestScreenshotsFromStore(t *testing.T) {
 		}
 	}
 	out := filepath.Join(t.TempDir(), "case.zip")
-	if _, err := Write(ctx, db, out, Options{Now: fixedNow()}); err != nil {
+	if _, err := Write(ctx, db, out, Options{Filter: anyStatus, Now: fixedNow()}); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := zipFiles(t, out)

@@ -3,101 +3,56 @@ package export
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509/pkix"
-	"encoding/asn1"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"net/http"
+	"os"
 	"time"
+
+	"github.com/digitorus/pkcs7"
+	"github.com/digitorus/timestamp"
 )
 
 // RFC 3161 time stamps. snoop asks a time-stamping authority (TSA) to stamp
 // the sha256 of manifest.json and stores the TSA's reply (a DER
-// TimeStampResp) as manifest.json.tsr. snoop checks that the reply grants a
-// token whose message imprint is manifest.json's hash; it does not check the
-// TSA's signature, which needs the TSA's certificate:
+// TimeStampResp) as manifest.json.tsr. Reading and checking the reply is
+// left to github.com/digitorus/timestamp and github.com/digitorus/pkcs7:
+// the token's CMS signature is verified with the TSA certificate the token
+// carries, the stamped imprint must be manifest.json's hash, and, given the
+// TSA's CA certificates, the signer's chain must lead to one of them and
+// allow time stamping at the stamped time. The same check with OpenSSL:
 //
 //	openssl ts -verify -in manifest.json.tsr -data manifest.json -CAfile tsa-ca.pem
-
-var (
-	oidSHA256     = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidSignedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidTSTInfo    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
-)
-
-type messageImprint struct {
-	HashAlgorithm pkix.AlgorithmIdentifier
-	HashedMessage []byte
-}
-
-type timeStampReq struct {
-	Version        int
-	MessageImprint messageImprint
-	Nonce          *big.Int `asn1:"optional"`
-	CertReq        bool     `asn1:"optional"`
-}
-
-type pkiStatusInfo struct {
-	Status       int
-	StatusString asn1.RawValue  `asn1:"optional"`
-	FailInfo     asn1.BitString `asn1:"optional"`
-}
-
-type timeStampResp struct {
-	Status pkiStatusInfo
-	Token  asn1.RawValue `asn1:"optional"`
-}
-
-type contentInfo struct {
-	ContentType asn1.ObjectIdentifier
-	Content     asn1.RawValue `asn1:"explicit,tag:0"`
-}
-
-type encapContentInfo struct {
-	EContentType asn1.ObjectIdentifier
-	EContent     asn1.RawValue `asn1:"explicit,optional,tag:0"`
-}
-
-type signedData struct {
-	Version          int
-	DigestAlgorithms asn1.RawValue
-	EncapContentInfo encapContentInfo
-}
-
-type tstInfo struct {
-	Version        int
-	Policy         asn1.ObjectIdentifier
-	MessageImprint messageImprint
-	SerialNumber   *big.Int
-	GenTime        time.Time `asn1:"generalized"`
-}
 
 // Timestamp is what a checked manifest.json.tsr says.
 type Timestamp struct {
 	Time   time.Time // the TSA's genTime
 	Serial string    // hex serial number of the token
+	// TSA is the subject of the certificate that signed the token.
+	TSA string
+	// ChainChecked reports that the signer's certificate chain was checked
+	// against the CA certificates given to the verifier.
+	ChainChecked bool
 }
 
 // requestTimestamp asks the TSA at url to stamp data's sha256 and returns
-// the DER reply after checking it.
+// the DER reply after checking it: its signature, its imprint and its nonce.
 func requestTimestamp(ctx context.Context, client *http.Client, url string, data []byte) ([]byte, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	sum := sha256.Sum256(data)
 	nonce, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
 	if err != nil {
 		return nil, fmt.Errorf("timestamp: %w", err)
 	}
-	req, err := asn1.Marshal(timeStampReq{
-		Version:        1,
-		MessageImprint: messageImprint{pkix.AlgorithmIdentifier{Algorithm: oidSHA256, Parameters: asn1.NullRawValue}, sum[:]},
-		Nonce:          nonce,
-		CertReq:        true,
+	req, err := timestamp.CreateRequest(bytes.NewReader(data), &timestamp.RequestOptions{
+		Hash: crypto.SHA256, Certificates: true, Nonce: nonce,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("timestamp: %w", err)
@@ -120,69 +75,92 @@ func requestTimestamp(ctx context.Context, client *http.Client, url string, data
 	if err != nil {
 		return nil, fmt.Errorf("timestamp: %w", err)
 	}
-	info, err := parseTimestamp(reply)
+	ts, err := checkTimestamp(reply, data, nil)
 	if err != nil {
 		return nil, fmt.Errorf("timestamp: %w", err)
 	}
-	if !bytes.Equal(info.MessageImprint.HashedMessage, sum[:]) {
-		return nil, errors.New("timestamp: the TSA stamped a different hash")
+	if ts.nonce == nil || ts.nonce.Cmp(nonce) != 0 {
+		return nil, errors.New("timestamp: the TSA's reply does not carry the nonce of the request")
 	}
 	return reply, nil
 }
 
-// parseTimestamp reads a DER TimeStampResp down to its TSTInfo.
-func parseTimestamp(reply []byte) (*tstInfo, error) {
-	var resp timeStampResp
-	if _, err := asn1.Unmarshal(reply, &resp); err != nil {
-		return nil, fmt.Errorf("read time-stamp reply: %w", err)
-	}
-	if s := resp.Status.Status; s != 0 && s != 1 {
-		return nil, fmt.Errorf("time stamp refused (PKIStatus %d)", s)
-	}
-	if len(resp.Token.FullBytes) == 0 {
-		return nil, errors.New("time-stamp reply has no token")
-	}
-	var ci contentInfo
-	if _, err := asn1.Unmarshal(resp.Token.FullBytes, &ci); err != nil {
-		return nil, fmt.Errorf("read time-stamp token: %w", err)
-	}
-	if !ci.ContentType.Equal(oidSignedData) {
-		return nil, fmt.Errorf("time-stamp token is %v, want signed data", ci.ContentType)
-	}
-	var sd signedData
-	if _, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil {
-		return nil, fmt.Errorf("read time-stamp signed data: %w", err)
-	}
-	if !sd.EncapContentInfo.EContentType.Equal(oidTSTInfo) {
-		return nil, fmt.Errorf("time-stamp content is %v, want TSTInfo", sd.EncapContentInfo.EContentType)
-	}
-	var octets []byte
-	if _, err := asn1.Unmarshal(sd.EncapContentInfo.EContent.Bytes, &octets); err != nil {
-		return nil, fmt.Errorf("read time-stamp content: %w", err)
-	}
-	var info tstInfo
-	if _, err := asn1.Unmarshal(octets, &info); err != nil {
-		return nil, fmt.Errorf("read TSTInfo: %w", err)
-	}
-	if !info.MessageImprint.HashAlgorithm.Algorithm.Equal(oidSHA256) {
-		return nil, fmt.Errorf("time stamp uses hash %v, want sha256", info.MessageImprint.HashAlgorithm.Algorithm)
-	}
-	return &info, nil
+// checkedTimestamp is a Timestamp with the nonce the token carries.
+type checkedTimestamp struct {
+	Timestamp
+	nonce *big.Int
 }
 
-// checkTimestamp checks that reply stamps data and returns its time.
-func checkTimestamp(reply, data []byte) (Timestamp, error) {
-	info, err := parseTimestamp(reply)
+// checkTimestamp checks that reply is a signed time stamp of data: the
+// token's signature verifies with the certificate it carries, and it
+// stamps data's hash. With roots, the signer's certificate must chain to
+// one of them and allow time stamping, at the stamped time.
+func checkTimestamp(reply, data []byte, roots *x509.CertPool) (checkedTimestamp, error) {
+	ts, err := timestamp.ParseResponse(reply) // verifies the signature when the token carries a certificate
 	if err != nil {
-		return Timestamp{}, err
+		return checkedTimestamp{}, fmt.Errorf("time-stamp reply: %w", err)
 	}
-	sum := sha256.Sum256(data)
-	if !bytes.Equal(info.MessageImprint.HashedMessage, sum[:]) {
-		return Timestamp{}, fmt.Errorf("time stamp is for sha256 %x, manifest.json has %x", info.MessageImprint.HashedMessage, sum[:])
+	if len(ts.Certificates) == 0 {
+		return checkedTimestamp{}, errors.New("time-stamp token carries no TSA certificate, so its signature cannot be checked")
 	}
-	ts := Timestamp{Time: info.GenTime.UTC()}
-	if info.SerialNumber != nil {
-		ts.Serial = info.SerialNumber.Text(16)
+	if !ts.HashAlgorithm.Available() {
+		return checkedTimestamp{}, fmt.Errorf("time stamp uses unsupported hash %v", ts.HashAlgorithm)
 	}
-	return ts, nil
+	h := ts.HashAlgorithm.New()
+	h.Write(data)
+	if sum := h.Sum(nil); !bytes.Equal(ts.HashedMessage, sum) {
+		return checkedTimestamp{}, fmt.Errorf("time stamp is for %v %x, manifest.json has %x", ts.HashAlgorithm, ts.HashedMessage, sum)
+	}
+	out := checkedTimestamp{Timestamp: Timestamp{Time: ts.Time.UTC()}, nonce: ts.Nonce}
+	if ts.SerialNumber != nil {
+		out.Serial = ts.SerialNumber.Text(16)
+	}
+	p7, err := pkcs7.Parse(ts.RawToken)
+	if err != nil {
+		return checkedTimestamp{}, fmt.Errorf("time-stamp token: %w", err)
+	}
+	if signer := p7.GetOnlySigner(); signer != nil {
+		out.TSA = signer.Subject.String()
+	}
+	if roots != nil {
+		err := p7.VerifyWithOpts(x509.VerifyOptions{
+			Roots: roots, CurrentTime: ts.Time,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+		})
+		if err != nil {
+			return checkedTimestamp{}, fmt.Errorf("time-stamp signer %q is not trusted by the given TSA CA certificates: %w", out.TSA, err)
+		}
+		out.ChainChecked = true
+	}
+	return out, nil
+}
+
+// LoadCertPool reads PEM certificates (e.g. a TSA's CA) from path.
+func LoadCertPool(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load certificates: %w", err)
+	}
+	pool := x509.NewCertPool()
+	n := 0
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("load certificates %s: %w", path, err)
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("load certificates %s: no PEM CERTIFICATE block", path)
+	}
+	return pool, nil
 }

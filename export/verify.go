@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -116,7 +117,11 @@ func (r *Report) WriteTo(w io.Writer) (int64, error) {
 		line("signature: none")
 	}
 	if r.Timestamp != nil {
-		line("timestamp: %s (serial %s)", r.Timestamp.Time.Format("2006-01-02T15:04:05Z"), r.Timestamp.Serial)
+		trust := "signature valid"
+		if r.Timestamp.ChainChecked {
+			trust = "signature valid, TSA trusted"
+		}
+		line("timestamp: %s (serial %s, %s, TSA %s)", r.Timestamp.Time.Format("2006-01-02T15:04:05Z"), r.Timestamp.Serial, trust, r.Timestamp.TSA)
 	}
 	for _, n := range r.Notes {
 		line("note: %s", n)
@@ -152,6 +157,22 @@ const (
 // The report lists every problem; the error wraps ErrInvalid when there is
 // any, and reports other failures (an unreadable path) on their own.
 func Verify(pkgPath string, pub ed25519.PublicKey) (*Report, error) {
+	return VerifyWith(pkgPath, VerifyOptions{PublicKey: pub})
+}
+
+// VerifyOptions say what Verify trusts.
+type VerifyOptions struct {
+	// PublicKey, if set, is the key the package must be signed with.
+	PublicKey ed25519.PublicKey
+	// TSARoots, if set, are the CA certificates a time stamp's signer
+	// must chain to; nil checks the token's signature with the certificate
+	// it carries only (integrity, not who stamped).
+	TSARoots *x509.CertPool
+}
+
+// VerifyWith is Verify with options.
+func VerifyWith(pkgPath string, opts VerifyOptions) (*Report, error) {
+	pub := opts.PublicKey
 	r := &Report{Path: pkgPath}
 	fsys, names, closeFn, err := openPackage(pkgPath, r)
 	if err != nil {
@@ -266,11 +287,14 @@ func Verify(pkgPath string, pub ed25519.PublicKey) (*Report, error) {
 	checkSignature(fsys, present, manifestJSON, haveManifest, &m, pub, r)
 	if present[TimestampFile] && haveManifest {
 		if tsr, ok := readSmall(fsys, TimestampFile, maxSmallBytes, present, r); ok {
-			ts, err := checkTimestamp(tsr, manifestJSON)
+			ts, err := checkTimestamp(tsr, manifestJSON, opts.TSARoots)
 			if err != nil {
 				r.add(Problem{File: TimestampFile, Kind: "timestamp", Detail: err.Error()})
 			} else {
-				r.Timestamp = &ts
+				r.Timestamp = &ts.Timestamp
+				if !ts.ChainChecked {
+					r.Notes = append(r.Notes, "time stamp's signature checked with the TSA certificate the token carries ("+ts.TSA+"); pass the TSA's CA certificate to check who stamped")
+				}
 			}
 		}
 	}
@@ -279,7 +303,11 @@ func Verify(pkgPath string, pub ed25519.PublicKey) (*Report, error) {
 		checkHits(fsys, idx, haveManifest, &m, r)
 	}
 	if present[CustodyFile] {
-		checkCustody(fsys, r)
+		var info *CustodyInfo
+		if haveManifest {
+			info = m.Custody
+		}
+		checkCustody(fsys, r, info)
 	}
 
 	if !r.OK() {
@@ -568,9 +596,11 @@ func checkHits(fsys fs.FS, idx *warcIndex, haveManifest bool, m *Manifest, r *Re
 	}
 }
 
-// checkCustody recomputes every custody.log row's hash and checks the
-// links between consecutive rows.
-func checkCustody(fsys fs.FS, r *Report) {
+// checkCustody recomputes the hash of every custody.log row given in full
+// and checks the links between consecutive lines, withheld runs included.
+// With info (packages that record it), the lines must run without a gap
+// from audit row 1 to info.LastID and end at info.LastHash.
+func checkCustody(fsys fs.FS, r *Report, info *CustodyInfo) {
 	f, err := fsys.Open(CustodyFile)
 	if err != nil {
 		return
@@ -578,35 +608,70 @@ func checkCustody(fsys fs.FS, r *Report) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	var prev *custodyLine
-	line := 0
+	var (
+		prevHash = store.GenesisHash
+		prevID   int64 // last row id covered by the previous line
+		havePrev = info != nil
+		line     int
+		rows, wh int
+		broken   bool
+	)
 	for sc.Scan() {
 		line++
-		var c custodyLine
+		var c struct {
+			custodyLine
+			Withheld *withheldRun `json:"withheld"`
+		}
 		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
 			r.add(Problem{File: CustodyFile, Kind: "custody", Detail: fmt.Sprintf("line %d is not a JSON object: %v", line, err)})
-			prev = nil
+			havePrev, broken = false, true
 			continue
 		}
-		var details bytes.Buffer
-		if err := json.Compact(&details, c.Details); err != nil {
-			details.Reset()
-			details.Write(c.Details)
+		first, last := c.ID, c.ID
+		what := fmt.Sprintf("line %d (audit row %d)", line, c.ID)
+		if c.Withheld != nil {
+			first, last = c.Withheld.From, c.Withheld.To
+			what = fmt.Sprintf("line %d (withheld rows %d..%d)", line, first, last)
+			if first <= 0 || last < first || c.Withheld.Count != last-first+1 {
+				r.add(Problem{File: CustodyFile, Kind: "custody", Detail: what + ": not a valid run of rows"})
+			}
+			wh += int(last - first + 1)
+		} else {
+			rows++
+			var details bytes.Buffer
+			if err := json.Compact(&details, c.Details); err != nil {
+				details.Reset()
+				details.Write(c.Details)
+			}
+			want := store.AuditHash(store.AuditEntry{ID: c.ID, At: c.At, Actor: c.Actor, Action: c.Action, Details: details.Bytes(), PrevHash: c.PrevHash})
+			if want != c.Hash {
+				r.add(Problem{File: CustodyFile, Kind: "custody", Detail: what + ": hash does not match the row", Expected: c.Hash, Got: want})
+			}
 		}
-		want := store.AuditHash(store.AuditEntry{ID: c.ID, At: c.At, Actor: c.Actor, Action: c.Action, Details: details.Bytes(), PrevHash: c.PrevHash})
-		if want != c.Hash {
-			r.add(Problem{File: CustodyFile, Kind: "custody", Detail: fmt.Sprintf("line %d (audit row %d): hash does not match the row", line, c.ID), Expected: c.Hash, Got: want})
+		switch {
+		case line > 1 && first <= prevID:
+			r.add(Problem{File: CustodyFile, Kind: "custody", Detail: fmt.Sprintf("%s is out of order after row %d", what, prevID)})
+		case (havePrev || line > 1) && first == prevID+1 && c.PrevHash != prevHash:
+			r.add(Problem{File: CustodyFile, Kind: "custody", Detail: fmt.Sprintf("%s: prev_hash does not link to row %d", what, prevID), Expected: prevHash, Got: c.PrevHash})
+		case info != nil && first != prevID+1:
+			r.add(Problem{File: CustodyFile, Kind: "custody", Detail: fmt.Sprintf("%s: rows %d..%d are missing", what, prevID+1, first-1)})
 		}
-		if prev != nil && c.ID == prev.ID+1 && c.PrevHash != prev.Hash {
-			r.add(Problem{File: CustodyFile, Kind: "custody", Detail: fmt.Sprintf("line %d (audit row %d): prev_hash does not link to row %d", line, c.ID, prev.ID), Expected: prev.Hash, Got: c.PrevHash})
-		}
-		if prev != nil && c.ID <= prev.ID {
-			r.add(Problem{File: CustodyFile, Kind: "custody", Detail: fmt.Sprintf("line %d: audit row %d is out of order after row %d", line, c.ID, prev.ID)})
-		}
-		prev = &c
+		prevID, prevHash, havePrev = last, c.Hash, true
 	}
 	if err := sc.Err(); err != nil {
 		r.add(Problem{File: CustodyFile, Kind: "custody", Detail: err.Error()})
+		return
+	}
+	if info == nil || broken {
+		return
+	}
+	if prevID != info.LastID || prevHash != info.LastHash {
+		r.add(Problem{File: CustodyFile, Kind: "custody", Detail: "does not end at the audit row manifest.json names",
+			Expected: fmt.Sprintf("row %d %s", info.LastID, info.LastHash), Got: fmt.Sprintf("row %d %s", prevID, prevHash)})
+	}
+	if rows != info.Rows || wh != info.Withheld {
+		r.add(Problem{File: CustodyFile, Kind: "custody", Detail: "row counts differ from manifest.json",
+			Expected: fmt.Sprintf("%d in full, %d withheld", info.Rows, info.Withheld), Got: fmt.Sprintf("%d in full, %d withheld", rows, wh)})
 	}
 }
 

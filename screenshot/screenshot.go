@@ -98,6 +98,11 @@ type Options struct {
 	// socks5h://127.0.0.1:9050 for Tor or http://host:port. With a SOCKS5
 	// proxy Chromium resolves host names through the proxy.
 	Proxy string
+	// UserAgent, Headers and Cookies are the marketplace's session, sent
+	// with every render as the crawl sends them; empty sends Chromium's own.
+	UserAgent string
+	Headers   map[string]string
+	Cookies   []Cookie
 }
 
 // Shot is one rendered page.
@@ -131,6 +136,10 @@ type Taker struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	userAgent string
+	headers   map[string]string
+	cookies   []Cookie
 }
 
 // New starts headless Chromium and returns a Taker that uses it. ctx bounds
@@ -191,6 +200,9 @@ func New(ctx context.Context, opts Options) (*Taker, error) {
 		browser:       browserCtx,
 		cancelBrowser: cancelBrowser,
 		cancelAlloc:   cancelAlloc,
+		userAgent:     opts.UserAgent,
+		headers:       opts.Headers,
+		cookies:       opts.Cookies,
 	}
 
 	// The first Run starts Chromium and binds it to browserCtx, so it must
@@ -443,6 +455,9 @@ func (t *Taker) render(pageURL, allowed string, blocked *blockLog) chromedp.Acti
 		}
 		if _, err := cdp.Call(ctx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: guardScript}); err != nil {
 			return nil, fmt.Errorf("install page guard: %w", err)
+		}
+		if err := t.applySession(ctx, tgt); err != nil {
+			return nil, err
 		}
 		if _, err := chromedp.EmulateViewport(viewportWidth, viewportHeight)(ctx, tgt); err != nil {
 			return nil, fmt.Errorf("set viewport: %w", err)

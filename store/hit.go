@@ -465,17 +465,24 @@ func (db *DB) Evidence(ctx context.Context, id int64) (Evidence, error) {
 
 const evidenceSelect = `SELECT e.id, e.url, e.method, e.status, e.fetched_at, e.request_bytes, e.response_bytes,
 		e.sha256, e.remote_addr, e.proxy, e.tls, e.truncated, e.warc_record_id, e.request_record_id,
-		e.payload_sha256, e.revisit, COALESCE(e.refers_to, 0)
+		e.payload_sha256, e.revisit, COALESCE(e.refers_to, 0), e.encoding
 	FROM evidence e`
 
 func scanEvidence(s scanner) (Evidence, error) {
 	var e Evidence
 	var fetched, tls sql.NullString
+	var encoding string
 	err := s.Scan(&e.ID, &e.URL, &e.Method, &e.Status, &fetched, &e.RequestBytes, &e.ResponseBytes,
 		&e.SHA256, &e.RemoteAddr, &e.Proxy, &tls, &e.Truncated, &e.WARCRecordID, &e.RequestRecordID,
-		&e.PayloadSHA256, &e.Revisit, &e.RefersTo)
+		&e.PayloadSHA256, &e.Revisit, &e.RefersTo, &encoding)
 	if err != nil {
 		return Evidence{}, err
+	}
+	if e.RequestBytes, err = unpack(e.RequestBytes, encoding); err != nil {
+		return Evidence{}, fmt.Errorf("evidence %d request: %w", e.ID, err)
+	}
+	if e.ResponseBytes, err = unpack(e.ResponseBytes, encoding); err != nil {
+		return Evidence{}, fmt.Errorf("evidence %d response: %w", e.ID, err)
 	}
 	if e.PayloadSHA256 == "" && !e.Revisit { // stored before payload digests were kept
 		e.PayloadSHA256, _ = evidence.PayloadSHA256(e.ResponseBytes)

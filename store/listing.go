@@ -101,12 +101,12 @@ func (db *DB) listingHistory(ctx context.Context, listingID int64, maxText int) 
 		return nil, fmt.Errorf("listing %d history: %w", listingID, ErrNotFound)
 	}
 	query, args := `SELECT id, listing_id, sweep_id, evidence_id, seen_at, content_hash,
-			title, description, price, vendor, fields, text
+			title, description, price, vendor, fields, text, packed
 		FROM listing_versions WHERE listing_id = ? ORDER BY id`, []any{listingID}
 	if maxText > 0 {
 		query = `SELECT id, listing_id, sweep_id, evidence_id, seen_at, content_hash,
 			COALESCE(CAST(substr(CAST(title AS BLOB), 1, ?) AS TEXT), ''), COALESCE(CAST(substr(CAST(description AS BLOB), 1, ?) AS TEXT), ''), COALESCE(CAST(substr(CAST(price AS BLOB), 1, ?) AS TEXT), ''),
-			COALESCE(CAST(substr(CAST(vendor AS BLOB), 1, ?) AS TEXT), ''), '{}', COALESCE(CAST(substr(CAST(text AS BLOB), 1, ?) AS TEXT), '')
+			COALESCE(CAST(substr(CAST(vendor AS BLOB), 1, ?) AS TEXT), ''), '{}', COALESCE(CAST(substr(CAST(text AS BLOB), 1, ?) AS TEXT), ''), packed
 		FROM listing_versions WHERE listing_id = ? ORDER BY id`
 		n := maxText + 1
 		args = []any{n, n, n, n, n, listingID}
@@ -121,9 +121,22 @@ func (db *DB) listingHistory(ctx context.Context, listingID int64, maxText int) 
 		var v ListingVersion
 		var seen sql.NullString
 		var fields string
+		var packed []byte
 		if err := rows.Scan(&v.ID, &v.ListingID, &v.SweepID, &v.EvidenceID, &seen, &v.ContentHash,
-			&v.Title, &v.Description, &v.Price, &v.Vendor, &fields, &v.Text); err != nil {
+			&v.Title, &v.Description, &v.Price, &v.Vendor, &fields, &v.Text, &packed); err != nil {
 			return nil, fmt.Errorf("listing %d history: %w", listingID, err)
+		}
+		if packed != nil {
+			c, err := unpackVersion(packed)
+			if err != nil {
+				return nil, fmt.Errorf("listing %d version %d: %w", listingID, v.ID, err)
+			}
+			v.Description, v.Text = c.Description, c.Text
+			b, err := json.Marshal(c.Fields)
+			if err != nil {
+				return nil, err
+			}
+			fields = string(b)
 		}
 		if v.SeenAt, err = parseTime(seen); err != nil {
 			return nil, err

@@ -56,6 +56,11 @@ type Evidence struct {
 	// decides; values given to it are ignored.
 	Revisit  bool
 	RefersTo int64 // the original's evidence id; 0 unless Revisit
+
+	// packed is ResponseBytes compressed ahead of time by Pack, for the
+	// response whose sha256 is packedSum.
+	packed    []byte
+	packedSum string
 }
 
 // PageRecord is one fetched page and its evidence.
@@ -314,8 +319,8 @@ func asRevisit(ctx context.Context, tx querier, e *Evidence, rc revisitCandidate
 		return fmt.Errorf("find original: %w", err)
 	}
 	if origSum == "" { // stored before payload digests were kept
-		var raw []byte
-		if err := tx.QueryRowContext(ctx, `SELECT response_bytes FROM evidence WHERE id = ?`, origID).Scan(&raw); err != nil {
+		raw, err := storedResponse(ctx, tx, origID)
+		if err != nil {
 			return fmt.Errorf("find original: %w", err)
 		}
 		var complete bool
@@ -357,7 +362,7 @@ func prepareListing(l *ListingRecord) error {
 }
 
 // insertPage inserts the page row of p and its evidence e.
-func insertPage(ctx context.Context, tx querier, p PageRecord, e Evidence) (pageID, evidenceID int64, err error) {
+func (db *DB) insertPage(ctx context.Context, tx querier, p PageRecord, e Evidence) (pageID, evidenceID int64, err error) {
 	r, err := tx.ExecContext(ctx, `INSERT INTO pages (sweep_id, market, url, depth, status, fetched_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.SweepID, p.Market, p.URL, p.Depth, p.Status, formatTime(p.FetchedAt))
 	if err != nil {
@@ -373,12 +378,13 @@ func insertPage(ctx context.Context, tx querier, p PageRecord, e Evidence) (page
 	if e.Revisit {
 		refersTo = e.RefersTo
 	}
+	reqBytes, respBytes, encoding := db.packEvidence(e)
 	r, err = tx.ExecContext(ctx, `INSERT INTO evidence (page_id, url, method, status, fetched_at, request_bytes, response_bytes,
-			sha256, remote_addr, proxy, tls, truncated, warc_record_id, request_record_id, payload_sha256, revisit, refers_to)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		pageID, e.URL, e.Method, e.Status, formatTime(e.FetchedAt), e.RequestBytes, e.ResponseBytes,
+			sha256, remote_addr, proxy, tls, truncated, warc_record_id, request_record_id, payload_sha256, revisit, refers_to, encoding)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		pageID, e.URL, e.Method, e.Status, formatTime(e.FetchedAt), reqBytes, respBytes,
 		e.SHA256, e.RemoteAddr, e.Proxy, tlsJSON, e.Truncated, e.WARCRecordID, e.RequestRecordID,
-		e.PayloadSHA256, e.Revisit, refersTo)
+		e.PayloadSHA256, e.Revisit, refersTo, encoding)
 	if err != nil {
 		return 0, 0, fmt.Errorf("insert evidence: %w", err)
 	}
@@ -395,7 +401,7 @@ func (db *DB) savePage(ctx context.Context, tx querier, p PageRecord, rc revisit
 		return res, err
 	}
 	var err error
-	if res.PageID, res.EvidenceID, err = insertPage(ctx, tx, p, e); err != nil {
+	if res.PageID, res.EvidenceID, err = db.insertPage(ctx, tx, p, e); err != nil {
 		return res, err
 	}
 	res.Revisit, res.EvidenceBytes = e.Revisit, len(e.RequestBytes)+len(e.ResponseBytes)
@@ -452,10 +458,14 @@ func (db *DB) saveListing(ctx context.Context, tx querier, p PageRecord, evidenc
 		}
 	}
 	if res.New || res.Changed {
+		packed, err := packVersion(l.Description, l.Fields, l.Text)
+		if err != nil {
+			return res, fmt.Errorf("insert version: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO listing_versions (listing_id, sweep_id, evidence_id, seen_at, content_hash,
-				title, description, price, vendor, fields, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				title, price, vendor, packed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			res.ListingID, p.SweepID, evidenceID, seen, l.ContentHash,
-			l.Title, l.Description, l.Price, l.Vendor, string(fields), l.Text); err != nil {
+			l.Title, l.Price, l.Vendor, packed); err != nil {
 			return res, fmt.Errorf("insert version: %w", err)
 		}
 	}

@@ -41,6 +41,7 @@ func evidenceBytes(tb testing.TB, db *DB) int64 {
 
 func TestRevisits(t *testing.T) {
 	db := openTest(t)
+	db.RawEvidence = true // measure what revisits save, apart from compression
 	ctx := context.Background()
 	body := strings.Repeat("<p>isotonitazene 1g, ships worldwide</p>\n", 500) // ~20 KB
 	const pages = 20

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"os/user"
 	"path"
 	"path/filepath"
@@ -78,14 +79,19 @@ type DB struct {
 	Path string
 
 	// Actor names who runs this process in audit rows written on its own
-	// behalf (sweep start and finish). Open sets it to the OS user name, or
-	// "snoop" when that is unknown.
+	// behalf (sweep start and finish). Open sets it to the OS user name
+	// ($USER, else "uid:N" when the system has no name for the user);
+	// commands set it to the analyst who runs them.
 	Actor string
 
 	// Now returns the current time for bookkeeping columns that callers do
 	// not pass a time for (frontier updates, migrations). Open sets it to
 	// time.Now; tests may replace it.
 	Now func() time.Time
+
+	// RawEvidence stores new evidence bytes uncompressed, as before
+	// evidence compression; for measuring against that baseline.
+	RawEvidence bool
 
 	// testHookAfterListing, if set, runs inside SavePage's transaction after
 	// each listing is written; an error aborts the transaction.
@@ -145,7 +151,10 @@ func currentUser() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username
 	}
-	return "snoop"
+	if name := os.Getenv("USER"); name != "" {
+		return name
+	}
+	return "uid:" + strconv.Itoa(os.Getuid())
 }
 
 // migration is one embedded migrations/NNNN_name.sql file.

@@ -18,7 +18,7 @@ type PageEvidence struct {
 
 const pageEvidenceSelect = `SELECT e.id, e.url, e.method, e.status, e.fetched_at, e.request_bytes, e.response_bytes,
 		e.sha256, e.remote_addr, e.proxy, e.tls, e.truncated, e.warc_record_id, e.request_record_id,
-		e.payload_sha256, e.revisit, COALESCE(e.refers_to, 0), p.id, p.sweep_id, p.market, p.depth
+		e.payload_sha256, e.revisit, COALESCE(e.refers_to, 0), e.encoding, p.id, p.sweep_id, p.market, p.depth
 	FROM evidence e JOIN pages p ON p.id = e.page_id`
 
 // PageEvidence returns the evidence record with the given id and its page.

@@ -36,7 +36,7 @@ const latestCompleteSQL = `SELECT id, payload_sha256 FROM evidence
 	WHERE url = +? AND method = +? AND revisit = 0 AND status = 200 AND truncated = 0 ORDER BY id DESC LIMIT 1`
 
 // validatorsSQL reads the latest complete 200 GET response of a URL.
-const validatorsSQL = `SELECT response_bytes FROM evidence
+const validatorsSQL = `SELECT response_bytes, encoding FROM evidence
 	WHERE url = +? AND method = 'GET' AND revisit = 0 AND status = 200 AND truncated = 0 ORDER BY id DESC LIMIT 1`
 
 // touch keeps op's 304 exchange as a revisit of the URL's latest full
@@ -67,14 +67,14 @@ func (db *DB) touch(ctx context.Context, tx querier, op *TouchOp) error {
 		return fmt.Errorf("touch %s: find original: %w", op.URL, err)
 	}
 	if origSum == "" { // stored before payload digests were kept
-		var raw []byte
-		if err := tx.QueryRowContext(ctx, `SELECT response_bytes FROM evidence WHERE id = ?`, origID).Scan(&raw); err != nil {
+		raw, err := storedResponse(ctx, tx, origID)
+		if err != nil {
 			return fmt.Errorf("touch %s: find original: %w", op.URL, err)
 		}
 		origSum, _ = evidence.PayloadSHA256(raw)
 	}
 	e.Revisit, e.RefersTo, e.PayloadSHA256 = true, origID, origSum
-	_, evidenceID, err := insertPage(ctx, tx, p, e)
+	_, evidenceID, err := db.insertPage(ctx, tx, p, e)
 	if err != nil {
 		return fmt.Errorf("touch %s: %w", op.URL, err)
 	}
@@ -105,10 +105,16 @@ func (db *DB) touch(ctx context.Context, tx querier, op *TouchOp) error {
 // Validators returns the ETag and Last-Modified of the latest complete 200
 // response stored for url, for a conditional request; empty when none.
 func (db *DB) Validators(ctx context.Context, url string) (etag, lastModified string, err error) {
-	var raw []byte
-	err = db.db.QueryRowContext(ctx, validatorsSQL, url).Scan(&raw)
+	var (
+		raw      []byte
+		encoding string
+	)
+	err = db.db.QueryRowContext(ctx, validatorsSQL, url).Scan(&raw, &encoding)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", nil
+	}
+	if err == nil {
+		raw, err = unpack(raw, encoding)
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("validators of %s: %w", url, err)

@@ -55,8 +55,8 @@ func realShooter(t *testing.T) NewShooterFunc {
 		t.Skipf("chromium not usable: %v", err)
 	}
 	probe.Close()
-	return func(ctx context.Context, proxy string) (Shooter, error) {
-		return screenshot.New(ctx, screenshot.Options{Proxy: proxy, Timeout: 20 * time.Second})
+	return func(ctx context.Context, m config.Market) (Shooter, error) {
+		return screenshot.New(ctx, screenshot.Options{Proxy: m.Proxy, Timeout: 20 * time.Second})
 	}
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
+	"snoop/config"
+	"snoop/crawler"
 	"snoop/screenshot"
 	"snoop/store"
 )
@@ -17,29 +20,33 @@ type Shooter interface {
 	Close() error
 }
 
-// NewShooterFunc starts a Shooter whose browser uses proxy ("" for none).
-// It returns an error wrapping screenshot.ErrNoBrowser when no browser is
-// available.
-type NewShooterFunc func(ctx context.Context, proxy string) (Shooter, error)
+// NewShooterFunc starts a Shooter that renders m's pages with m's session:
+// its proxy, user agent, headers and cookies (cookies_file), as the crawl
+// fetched them. It returns an error wrapping screenshot.ErrNoBrowser when
+// no browser is available.
+type NewShooterFunc func(ctx context.Context, m config.Market) (Shooter, error)
 
 // shotQueueSize bounds the hits waiting for their screenshot.
 const shotQueueSize = 1024
 
 type shotJob struct {
 	hitID, evidenceID int64
-	url, proxy        string
+	url, market       string
 }
 
 // shots takes the screenshots of a sweep's new hits in the background, one
 // at a time, so that rendering never slows the crawl. It starts one browser
-// per proxy on first use; when no browser can be started it says so once
-// and drops the rest.
+// per marketplace on first use, with that marketplace's session, and paces
+// the renders with the crawl's per-host rate limits; when no browser can be
+// started it says so once and drops the rest.
 type shots struct {
-	j     *journal // screenshots are stored by the sweep's one writer
-	start NewShooterFunc
-	log   *slog.Logger
-	jobs  chan shotJob
-	done  chan struct{}
+	j       *journal // screenshots are stored by the sweep's one writer
+	start   NewShooterFunc
+	markets map[string]config.Market
+	limiter crawler.HostLimiter // nil: no pacing
+	log     *slog.Logger
+	jobs    chan shotJob
+	done    chan struct{}
 
 	mu       sync.Mutex
 	shooters map[string]Shooter
@@ -49,8 +56,9 @@ type shots struct {
 	skipped  int
 }
 
-func newShots(j *journal, start NewShooterFunc, log *slog.Logger) *shots {
-	return &shots{j: j, start: start, log: log, jobs: make(chan shotJob, shotQueueSize), done: make(chan struct{}), shooters: map[string]Shooter{}}
+func newShots(j *journal, start NewShooterFunc, markets map[string]config.Market, limiter crawler.HostLimiter, log *slog.Logger) *shots {
+	return &shots{j: j, start: start, markets: markets, limiter: limiter, log: log,
+		jobs: make(chan shotJob, shotQueueSize), done: make(chan struct{}), shooters: map[string]Shooter{}}
 }
 
 // enqueue asks for a screenshot of a hit's page without waiting.
@@ -73,8 +81,12 @@ func (s *shots) run(ctx context.Context) {
 			s.count(&s.skipped)
 			continue
 		}
-		sh, err := s.shooter(ctx, j.proxy)
+		sh, err := s.shooter(ctx, j.market)
 		if err != nil {
+			s.count(&s.skipped)
+			continue
+		}
+		if err := s.pace(ctx, j); err != nil {
 			s.count(&s.skipped)
 			continue
 		}
@@ -113,17 +125,31 @@ func (s *shots) isDisabled() bool {
 	return s.disabled != nil
 }
 
-// shooter returns the browser for proxy, starting it on first use.
-func (s *shots) shooter(ctx context.Context, proxy string) (Shooter, error) {
+// pace waits until the marketplace's rate limit for the page's host allows
+// one more request: a render fetches the page again.
+func (s *shots) pace(ctx context.Context, j shotJob) error {
+	m, ok := s.markets[j.market]
+	if s.limiter == nil || !ok {
+		return nil
+	}
+	u, err := url.Parse(j.url)
+	if err != nil {
+		return err
+	}
+	return s.limiter.Wait(ctx, u.Host, m.RequestsPerSecond, m.Burst)
+}
+
+// shooter returns the browser for a marketplace, starting it on first use.
+func (s *shots) shooter(ctx context.Context, market string) (Shooter, error) {
 	s.mu.Lock()
-	sh, ok := s.shooters[proxy]
+	sh, ok := s.shooters[market]
 	s.mu.Unlock()
 	if ok {
 		return sh, nil
 	}
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	sh, err := s.start(startCtx, proxy)
+	sh, err := s.start(startCtx, s.markets[market])
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
@@ -131,11 +157,11 @@ func (s *shots) shooter(ctx context.Context, proxy string) (Shooter, error) {
 			s.disabled = err
 			s.log.Warn("screenshots skipped: no usable Chromium (install the chromium package); the sweep goes on without them", "err", err)
 		} else {
-			s.log.Error("screenshots: start browser", "proxy", proxy, "err", err)
+			s.log.Error("screenshots: start browser", "market", market, "err", err)
 		}
 		return nil, err
 	}
-	s.shooters[proxy] = sh
+	s.shooters[market] = sh
 	return sh, nil
 }
 
@@ -146,9 +172,9 @@ func (s *shots) close() (taken, failed, skipped int) {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for proxy, sh := range s.shooters {
+	for market, sh := range s.shooters {
 		if err := sh.Close(); err != nil {
-			s.log.Warn("screenshots: stop browser", "proxy", proxy, "err", err)
+			s.log.Warn("screenshots: stop browser", "market", market, "err", err)
 		}
 	}
 	return s.taken, s.failed, s.skipped

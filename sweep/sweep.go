@@ -77,6 +77,14 @@ type MarketResult struct {
 	GatePages       int            `json:"gate_pages"`
 	Screenshots     int            `json:"screenshots"`
 	Err             string         `json:"error,omitempty"`
+
+	// GoneNotChecked says why no listing was marked gone: the crawl did not
+	// cover every page where a listing could be (limits, trap guards,
+	// failures, gates, or a sweep that did not complete); "" when it did.
+	GoneNotChecked string `json:"gone_not_checked,omitempty"`
+	// RejectedPages counts pages the store refused as invalid; each was
+	// rejected alone and logged, and the sweep went on.
+	RejectedPages int `json:"rejected_pages,omitempty"`
 }
 
 // Result is the outcome of a sweep.
@@ -159,13 +167,13 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 			w.shotMarkets[m.Name] = m
 		}
 	}
-	if len(w.shotMarkets) > 0 {
-		w.shots = newShots(w.journal, r.Screenshots, log)
-		go w.shots.run(ctx)
-	}
 	limiter := r.Limiter
 	if limiter == nil {
 		limiter = &crawler.Limiters{}
+	}
+	if len(w.shotMarkets) > 0 {
+		w.shots = newShots(w.journal, r.Screenshots, w.shotMarkets, limiter, log)
+		go w.shots.run(ctx)
 	}
 
 	results := make([]MarketResult, len(markets))
@@ -223,19 +231,24 @@ func (r *Runner) Run(ctx context.Context, markets []config.Market) (Result, erro
 	case storeErr != nil:
 		log.Error("storing the sweep failed (is the disk full?); what was stored before is kept and the next sweep resumes from there", "err", storeErr)
 	}
-	if status == "completed" {
-		for i, m := range markets {
-			if !coveredFully(results[i].Crawl) {
-				continue
-			}
-			var n int
-			err := waitBusy(log, func() (err error) { n, err = r.DB.MarkGone(bg, id, m.Name, r.now()); return err })
-			if err != nil {
-				log.Error("mark gone listings", "market", m.Name, "err", err)
-				continue
-			}
-			results[i].GoneListings = n
+	for i, m := range markets {
+		if status != "completed" {
+			results[i].GoneNotChecked = "the sweep did not complete"
+			continue
 		}
+		why := uncovered(results[i].Crawl, results[i].RejectedPages)
+		if why != "" {
+			results[i].GoneNotChecked = why
+			log.Info("listings not checked for gone: the crawl did not cover the marketplace", "market", m.Name, "why", why)
+			continue
+		}
+		var n int
+		err := waitBusy(log, func() (err error) { n, err = r.DB.MarkGone(bg, id, m.Name, r.now()); return err })
+		if err != nil {
+			log.Error("mark gone listings", "market", m.Name, "err", err)
+			continue
+		}
+		results[i].GoneListings = n
 	}
 	res := Result{SweepID: id, Resumed: resumed, Status: status, Markets: results, Started: started, Elapsed: r.now().Sub(started)}
 	if err := waitBusy(log, func() error { return r.DB.FinishSweep(bg, id, status, res, r.now()) }); err != nil {
@@ -267,19 +280,6 @@ func waitBusy(log *slog.Logger, write func() error) error {
 		err = write()
 	}
 	return err
-}
-
-// coveredFully reports whether a crawl saw the whole marketplace, so that
-// listings it did not see can be marked gone: no page was left out by the
-// page cap, and no fetch failed for a reason that may pass (a 404 or 410
-// is an answer; a timeout is not), and no gate page (CAPTCHA, login wall)
-// hid part of the site.
-func coveredFully(s crawler.Stats) bool {
-	gates := 0
-	for _, n := range s.Gates {
-		gates += n
-	}
-	return s.SkippedByReason[crawler.SkipMaxPages] == 0 && s.Errors-s.ErrorsByKind[crawler.ErrKindHTTP4xx] == 0 && gates == 0
 }
 
 // begin starts a new sweep, or resumes the newest unfinished sweep of the

@@ -120,8 +120,9 @@ func TestScreenshotsOfNewHits(t *testing.T) {
 	shop := newShop(t)
 	r, db := testRunner(t)
 	fake := &fakeShooter{}
-	r.Screenshots = func(ctx context.Context, proxy string) (Shooter, error) { return fake, nil }
-	markets := shopMarkets(t, shop.URL, "    screenshots: true\n")
+	var session config.Market // the browser gets the marketplace's session
+	r.Screenshots = func(ctx context.Context, m config.Market) (Shooter, error) { session = m; return fake, nil }
+	markets := shopMarkets(t, shop.URL, "    screenshots: true\n    user_agent: shop-agent\n    headers: {X-Key: k}\n")
 
 	res, err := r.Run(context.Background(), markets)
 	if err != nil {
@@ -129,6 +130,9 @@ func TestScreenshotsOfNewHits(t *testing.T) {
 	}
 	if res.Markets[0].Hits != 1 || res.Markets[0].Screenshots != 1 {
 		t.Fatalf("hits = %d, screenshots = %d; want 1 and 1", res.Markets[0].Hits, res.Markets[0].Screenshots)
+	}
+	if session.Name != "shop" || session.UserAgent != "shop-agent" || session.Headers["X-Key"] != "k" {
+		t.Errorf("screenshot browser started with %+v, want the shop's session", session)
 	}
 	hits, err := db.Hits(context.Background(), store.HitFilter{})
 	if err != nil || len(hits) != 1 {
@@ -160,7 +164,7 @@ func TestSweepGoesOnWithoutBrowser(t *testing.T) {
 	var logs bytes.Buffer
 	r.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	starts := 0
-	r.Screenshots = func(ctx context.Context, proxy string) (Shooter, error) {
+	r.Screenshots = func(ctx context.Context, m config.Market) (Shooter, error) {
 		starts++
 		return nil, fmt.Errorf("start: %w", screenshot.ErrNoBrowser)
 	}
@@ -274,7 +278,7 @@ func TestConditionalRequestsTouchUnchangedListings(t *testing.T) {
 	// The case package holds the 304 as a server-not-modified revisit of the
 	// first capture, and verifies.
 	pkg := filepath.Join(t.TempDir(), "case.zip")
-	if _, err := export.Write(ctx, db, pkg, export.Options{Case: "304"}); err != nil {
+	if _, err := export.Write(ctx, db, pkg, export.Options{Case: "304", Filter: store.HitFilter{Status: export.StatusAny}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := export.Verify(pkg, nil); err != nil {

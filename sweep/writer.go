@@ -79,7 +79,18 @@ func (w *writer) HandlePage(ctx context.Context, p *crawler.Page) error {
 	for i, l := range p.Listings {
 		listings[i] = w.listingRecord(l, w.kind[p.Market])
 	}
-	return w.journal.submit(append([]store.BatchOp{{Page: &store.PageOp{Page: w.pageRecord(p), Listings: listings}}}, w.frontierDone(p)...)...)
+	rec := w.pageRecord(p)
+	if err := store.ValidatePage(&rec, listings); err != nil {
+		// Rejected alone: the rest of its group commit and of the sweep go on.
+		w.count(p.Market, func(m *MarketResult) { m.RejectedPages++ })
+		w.log.Error("page rejected, not stored", "market", p.Market, "url", p.URL, "err", err)
+		if done := w.frontierDone(p); len(done) > 0 {
+			return w.journal.submit(done...) // not fetched again: it would be refused again
+		}
+		return nil
+	}
+	rec.Evidence.Pack() // compressed here, in parallel, not in the single writer
+	return w.journal.submit(append([]store.BatchOp{{Page: &store.PageOp{Page: rec, Listings: listings}}}, w.frontierDone(p)...)...)
 }
 
 // frontierDone marks the page's frontier URLs (the URL claimed and, after
@@ -202,7 +213,7 @@ func (w *writer) committed(ops []store.BatchOp) {
 						w.log.Warn("screenshot refused: the listing URL is outside the marketplace", "market", mk.Name, "url", u, "reason", why)
 					} else {
 						m.Screenshots++
-						w.shots.enqueue(shotJob{hitID: l.HitID, evidenceID: op.Page.Result.EvidenceID, url: u, proxy: mk.Proxy})
+						w.shots.enqueue(shotJob{hitID: l.HitID, evidenceID: op.Page.Result.EvidenceID, url: u, market: mk.Name})
 					}
 				}
 			}
@@ -244,6 +255,7 @@ func (w *writer) fill(r *MarketResult) {
 	r.NewListings, r.ChangedListings = m.NewListings, m.ChangedListings
 	r.Hits, r.NewHits, r.HitsBySubstance = m.Hits, m.NewHits, m.HitsBySubstance
 	r.GatePages, r.Screenshots = m.GatePages, m.Screenshots
+	r.RejectedPages = m.RejectedPages
 }
 
 // tlsJSON encodes the TLS facts of a fetch for the evidence record.

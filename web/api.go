@@ -528,6 +528,22 @@ type explainJSON struct {
 	Substances   []store.Substance `json:"substances"`
 	Matches      []matchJSON       `json:"matches"`       // the first maxShownMatches, by position
 	MatchesTotal int               `json:"matches_total"` // all matched terms
+	// Parts is the score arithmetic, as `snoop rules explain` prints it.
+	Parts     partsJSON `json:"parts"`
+	Threshold float64   `json:"threshold"`
+}
+
+// partsJSON is classify.Parts: score = base + sales - exclude, clamped to
+// 0..1, with exclude = min(strong + max(0, weak - shield) + far, cap).
+type partsJSON struct {
+	Base       float64 `json:"base"`
+	Sales      float64 `json:"sales"`
+	SalesKinds int     `json:"sales_kinds"`
+	Strong     float64 `json:"strong"`
+	Weak       float64 `json:"weak"`
+	Shield     float64 `json:"shield"`
+	Far        float64 `json:"far"`
+	Exclude    float64 `json:"exclude"`
 }
 
 type matchJSON struct {
@@ -546,8 +562,12 @@ func (s *Server) explain(text string) explainJSON {
 
 func explainWith(c *classify.Classifier, version, text string) explainJSON {
 	res := c.Analyze(text)
+	p := res.Parts
 	e := explainJSON{RuleVersion: version, Hit: res.Hit, Score: res.Score, Substances: []store.Substance{}, Matches: []matchJSON{},
-		MatchesTotal: len(res.Matches)}
+		MatchesTotal: len(res.Matches),
+		Parts: partsJSON{Base: p.Base, Sales: p.Sales, SalesKinds: p.SalesKinds, Strong: p.Strong, Weak: p.Weak,
+			Shield: p.Shield, Far: p.Far, Exclude: p.Exclude},
+		Threshold: c.RuleSet().Scoring.Threshold}
 	for _, s := range res.Substances {
 		e.Substances = append(e.Substances, store.Substance{Name: s.Name, Class: s.Class, Matched: s.Matched, Start: s.Start, End: s.End})
 	}
@@ -695,8 +715,8 @@ type exportRequest struct {
 // writeExport builds the case package for req and sends it as the
 // response.
 func (s *Server) writeExport(w http.ResponseWriter, r *http.Request, req exportRequest) error {
-	if req.Status != "" && !store.ValidStatus(req.Status) {
-		return errBadRequest{fmt.Sprintf("status %q: want new, confirmed or false_positive", req.Status)}
+	if req.Status != "" && req.Status != export.StatusAny && !store.ValidStatus(req.Status) {
+		return errBadRequest{fmt.Sprintf("status %q: want new, confirmed, false_positive or any", req.Status)}
 	}
 	since, err := parseTimeParam("since", req.Since, false)
 	if err != nil {
@@ -726,7 +746,11 @@ func (s *Server) writeExport(w http.ResponseWriter, r *http.Request, req exportR
 		Now:         s.now,
 		Logger:      s.log,
 		Screenshots: s.opts.Screenshot,
+		Classifier:  s.opts.Classifier,
 	})
+	if errors.Is(err, export.ErrEmptySelection) {
+		return errBadRequest{"nothing to export: no hit matches the selection (without a status only confirmed hits are packed; status any packs all)"}
+	}
 	if err != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ func (s *Server) identify(r *http.Request) (identity, error) {
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
 		if ok && s.opts.Token != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.Token)) == 1 {
-			id.authenticated, id.bearer, id.actor, id.csrf = true, true, "api-token", ""
+			id.authenticated, id.bearer, id.actor, id.csrf = true, true, tokenActor(r, s.opts.LocalActor), ""
 			return id, nil
 		}
 		// A wrong token never falls back to anything else.

@@ -196,21 +196,23 @@ func (s *Server) sweepNowForm(w http.ResponseWriter, r *http.Request) {
 const perPage = 50
 
 type hitsData struct {
-	Query    hitQuery
-	Since    string // date inputs
-	Until    string
-	Hits     []store.Hit
-	Total    int
-	Page     int
-	Pages    int
-	PrevURL  string
-	NextURL  string
-	Back     string // this page's query, for the bulk form's redirect
-	Markets  []string
-	Classes  []string
-	SortKeys []string
-	Error    string
-	Notice   string
+	Query     hitQuery
+	Since     string // date inputs
+	Until     string
+	Hits      []store.Hit
+	Total     int
+	Page      int
+	Pages     int
+	PrevURL   string
+	NextURL   string
+	Back      string // this page's query, for the bulk form's redirect
+	Markets   []string
+	Classes   []string
+	SortKeys  []string
+	Error     string
+	Notice    string
+	AllTicked bool   // "select all": every hit of the page starts ticked
+	AllURL    string // this page with every hit ticked
 }
 
 func (s *Server) hitsPage(w http.ResponseWriter, r *http.Request) {
@@ -257,6 +259,9 @@ func (s *Server) hitsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	base.Set("page", strconv.Itoa(d.Page))
 	d.Back = "/hits?" + base.Encode()
+	d.AllTicked = v.Get("all") == "1"
+	base.Set("all", "1")
+	d.AllURL = "/hits?" + base.Encode()
 	s.render(w, r, http.StatusOK, "hits", "Hits", d)
 }
 
@@ -280,6 +285,10 @@ func (s *Server) bulkReviewForm(w http.ResponseWriter, r *http.Request) {
 	ids, err := parseIDs(r.PostForm["hit"])
 	if err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if len(ids) == 0 {
+		s.errorPage(w, r, http.StatusBadRequest, "Nothing was ticked, so nothing was marked: tick the box of each hit to mark (or \"select all\"), then press the button again.")
 		return
 	}
 	if _, err := s.review(r.Context(), ids, r.PostFormValue("status"), r.PostFormValue("note")); err != nil {
@@ -323,6 +332,9 @@ type hitPageData struct {
 	Screenshot bool
 	SameRules  bool
 	Notice     string
+	// Prev and Next are the neighbouring hits by id, 0 when none;
+	// NextNew is the next hit still to triage.
+	Prev, Next, NextNew int64
 }
 
 func (s *Server) hitPage(w http.ResponseWriter, r *http.Request) {
@@ -337,6 +349,13 @@ func (s *Server) hitPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := hitPageData{hitDetailJSON: det, SubRules: map[int]string{}, Screenshot: s.opts.Screenshot != nil || h.Screenshot != nil,
 		SameRules: h.RuleVersion == s.opts.RuleVersion}
+	if d.Prev, d.Next, err = s.opts.DB.AdjacentHits(r.Context(), h.ID, ""); err == nil {
+		_, d.NextNew, err = s.opts.DB.AdjacentHits(r.Context(), h.ID, store.StatusNew)
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	if n, ok := notices[r.URL.Query().Get("notice")]; ok {
 		d.Notice = n
 	}
@@ -450,20 +469,40 @@ func (s *Server) backtestForm(w http.ResponseWriter, r *http.Request) {
 }
 
 type exportData struct {
-	Sweeps []store.Sweep
-	IDs    string
-	Case   string
-	Error  string
+	Sweeps  []store.Sweep
+	IDs     string
+	Case    string
+	Sweep   int64
+	Since   string
+	Error   string
+	Preview exportPreview
 }
 
 func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {
+	s.renderExport(w, r, r.URL.Query())
+}
+
+// exportPreviewPage shows the export form again with the preview of what
+// the posted selection packs.
+func (s *Server) exportPreviewPage(w http.ResponseWriter, r *http.Request) {
+	s.renderExport(w, r, r.PostForm)
+}
+
+func (s *Server) renderExport(w http.ResponseWriter, r *http.Request, q url.Values) {
 	sw, err := s.opts.DB.Sweeps(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	sortSweepsDesc(sw)
-	s.render(w, r, http.StatusOK, "export", "Export", exportData{Sweeps: sw, IDs: strings.Join(r.URL.Query()["hit"], " ")})
+	prev, err := s.previewExport(r.Context(), q)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	sweep, _ := strconv.ParseInt(q.Get("sweep"), 10, 64)
+	s.render(w, r, http.StatusOK, "export", "Export", exportData{Sweeps: sw, IDs: strings.Join(q["hit"], " "),
+		Case: q.Get("case"), Sweep: sweep, Since: q.Get("since"), Preview: prev})
 }
 
 func (s *Server) exportForm(w http.ResponseWriter, r *http.Request) {
@@ -474,6 +513,10 @@ func (s *Server) exportForm(w http.ResponseWriter, r *http.Request) {
 	ids, err := parseIDs(r.PostForm["hit"])
 	if err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if r.PostForm.Has("preview") {
+		s.exportPreviewPage(w, r)
 		return
 	}
 	if r.PostForm.Has("back") && len(ids) == 0 {

@@ -106,7 +106,7 @@ func TestHitsPaging(t *testing.T) {
 
 	t.Run("html pages", func(t *testing.T) {
 		pick := regexp.MustCompile(`id="pick-(\d+)"`)
-		next := regexp.MustCompile(`<a href="([^"]+)" rel="next">`)
+		next := regexp.MustCompile(`<a href="([^"]+)" rel="next"[^>]*>`)
 		total := regexp.MustCompile(`id="hit-total">(\d+)<`)
 		var got []int64
 		pages := 0

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -252,7 +253,7 @@ func TestPages(t *testing.T) {
 	}{
 		{"/healthz", 200, cspPage, []string{"ok"}},
 		{"/", 200, cspPage, []string{"Marketplaces", "shop", "@every 6h", "2026-03-02 13:00Z", "running", "Sweep now", "New since you last looked", "<svg", "fentanyl-analogue", "Recent sweeps"}},
-		{"/hits", 200, cspPage, []string{`id="hits"`, "Carfentanil 10mg", "metonitazene", "Mark confirmed", "Export selected", "page 1 of 1"}},
+		{"/hits", 200, cspPage, []string{`id="hits"`, "Carfentanil 10mg", "metonitazene", `id="bulk-confirm"`, `accesskey="c"`, `id="select-all"`, "Export selected", "page 1 of 1"}},
 		{"/hits?market=board", 200, cspPage, []string{"WTS metonitazene"}},
 		{"/hits?class=fentanyl-analogue&sort=-score", 200, cspPage, []string{"Carfentanil 10mg"}},
 		{"/hits?status=bogus", 400, cspPage, []string{"want new, confirmed or false_positive"}},
@@ -514,6 +515,11 @@ func TestAPIWrite(t *testing.T) {
 		if len(e.Matches) == 0 || e.RuleVersion != f.rulesV {
 			t.Fatalf("explain = %+v", e)
 		}
+		// The arithmetic adds up to the score, as the CLI prints it.
+		p := e.Parts
+		if got := min(1, max(0, p.Base+p.Sales-p.Exclude)); e.Threshold <= 0 || p.Base <= 0 || p.Sales <= 0 || math.Abs(got-e.Score) > 1e-9 {
+			t.Errorf("parts %+v threshold %v do not make score %v", p, e.Threshold, e.Score)
+		}
 	})
 	t.Run("seen resets new hits", func(t *testing.T) {
 		d := decode[map[string]any](t, f.do(t, req{path: "/api/dashboard"}))
@@ -551,7 +557,11 @@ func TestAPIWrite(t *testing.T) {
 		}
 	})
 	t.Run("export", func(t *testing.T) {
-		w := post("/api/exports", fmt.Sprintf(`{"case":"OP 7/x","hits":[%d]}`, f.hits[0]))
+		// The export policy: without a status only confirmed hits are packed.
+		if w := post("/api/exports", fmt.Sprintf(`{"case":"OP 7/x","hits":[%d]}`, f.hits[0])); w.Code != 400 || !strings.Contains(w.Body.String(), "nothing to export") {
+			t.Fatalf("unconfirmed hit without a status: %d %s", w.Code, w.Body)
+		}
+		w := post("/api/exports", fmt.Sprintf(`{"case":"OP 7/x","hits":[%d],"status":"any"}`, f.hits[0]))
 		if w.Code != 200 {
 			t.Fatalf("status = %d: %s", w.Code, w.Body)
 		}
@@ -671,6 +681,9 @@ func TestFormsWithToken(t *testing.T) {
 		if w.Code != 200 || !strings.Contains(w.Body.String(), `id="explain-verdict"`) || !strings.Contains(w.Body.String(), "&lt;b&gt;now&lt;/b&gt;") {
 			t.Fatalf("got %d: %s", w.Code, w.Body)
 		}
+		if !strings.Contains(w.Body.String(), `id="explain-arithmetic"`) || !strings.Contains(w.Body.String(), " = base ") || !strings.Contains(w.Body.String(), "threshold ") {
+			t.Errorf("explain lacks the score arithmetic: %s", w.Body)
+		}
 	})
 	t.Run("backtest upload", func(t *testing.T) {
 		var b bytes.Buffer
@@ -694,9 +707,18 @@ func TestFormsWithToken(t *testing.T) {
 		}
 	})
 	t.Run("export", func(t *testing.T) {
-		w := post("/export", "case", "op", "hit", fmt.Sprint(f.hits[1]))
+		w := post("/export", "case", "op", "hit", fmt.Sprint(f.hits[1]), "status", "any")
 		if w.Code != 200 || w.Header().Get("Content-Type") != "application/zip" {
 			t.Fatalf("got %d %s", w.Code, w.Body)
+		}
+		hits := fmt.Sprintf("%d %d", f.hits[0], f.hits[1])
+		w = post("/export", "case", "op", "hit", hits, "preview", "1")
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "The selection holds 0 confirmed, 1 new, 1 false_positive: the package will hold <strong>0</strong> hit(s). Nothing to export") {
+			t.Fatalf("preview with the default status: %d %s", w.Code, w.Body)
+		}
+		w = post("/export", "case", "op", "hit", hits, "status", "any", "preview", "1")
+		if !strings.Contains(w.Body.String(), "the package will hold <strong>2</strong> hit(s)") || !strings.Contains(w.Body.String(), `<option value="any" selected>`) {
+			t.Fatalf("preview with status any: %s", w.Body)
 		}
 		if w := post("/export", "case", "op", "back", "/hits"); w.Code != 400 {
 			t.Fatalf("export from the hits page with nothing selected: %d", w.Code)
@@ -764,8 +786,13 @@ func TestAuth(t *testing.T) {
 			t.Fatalf("POST with token = %d %s", w.Code, w.Body)
 		}
 		rs, _ := f.db.Reviews(ctx, f.hits[0])
-		if rs[0].Actor != "api-token" {
+		if rs[0].Actor != "api-token of local-analyst" {
 			t.Errorf("actor = %q", rs[0].Actor)
+		}
+		named := map[string]string{"Authorization": "Bearer " + token, "X-Snoop-Analyst": "dana"}
+		f.do(t, req{method: "POST", path: fmt.Sprintf("/api/hits/%d/review", f.hits[0]), body: `{"status":"new"}`, ctype: "application/json", headers: named})
+		if rs, _ := f.db.Reviews(ctx, f.hits[0]); rs[len(rs)-1].Actor != "dana (api-token)" {
+			t.Errorf("actor with X-Snoop-Analyst = %q", rs[len(rs)-1].Actor)
 		}
 	})
 	t.Run("session", func(t *testing.T) {

@@ -21,6 +21,7 @@ func runArchive(ctx context.Context, e env, args []string) error {
 			"archived page, plus the earlier captures its revisits refer to) as WARC 1.1 files in DIR, with SHA256SUMS.\n"+
 			"Existing files are never overwritten.")
 	dbPath := dbFlag(fs, "snoop.db")
+	who := analystFlag(fs)
 	sweepID := fs.Int64("sweep", 0, "`ID` of the sweep to archive (required)")
 	out := fs.String("out", "", "directory `DIR` to write the WARC files and SHA256SUMS to, created if missing (required)")
 	maxSize := fs.String("max-size", "1GB", "compressed `SIZE` at which a new WARC file is started (B, KB, MB, GB, KiB, MiB, GiB)")
@@ -39,14 +40,18 @@ func runArchive(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return usagef("archive: --max-size %q: %v", *maxSize, err)
 	}
-	db, err := openDB(ctx, *dbPath)
+	analyst, err := resolveAnalyst(*who)
+	if err != nil {
+		return err
+	}
+	db, err := openDBAs(ctx, *dbPath, analyst, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	sum, err := export.Archive(ctx, db, *sweepID, *out, export.ArchiveOptions{
 		ToolVersion: buildInfo().Version,
-		Actor:       actor(),
+		Actor:       analyst,
 		MaxFileSize: limit,
 		Now:         func() time.Time { return time.Now().UTC() },
 		Logger:      newLogger(e.stderr, slog.LevelWarn),

@@ -277,6 +277,7 @@ func TestArchiveUsage(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "snoop.db")
+	newEmptyDB(t, db)
 	for _, tc := range []struct {
 		name     string
 		args     []string

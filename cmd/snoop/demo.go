@@ -22,6 +22,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		"Start the built-in demo marketplaces on 127.0.0.1, sweep them with the default rules,\n"+
 			"print the hits and write a case package. Needs no network.")
 	dbPath := dbFlag(fs, "snoop-demo.db")
+	who := analystFlag(fs)
 	out := fs.String("out", "snoop-demo-case.zip", "path of the case package `FILE.zip` to write (an earlier demo's is replaced)")
 	screenshots := fs.Bool("screenshots", false, "take a screenshot of each hit's page with headless Chromium")
 	serveUI := fs.Bool("serve", false, "after the sweep, keep the demo marketplaces running and serve the analyst workbench on --addr")
@@ -51,7 +52,11 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	if err := freshDemoPackage(e, *out); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, *dbPath)
+	analyst, err := resolveAnalyst(*who)
+	if err != nil {
+		return err
+	}
+	db, err := openDBAs(ctx, *dbPath, analyst, true)
 	if err != nil {
 		return err
 	}
@@ -89,14 +94,19 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		return errors.New("demo: the sweep found no hits; the demo marketplaces or rules are broken")
 	}
 
-	sum, err := writeCase(ctx, db, *out, demoCase, store.HitFilter{SweepID: res.SweepID}, nil, "")
+	// The demo's hits are unreviewed, so it packs every status explicitly,
+	// as `snoop export --status any --sweep N` does.
+	sum, err := writeCase(ctx, db, *out, demoCase, store.HitFilter{SweepID: res.SweepID, Status: export.StatusAny}, nil, "")
 	if err != nil {
 		return err
 	}
 	if _, err := export.Verify(sum.Path, nil); err != nil {
 		return fmt.Errorf("demo: case package failed verification: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "\nwrote case package %s: %s; verified. Database: %s\n", sum.Path, describeCase(sum), *dbPath)
+	fmt.Fprintf(e.stdout, "\nwrote case package %s: %s; %s, as snoop export --status any; verified. Database: %s\n", sum.Path, describeCase(sum), sum.Selection, *dbPath)
+	if !sum.PDF {
+		fmt.Fprintf(e.stdout, "no report.pdf made: %s\n", sum.NoPDF)
+	}
 	if !*serveUI {
 		fmt.Fprintf(e.stdout, "next: snoop hits --db %s   |   snoop verify %s   |   snoop demo --serve\n", *dbPath, sum.Path)
 		return nil

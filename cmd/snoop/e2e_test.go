@@ -241,8 +241,23 @@ func TestSweepExportVerifyEndToEnd(t *testing.T) {
 		t.Errorf("confirmed hits = %d, want 1", len(got))
 	}
 	pkg := filepath.Join(dir, "case.zip")
-	if _, e, code := runCmd(t, ctx, "export", "--db", db, "--out", pkg, "--case", "test case"); code != 0 {
+	o, e, code := runCmd(t, ctx, "export", "--db", db, "--out", pkg, "--case", "test case")
+	if code != 0 {
 		t.Fatalf("export: exit %d: %s", code, e)
+	}
+	if !strings.Contains(o, "wrote "+pkg+": 1 hits") || !strings.Contains(e, "packed confirmed hits only") {
+		t.Errorf("export without --status: %s%s, want the confirmed hit only, said", o, e)
+	}
+	all := filepath.Join(dir, "all.zip")
+	if o, e, code := runCmd(t, ctx, "export", "--db", db, "--out", all, "--status", "any"); code != 0 || !strings.Contains(o, fmt.Sprintf(": %d hits", len(hits))) || !strings.Contains(e, "hits of every status") {
+		t.Errorf("export --status any: exit %d: %s%s", code, o, e)
+	}
+	none := filepath.Join(dir, "none.zip")
+	if _, e, code := runCmd(t, ctx, "export", "--db", db, "--out", none, "--status", "false_positive"); code != 1 || !strings.Contains(e, "no hit matches the selection (hits with status false_positive)") {
+		t.Errorf("export of an empty selection: exit %d: %s", code, e)
+	}
+	if _, err := os.Stat(none); !os.IsNotExist(err) {
+		t.Errorf("empty selection wrote %s", none)
 	}
 	if o, e, code := runCmd(t, ctx, "verify", pkg); code != 0 {
 		t.Fatalf("verify of a fresh package: exit %d: %s%s", code, o, e)
@@ -329,7 +344,7 @@ func TestInterruptedSweepLeavesConsistentDatabase(t *testing.T) {
 		}
 	}
 	pkg := filepath.Join(dir, "case.zip")
-	if _, e, code := runCmd(t, bg, "export", "--db", db, "--out", pkg); code != 0 {
+	if _, e, code := runCmd(t, bg, "export", "--db", db, "--out", pkg, "--status", "any"); code != 0 {
 		t.Fatalf("export after interruption: exit %d: %s", code, e)
 	}
 	if o, e, code := runCmd(t, bg, "verify", pkg); code != 0 {
@@ -354,6 +369,7 @@ func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("marketplaces:\n  - name: x\n    start_urls: ['http://127.0.0.1/']\n    bogus: 1\n"), 0o644)
+	newEmptyDB(t, filepath.Join(dir, "x.db"))
 	tests := []struct {
 		args     []string
 		code     int

@@ -13,8 +13,11 @@ import (
 
 func runExport(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "export", "",
-		"Write a case package: the selected hits with their evidence, a report, the custody log and checksums.")
+		"Write a case package: the selected hits with their evidence, a report (report.html, and report.pdf\n"+
+			"when Chromium is installed), the custody log and checksums. Without --status only confirmed hits\n"+
+			"are packed; --status any packs hits of every status.")
 	dbPath := dbFlag(fs, "snoop.db")
+	who := analystFlag(fs)
 	out := fs.String("out", "", "path of the zip `FILE.zip` to write; it must not exist (required)")
 	caseName := fs.String("case", "", "case `NAME` recorded in the package (default: snoop-case-TIME)")
 	signKey := fs.String("sign-key", "", "ed25519 private key `FILE` (from snoop keygen) to sign manifest.json with")
@@ -34,8 +37,12 @@ func runExport(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	analyst, err := resolveAnalyst(*who)
+	if err != nil {
+		return err
+	}
 	if vf.wanted() {
-		return exportVendors(ctx, e, *dbPath, *out, *caseName, *signKey, *tsa, f, vf)
+		return exportVendors(ctx, e, *dbPath, *out, *caseName, *signKey, *tsa, analyst, f, vf)
 	}
 	var key ed25519.PrivateKey
 	if *signKey != "" {
@@ -43,14 +50,21 @@ func runExport(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("export: %w", err)
 		}
 	}
-	db, err := openDB(ctx, *dbPath)
+	db, err := openDBAs(ctx, *dbPath, analyst, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if err := knownMarket(ctx, db, f.Market); err != nil {
+		return err
+	}
 	sum, err := writeCase(ctx, db, *out, *caseName, f, key, *tsa)
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(e.stderr, "packed %s\n", sum.Selection)
+	if !sum.PDF {
+		fmt.Fprintf(e.stderr, "note: no report.pdf made: %s (report.html holds the same report)\n", sum.NoPDF)
 	}
 	if *tsa == "" {
 		fmt.Fprintln(e.stderr, "note: no trusted time stamp (set --tsa URL or SNOOP_TSA_URL to have manifest.json time-stamped by an RFC 3161 authority)")
@@ -68,7 +82,7 @@ func describeCase(sum export.Summary) string {
 // writeCase exports the hits matching f to path with the default rules'
 // version recorded.
 func writeCase(ctx context.Context, db *store.DB, path, caseName string, f store.HitFilter, key ed25519.PrivateKey, tsaURL string) (export.Summary, error) {
-	rs, _, err := loadRules("")
+	rs, c, err := loadRules("")
 	if err != nil {
 		return export.Summary{}, err
 	}
@@ -78,7 +92,9 @@ func writeCase(ctx context.Context, db *store.DB, path, caseName string, f store
 		SignKey:     key,
 		ToolVersion: buildInfo().Version,
 		RuleVersion: rs.Version(),
-		Actor:       actor(),
+		Classifier:  c,
+		PDF:         export.ChromiumPDF{},
+		Actor:       db.Actor,
 		TSAURL:      tsaURL,
 		Now:         func() time.Time { return time.Now().UTC() },
 	})

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"snoop/export"
@@ -20,25 +21,49 @@ type hitFilterFlags struct {
 	substance string
 	status    string
 	ids       int64List
+	export    bool // --status any is allowed, and "" means confirmed
+	class     string
+	text      string
+	until     string
+	sort      string
 }
 
 func (h *hitFilterFlags) register(fs *flag.FlagSet, withIDs bool) {
 	fs.Int64Var(&h.sweep, "sweep", 0, "only hits of this sweep `ID`")
-	fs.StringVar(&h.since, "since", "", "only hits seen at or after this `RFC3339` time")
+	fs.StringVar(&h.since, "since", "", "only hits detected at or after this `TIME` (YYYY-MM-DD or RFC 3339)")
 	fs.StringVar(&h.market, "market", "", "only hits on this marketplace `NAME`")
 	fs.StringVar(&h.substance, "substance", "", "only hits naming this substance (canonical `NAME`)")
-	fs.StringVar(&h.status, "status", "", "only hits with this `STATUS`: new, confirmed or false_positive")
+	if withIDs {
+		h.export = true
+		fs.StringVar(&h.status, "status", "", "pack hits with this `STATUS`: new, confirmed, false_positive, or any (default: confirmed only)")
+	} else {
+		fs.StringVar(&h.status, "status", "", "only hits with this `STATUS`: new, confirmed or false_positive")
+	}
 	if withIDs {
 		fs.Var(&h.ids, "hit", "only this hit `ID` (repeatable)")
+	} else {
+		fs.StringVar(&h.class, "class", "", "only hits naming a substance of this `CLASS` (fentanyl-analogue, nitazene, other-nso, precursor, counterfeit-pill, …)")
+		fs.StringVar(&h.text, "q", "", "only hits whose title, description, text, vendor or URL contains this `TEXT` (any case)")
+		fs.StringVar(&h.until, "until", "", "only hits whose listing was last seen before this `TIME` (YYYY-MM-DD: before the end of that day)")
+		fs.StringVar(&h.sort, "sort", "id", "order `KEY`: "+strings.Join(store.HitSortKeys(), ", ")+"; prefix - for descending")
 	}
 }
 
 func (h *hitFilterFlags) filter() (store.HitFilter, error) {
-	since, err := parseSince(h.since)
+	since, err := parseDate("since", h.since, false)
 	if err != nil {
 		return store.HitFilter{}, err
 	}
-	if h.status != "" && !store.ValidStatus(h.status) {
+	until, err := parseDate("until", h.until, true)
+	if err != nil {
+		return store.HitFilter{}, err
+	}
+	if key := strings.TrimPrefix(h.sort, "-"); h.sort != "" && !slices.Contains(store.HitSortKeys(), key) {
+		return store.HitFilter{}, usagef("--sort %q: want one of %s, prefix - for descending", h.sort, strings.Join(store.HitSortKeys(), ", "))
+	}
+	if h.export && h.status == export.StatusAny {
+		// the export service packs every status
+	} else if h.status != "" && !store.ValidStatus(h.status) {
 		return store.HitFilter{}, usagef("--status %q: want new, confirmed or false_positive", h.status)
 	}
 	return store.HitFilter{
@@ -48,12 +73,16 @@ func (h *hitFilterFlags) filter() (store.HitFilter, error) {
 		Market:    h.market,
 		Substance: strings.ToLower(h.substance),
 		Status:    h.status,
+		Class:     h.class,
+		Text:      h.text,
+		Until:     until,
+		Sort:      h.sort,
 	}, nil
 }
 
 func runHits(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "hits", "",
-		"List hits, oldest first.")
+		"List hits, by id unless --sort says otherwise. Times are YYYY-MM-DD or RFC 3339.")
 	dbPath := dbFlag(fs, "snoop.db")
 	var hf hitFilterFlags
 	hf.register(fs, false)
@@ -83,6 +112,9 @@ func runHits(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if err := knownMarket(ctx, db, f.Market); err != nil {
+		return err
+	}
 	hits, err := db.Hits(ctx, f)
 	if err != nil {
 		return fmt.Errorf("list hits: %w", err)

@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"snoop/export"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,76 +17,102 @@ import (
 
 func runListings(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "listings", "[--market NAME] [--gone] [--format table|jsonl|csv]",
-		"List stored listings, hits or not, oldest first. Gone listings (no longer on their\n"+
-			"marketplace) are included and marked; --gone lists only them.")
+		"List stored listings, hits or not, gone ones included (gone: not found by a sweep that covered\n"+
+			"its marketplace). JSON Lines fields: id, marketplace, url, title, description, price, vendor,\n"+
+			"first_seen, last_seen, gone, gone_at, hit_id (when a hit).")
 	dbPath := dbFlag(fs, "snoop.db")
 	market := fs.String("market", "", "only listings of this marketplace")
-	gone := fs.Bool("gone", false, "only listings that are gone")
+	gone := fs.Bool("gone", false, "only listings marked gone")
 	format := fs.String("format", "table", "output format: table, jsonl or csv")
-	if _, err := parseFlags(fs, args); err != nil {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) != 0 {
+		fs.Usage()
+		return usagef("listings: takes no arguments")
 	}
 	switch *format {
 	case "table", "jsonl", "csv":
 	default:
-		return usagef("--format %q: want table, jsonl or csv", *format)
+		return usagef("listings: --format %q: want table, jsonl or csv", *format)
 	}
 	db, err := openDB(ctx, *dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if err := knownMarket(ctx, db, *market); err != nil {
+		return err
+	}
 	f := store.ListingFilter{Market: *market, GoneOnly: *gone}
 	switch *format {
 	case "jsonl":
 		enc := json.NewEncoder(e.stdout)
 		enc.SetEscapeHTML(false)
-		return db.EachListing(ctx, f, func(l store.Listing) error { return enc.Encode(l) })
+		return db.ListingRowsEach(ctx, f, func(l store.Listing) error { return enc.Encode(l) })
 	case "csv":
 		w := csv.NewWriter(e.stdout)
-		w.Write([]string{"id", "marketplace", "url", "title", "description", "price", "vendor", "hit", "first_seen", "last_seen", "gone", "gone_at"})
-		err := db.EachListing(ctx, f, func(l store.Listing) error {
-			goneAt := ""
+		w.Write([]string{"id", "marketplace", "url", "title", "description", "price", "vendor", "first_seen", "last_seen", "gone", "gone_at", "hit_id"})
+		err := db.ListingRowsEach(ctx, f, func(l store.Listing) error {
+			goneAt, hit := "", ""
 			if l.GoneAt != nil {
-				goneAt = l.GoneAt.Format(time.RFC3339)
+				goneAt = l.GoneAt.UTC().Format(time.RFC3339Nano)
 			}
-			return w.Write([]string{strconv.FormatInt(l.ID, 10), l.Market, l.URL, export.SafeCell(l.Title), export.SafeCell(l.Description), export.SafeCell(l.Price),
-				export.SafeCell(l.Vendor), strconv.FormatBool(l.Hit), l.FirstSeen.Format(time.RFC3339), l.LastSeen.Format(time.RFC3339),
-				strconv.FormatBool(l.Gone), goneAt})
+			if l.HitID != 0 {
+				hit = strconv.FormatInt(l.HitID, 10)
+			}
+			return w.Write([]string{strconv.FormatInt(l.ID, 10), l.Marketplace, l.URL, export.SafeCell(l.Title), export.SafeCell(l.Description),
+				export.SafeCell(l.Price), export.SafeCell(l.Vendor), l.FirstSeen.UTC().Format(time.RFC3339Nano), l.LastSeen.UTC().Format(time.RFC3339Nano),
+				strconv.FormatBool(l.Gone), goneAt, hit})
 		})
-		w.Flush()
 		if err != nil {
 			return err
 		}
+		w.Flush()
 		return w.Error()
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tMARKETPLACE\tTITLE\tPRICE\tVENDOR\tHIT\tLAST SEEN\tURL")
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	n := 0
-	err = db.EachListing(ctx, f, func(l store.Listing) error {
+	fmt.Fprintln(tw, "ID\tMARKETPLACE\tHIT\tGONE\tLAST SEEN\tPRICE\tTITLE\tURL")
+	err = db.ListingRowsEach(ctx, f, func(l store.Listing) error {
 		n++
-		hit := ""
-		if l.Hit {
-			hit = "hit"
+		hit, goneAt := "", ""
+		if l.HitID != 0 {
+			hit = strconv.FormatInt(l.HitID, 10)
 		}
-		last := l.LastSeen.Format("2006-01-02 15:04")
-		if l.Gone {
-			last = "gone " + l.GoneAt.Format("2006-01-02")
+		if l.GoneAt != nil {
+			goneAt = l.GoneAt.UTC().Format(time.DateOnly)
 		}
-		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.Market, clipText(l.Title, 50), l.Price, clipText(l.Vendor, 20), hit, last, l.URL)
+		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.Marketplace, hit, goneAt,
+			l.LastSeen.UTC().Format(time.DateOnly), plainText(clip(l.Price, 16)), plainText(clip(l.Title, 48)), plainText(l.URL))
 		return err
 	})
-	tw.Flush()
-	if err == nil {
-		fmt.Fprintf(e.stderr, "%d listings\n", n)
+	if err != nil {
+		return err
 	}
-	return err
+	if n == 0 {
+		fmt.Fprintln(e.stdout, "no listings")
+		return nil
+	}
+	return tw.Flush()
 }
 
-func clipText(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// knownMarket reports an error when market is set but names no
+// marketplace the database knows.
+func knownMarket(ctx context.Context, db *store.DB, market string) error {
+	if market == "" {
+		return nil
 	}
-	return string(r[:n-1]) + "…"
+	known, err := db.Markets(ctx)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(known, market) {
+		return nil
+	}
+	if len(known) == 0 {
+		return fmt.Errorf("unknown marketplace %q: the database has no marketplaces yet (run snoop sweep first)", market)
+	}
+	return fmt.Errorf("unknown marketplace %q (known: %s)", market, strings.Join(known, ", "))
 }

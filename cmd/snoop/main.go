@@ -70,9 +70,10 @@ func commands() []command {
 		{"demo", "sweep the built-in demo marketplaces and write a case package", runDemo},
 		{"sweep", "sweep the configured marketplaces once", runSweep},
 		{"serve", "run scheduled sweeps and the analyst web UI", runServe},
-		{"user", "add a web UI account (user add NAME, password on stdin)", runUser},
+		{"user", "web UI accounts: user add NAME (password on stdin), user list, user remove NAME", runUser},
 		{"hits", "list hits", runHits},
-		{"listings", "list stored listings, hits or not", runListings},
+		{"show", "one hit: text with matches, score, evidence, history, reviews", runShow},
+		{"listings", "list stored listings, hits or not, gone ones included", runListings},
 		{"review", "triage a hit", runReview},
 		{"vendors", "list vendors: the sellers behind the listings", runVendors},
 		{"vendor", "show, triage, merge or split one vendor", runVendor},
@@ -80,7 +81,7 @@ func commands() []command {
 		{"export", "write a case package", runExport},
 		{"archive", "write every evidence record of a sweep as WARC files", runArchive},
 		{"keygen", "write an ed25519 key pair for signing case packages", runKeygen},
-		{"audit", "check the audit log (audit verify)", runAudit},
+		{"audit", "the audit log: audit log [--since T] prints it, audit verify checks its chain", runAudit},
 		{"verify", "check every hash and signature of a case package", runVerify},
 		{"rules", "lint, test, explain and backtest detection rules", runRules},
 		{"markets", "check a marketplace's listings, or import marketplaces from a list", runMarkets},
@@ -118,5 +119,6 @@ func printHelp(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "")
-	fmt.Fprintln(w, "Every command takes --db PATH (default snoop.db) and --help.")
+	fmt.Fprintln(w, "Every command takes --db PATH (default $SNOOP_DB, else snoop.db) and --help. Commands that change")
+	fmt.Fprintln(w, "data take --analyst NAME (default $SNOOP_ANALYST, else the OS user), named in the audit log.")
 }

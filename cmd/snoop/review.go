@@ -14,6 +14,7 @@ func runReview(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "review", "HIT_ID",
 		"Triage a hit. The decision, note and reviewer are recorded in the audit log.")
 	dbPath := dbFlag(fs, "snoop.db")
+	who := analystFlag(fs)
 	status := fs.String("status", "", "new status: `confirmed|false_positive|new` (required)")
 	note := fs.String("note", "", "reason for the decision (`TEXT`)")
 	pos, err := parseFlags(fs, args)
@@ -31,12 +32,16 @@ func runReview(ctx context.Context, e env, args []string) error {
 	if !store.ValidStatus(*status) {
 		return usagef("review: --status %q: want confirmed, false_positive or new", *status)
 	}
-	db, err := openDB(ctx, *dbPath)
+	analyst, err := resolveAnalyst(*who)
+	if err != nil {
+		return err
+	}
+	db, err := openDBAs(ctx, *dbPath, analyst, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := triage.New(db, nil).Review(ctx, []int64{id}, *status, *note, actor()); err != nil {
+	if _, err := triage.New(db, nil).Review(ctx, []int64{id}, *status, *note, analyst); err != nil {
 		if errors.Is(err, triage.ErrInvalid) {
 			return usagef("review: %v", err)
 		}

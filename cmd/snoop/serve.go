@@ -31,6 +31,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 			"`snoop user add NAME`, or a bearer token (--token-file, or the SNOOP_TOKEN environment variable).\n"+
 			"SIGHUP reloads the config without stopping running sweeps; SIGTERM or Ctrl-C stops cleanly.")
 	dbPath := dbFlag(fs, "snoop.db")
+	who := analystFlag(fs)
 	cfgPath := fs.String("config", "", "marketplace config `FILE` (YAML); without it, an existing --db is served read-only with sweeps off")
 	addr := fs.String("addr", "127.0.0.1:8080", "`ADDRESS` to listen on")
 	publicURL := fs.String("public-url", "", "`URL`(s) the workbench is also reached at, comma-separated (a DNS name or reverse proxy, e.g. https://snoop.internal); other Host names are refused")
@@ -81,7 +82,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	db, err := openDB(ctx, *dbPath)
+	analyst, err := resolveAnalyst(*who)
+	if err != nil {
+		return err
+	}
+	db, err := openDBAs(ctx, *dbPath, analyst, true)
 	if err != nil {
 		return err
 	}
@@ -195,7 +200,7 @@ func serve(ctx context.Context, e env, p serveParams) error {
 		CandidateRulesDir: p.candidateRules,
 		Token:             p.token,
 		SecureCookies:     secure,
-		LocalActor:        actor(),
+		LocalActor:        p.db.Actor,
 		ToolVersion:       buildInfo().Version,
 		SignKey:           p.signKey,
 		Logger:            p.log.With("component", "web"),

@@ -67,7 +67,7 @@ func TestUserAdd(t *testing.T) {
 	if _, _, code := run("correct horse battery\n", "add", "bad name!", "--db", db); code != 2 {
 		t.Errorf("bad name: exit %d, want 2", code)
 	}
-	if _, _, code := run("", "remove", "alice"); code != 2 {
+	if _, _, code := run("", "frobnicate", "alice"); code != 2 {
 		t.Errorf("unknown subcommand: exit %d, want 2", code)
 	}
 	s, err := store.Open(context.Background(), db)
@@ -98,7 +98,7 @@ func TestServeSweepsOnRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openDB(context.Background(), filepath.Join(dir, "snoop.db"))
+	db, err := createDB(context.Background(), filepath.Join(dir, "snoop.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"snoop/config"
+	"snoop/crawler"
 	"snoop/internal/termsafe"
 	"snoop/screenshot"
 	"snoop/store"
@@ -22,6 +23,7 @@ func runSweep(ctx context.Context, e env, args []string) error {
 		"Sweep the configured marketplaces once, classify every listing and store hits with their evidence.\n"+
 			"Ctrl-C stops cleanly and keeps everything fetched so far.")
 	dbPath := dbFlag(fs, "snoop.db")
+	who := analystFlag(fs)
 	cfgPath := fs.String("config", "", "marketplace config `FILE` (YAML) (required)")
 	var markets stringList
 	fs.Var(&markets, "market", "sweep only this marketplace `NAME` (repeatable)")
@@ -48,7 +50,11 @@ func runSweep(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, *dbPath)
+	analyst, err := resolveAnalyst(*who)
+	if err != nil {
+		return err
+	}
+	db, err := openDBAs(ctx, *dbPath, analyst, true)
 	if err != nil {
 		return err
 	}
@@ -145,9 +151,21 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(termsafe.Escape(s), "'", `'\''`) + "'"
 }
 
-// startScreenshots starts a headless Chromium for screenshots of hit pages.
-func startScreenshots(ctx context.Context, proxy string) (sweep.Shooter, error) {
-	return screenshot.New(ctx, screenshot.Options{Proxy: proxy})
+// startScreenshots starts a headless Chromium for screenshots of a
+// marketplace's hit pages, with the marketplace's session: proxy, user
+// agent, headers and cookies.
+func startScreenshots(ctx context.Context, m config.Market) (sweep.Shooter, error) {
+	opts := screenshot.Options{Proxy: m.Proxy, UserAgent: m.UserAgent, Headers: m.Headers}
+	if m.CookiesFile != "" {
+		cookies, err := crawler.ReadCookies(m.CookiesFile, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("screenshots of %s: %w", m.Name, err)
+		}
+		for _, c := range cookies {
+			opts.Cookies = append(opts.Cookies, screenshot.Cookie{URL: c.URL, Cookie: c.Cookie})
+		}
+	}
+	return screenshot.New(ctx, opts)
 }
 
 // selectMarkets returns the marketplaces named, each once, or all of them.
@@ -209,6 +227,12 @@ func printSweepSummary(w io.Writer, res sweep.Result) {
 		if n := sum(m.Crawl.ListingURLsRejected); n > 0 {
 			fmt.Fprintf(w, "\n%s: %s listing URLs refused and their items left out: outside the marketplace's allow/deny (offsite, deny) or not http(s) (scheme); if they belong to the marketplace, widen its allow\n",
 				m.Market, withKinds(n, m.Crawl.ListingURLsRejected))
+		}
+		if m.RejectedPages > 0 {
+			fmt.Fprintf(w, "\n%s: %d pages were invalid and not stored (see the log); the rest of the sweep was kept\n", m.Market, m.RejectedPages)
+		}
+		if m.GoneNotChecked != "" {
+			fmt.Fprintf(w, "\n%s: no listing marked gone, the sweep did not cover every page: %s\n", m.Market, m.GoneNotChecked)
 		}
 		if m.GatePages > 0 {
 			fmt.Fprintf(w, "\n%s: %d gate pages (CAPTCHA, login or DDoS protection) were not stored; refresh the session cookies (cookies_file) and sweep again\n", m.Market, m.GatePages)

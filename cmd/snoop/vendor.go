@@ -84,7 +84,7 @@ func analystName(flagValue string) string {
 	if v := strings.TrimSpace(os.Getenv("SNOOP_ANALYST")); v != "" {
 		return v
 	}
-	return actor()
+	return osUser()
 }
 
 func parseVendorID(s string) (int64, error) {

@@ -39,7 +39,7 @@ func (v *vendorExportFlags) wanted() bool { return len(v.vendors) > 0 || v.forma
 // exportVendors writes a vendor package (--vendor, zip) or a MISP event or
 // STIX bundle (of the --vendor vendors, or of the vendors of the selected
 // hits, restricted to those hits' listings).
-func exportVendors(ctx context.Context, e env, dbPath, out, caseName, signKey, tsa string, f store.HitFilter, vf vendorExportFlags) error {
+func exportVendors(ctx context.Context, e env, dbPath, out, caseName, signKey, tsa, analyst string, f store.HitFilter, vf vendorExportFlags) error {
 	switch vf.format {
 	case "zip", "misp", "stix":
 	default:
@@ -102,14 +102,14 @@ func exportVendors(ctx context.Context, e env, dbPath, out, caseName, signKey, t
 		sum := sha256.Sum256(buf.Bytes())
 		details := map[string]any{"case": caseName, "file": filepath.Base(out), "format": vf.format, "tlp": vf.tlp,
 			"vendors": ids, "sha256": hex.EncodeToString(sum[:])}
-		if err := db.Audit(ctx, actor(), export.ActionExport, details, now); err != nil {
+		if err := db.Audit(ctx, analyst, export.ActionExport, details, now); err != nil {
 			os.Remove(out)
 			return fmt.Errorf("record export in audit log (file removed): %w", err)
 		}
 		fmt.Fprintf(e.stdout, "wrote %s: %s, %d vendors, TLP:%s, %d bytes\n", out, vf.format, len(profiles), vf.tlp, buf.Len())
 		return nil
 	}
-	extra, hitIDs, err := export.VendorDossier(ctx, db, profiles, caseName, version, actor(), now)
+	extra, hitIDs, err := export.VendorDossier(ctx, db, profiles, caseName, version, analyst, now)
 	if err != nil {
 		return fmt.Errorf("export %s: %w", out, err)
 	}
@@ -122,7 +122,7 @@ func exportVendors(ctx context.Context, e env, dbPath, out, caseName, signKey, t
 	}
 	sum, err := export.Write(ctx, db, out, export.Options{
 		Case: caseName, Filter: store.HitFilter{IDs: hitIDs}, SignKey: key, ToolVersion: version,
-		RuleVersion: rs.Version(), Actor: actor(), TSAURL: tsa, Extra: extra,
+		RuleVersion: rs.Version(), Actor: analyst, TSAURL: tsa, Extra: extra,
 		Now: func() time.Time { return now },
 	})
 	if err != nil {

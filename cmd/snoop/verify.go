@@ -11,11 +11,14 @@ import (
 func runVerify(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "verify", "FILE.zip",
 		"Re-check a case package: every file's sha256 against SHA256SUMS and manifest.json, no missing or\n"+
-			"extra file, the WARC records' digests, and the signature when there is one. Without --pub-key a\n"+
-			"signature is checked with the key manifest.json names, which proves the package is intact but\n"+
-			"not who signed it (\"signed by an unknown key\"); --require-signature --pub-key KEY.pub proves both.")
+			"extra file, the WARC records' digests, the custody log's hash chain, the RFC 3161 time stamp's\n"+
+			"signature and imprint (with --tsa-ca, also that the time-stamping authority chains to that CA), and\n"+
+			"the signature when there is one. Without --pub-key a signature is checked with the key manifest.json\n"+
+			"names, which proves the package is intact but not who signed it (\"signed by an unknown key\");\n"+
+			"--require-signature --pub-key KEY.pub proves both.")
 	pubKey := fs.String("pub-key", "", "ed25519 public key `KEY.pub` (from snoop keygen) the package must be signed with")
 	requireSig := fs.Bool("require-signature", false, "fail unless the package is signed with the --pub-key key")
+	tsaCA := fs.String("tsa-ca", "", "PEM CA certificate(s) `FILE` the time-stamping authority must chain to")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -33,7 +36,13 @@ func runVerify(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("verify: %w", err)
 		}
 	}
-	rep, err := export.Verify(pos[0], pub)
+	opts := export.VerifyOptions{PublicKey: pub}
+	if *tsaCA != "" {
+		if opts.TSARoots, err = export.LoadCertPool(*tsaCA); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+	}
+	rep, err := export.VerifyWith(pos[0], opts)
 	if rep != nil {
 		if _, werr := rep.WriteTo(e.stdout); werr != nil {
 			return werr
