@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -150,6 +151,12 @@ func sweepSite(tb testing.TB, s *site, base string) (map[string][]crawler.Listin
 	tpl := ""
 	if s.template != "" {
 		tpl = "    template: " + s.template + "\n"
+	}
+	if s.platform == "telegram" {
+		// A channel preview (t.me/s/NAME) links each message at its
+		// permalink on t.me; here the preview is served on loopback, so
+		// the permalinks' host is allowed as an analyst would allow it.
+		tpl += fmt.Sprintf("    allow: [%q, '^https://t\\.me/']\n", "^"+regexp.QuoteMeta(base))
 	}
 	starts := make([]string, len(s.start))
 	for i, u := range s.start {

@@ -54,7 +54,12 @@ func (p *parser) autoKey(a *autoKeys, key, path string, v *yaml.Node) {
 // applyAutoKeys sets kind and template; a template without a listing
 // mapping means `listing: auto`.
 func (p *parser) applyAutoKeys(m *Market, a autoKeys) {
+	// The marketplace's kind defaults to a shop for the rules; the listing
+	// finder keeps knowing whether the kind was said at all.
 	m.Kind, m.Listing.Kind = a.kind, a.kind
+	if m.Kind == "" {
+		m.Kind = rules.DefaultSiteKind
+	}
 	if a.template == "" {
 		return
 	}

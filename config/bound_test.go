@@ -64,9 +64,11 @@ func TestParseAcceptsRepeatedDefaultsByAlias(t *testing.T) {
 marketplaces:
   - name: a
     start_urls: ["https://a.example/"]
+    listing: auto
     headers: &h {X-Case: lantern}
   - name: b
     start_urls: ["https://b.example/"]
+    listing: auto
     headers: *h
 `
 	cfg, err := Parse("ok.yaml", []byte(data))

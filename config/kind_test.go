@@ -12,11 +12,14 @@ func TestParseKind(t *testing.T) {
   - name: dnm
     start_urls: ["https://dnm.example/"]
     kind: market
+    listing: auto
   - name: board
     start_urls: ["https://board.example/"]
     kind: forum
+    listing: auto
   - name: shop
     start_urls: ["https://shop.example/"]
+    listing: auto
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -30,8 +33,9 @@ func TestParseKind(t *testing.T) {
   - name: dnm
     start_urls: ["https://dnm.example/"]
     kind: darknet
+    listing: auto
 `))
-	if err == nil || !strings.Contains(err.Error(), `m.yaml:4: marketplaces[0].kind: "darknet" must be one of shop, market, classifieds, forum, channel`) {
+	if err == nil || !strings.Contains(err.Error(), `m.yaml:4: marketplaces[0].kind: must be one of shop, market, classifieds, forum, channel, got "darknet"`) {
 		t.Errorf("unknown kind: err = %v", err)
 	}
 }

@@ -135,6 +135,7 @@ func TestKeepInScope(t *testing.T) {
   - name: shop
     start_urls: ["http://shop.example/"]
     deny: ['/cart']
+    listing: auto
 `))
 	if err != nil {
 		t.Fatal(err)

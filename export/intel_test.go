@@ -232,7 +232,7 @@ func TestVendorPackageVerifies(t *testing.T) {
 		t.Fatal("vendors have no hits")
 	}
 	out := filepath.Join(t.TempDir(), "vendor.zip")
-	sum, err := export.Write(ctx, db, out, export.Options{Case: "op-nitro", Filter: store.HitFilter{IDs: hitIDs},
+	sum, err := export.Write(ctx, db, out, export.Options{Case: "op-nitro", Filter: store.HitFilter{IDs: hitIDs, Status: export.StatusAny},
 		ToolVersion: "test", Actor: "ana", Extra: extra, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
@@ -279,7 +279,7 @@ func TestVendorPackageVerifies(t *testing.T) {
 		}
 	}
 	// A name that would replace the package's own files is refused.
-	_, err = export.Write(ctx, db, filepath.Join(t.TempDir(), "bad.zip"), export.Options{Filter: store.HitFilter{IDs: hitIDs},
+	_, err = export.Write(ctx, db, filepath.Join(t.TempDir(), "bad.zip"), export.Options{Filter: store.HitFilter{IDs: hitIDs, Status: export.StatusAny},
 		Extra: []export.ExtraFile{{Name: "manifest.json", Data: []byte("{}")}}})
 	if err == nil {
 		t.Error("an extra file named manifest.json was accepted")

@@ -30,7 +30,7 @@ func TestWriteIgnoresPlantedSymlink(t *testing.T) {
 	if err := os.Symlink(victim, out+".tmp"); err != nil {
 		t.Skipf("symlink: %v", err)
 	}
-	if _, err := Write(context.Background(), db, out, Options{Case: "c", Now: fixedNow()}); err != nil {
+	if _, err := Write(context.Background(), db, out, Options{Case: "c", Now: fixedNow(), Filter: store.HitFilter{Status: StatusAny}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := os.ReadFile(victim); err != nil || string(got) != "precious\n" {
@@ -68,7 +68,7 @@ func TestWriteRefusesExistingOut(t *testing.T) {
 				t.Skip(err)
 			}
 			before, _ := os.Lstat(out)
-			_, err := Write(context.Background(), db, out, Options{Case: "c", Now: fixedNow()})
+			_, err := Write(context.Background(), db, out, Options{Case: "c", Now: fixedNow(), Filter: store.HitFilter{Status: StatusAny}})
 			if !errors.Is(err, ErrExists) {
 				t.Fatalf("Write over an existing %s = %v, want ErrExists", name, err)
 			}
@@ -98,7 +98,7 @@ func TestVerifyReportEscapesNames(t *testing.T) {
 	db := openDB(t)
 	seed(t, db, seedOptions{pages: 1, bodyBytes: 100})
 	out := filepath.Join(t.TempDir(), "case.zip")
-	if _, err := Write(context.Background(), db, out, Options{Case: "c", Now: fixedNow()}); err != nil {
+	if _, err := Write(context.Background(), db, out, Options{Case: "c", Now: fixedNow(), Filter: store.HitFilter{Status: StatusAny}}); err != nil {
 		t.Fatal(err)
 	}
 	files, order := zipFiles(t, out)
@@ -129,7 +129,7 @@ func TestVerifyBoundsManifest(t *testing.T) {
 	db := openDB(t)
 	seed(t, db, seedOptions{pages: 1, bodyBytes: 100})
 	out := filepath.Join(t.TempDir(), "case.zip")
-	if _, err := Write(context.Background(), db, out, Options{Case: "c", Now: fixedNow()}); err != nil {
+	if _, err := Write(context.Background(), db, out, Options{Case: "c", Now: fixedNow(), Filter: store.HitFilter{Status: StatusAny}}); err != nil {
 		t.Fatal(err)
 	}
 	files, order := zipFiles(t, out)

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -120,4 +122,19 @@ func storedResponse(ctx context.Context, q querier, id int64) ([]byte, error) {
 		return nil, err
 	}
 	return unpack(raw, encoding)
+}
+
+// unpackedSize returns the size of the zstd-compressed b once decompressed,
+// without holding the decompressed bytes.
+func unpackedSize(b []byte) (int, error) {
+	r, err := zstd.NewReader(bytes.NewReader(b), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxDecoded))
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	n, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return 0, fmt.Errorf("stored bytes do not decompress, the database was altered or damaged: %w", err)
+	}
+	return int(n), nil
 }

@@ -312,7 +312,8 @@ func (db *DB) HitEvidenceInfo(ctx context.Context, hitID int64) ([]EvidenceInfo,
 	}
 	rows, err := db.db.QueryContext(ctx, `SELECT e.id, e.url, e.method, e.status, e.fetched_at, length(e.response_bytes),
 			e.sha256, e.remote_addr, e.proxy, e.truncated, e.warc_record_id, e.request_record_id,
-			e.payload_sha256, e.revisit, COALESCE(e.refers_to, 0)
+			e.payload_sha256, e.revisit, COALESCE(e.refers_to, 0),
+			CASE WHEN e.encoding = 'zstd' THEN e.response_bytes END
 		FROM evidence e JOIN hit_evidence he ON he.evidence_id = e.id WHERE he.hit_id = ? ORDER BY e.fetched_at, e.id`, hitID)
 	if err != nil {
 		return nil, fmt.Errorf("hit %d evidence: %w", hitID, err)
@@ -323,10 +324,18 @@ func (db *DB) HitEvidenceInfo(ctx context.Context, hitID int64) ([]EvidenceInfo,
 		var (
 			e       EvidenceInfo
 			fetched sql.NullString
+			head    []byte
 		)
 		if err := rows.Scan(&e.ID, &e.URL, &e.Method, &e.Status, &fetched, &e.Size, &e.SHA256, &e.RemoteAddr, &e.Proxy,
-			&e.Truncated, &e.WARCRecordID, &e.RequestRecordID, &e.PayloadSHA256, &e.Revisit, &e.RefersTo); err != nil {
+			&e.Truncated, &e.WARCRecordID, &e.RequestRecordID, &e.PayloadSHA256, &e.Revisit, &e.RefersTo, &head); err != nil {
 			return nil, fmt.Errorf("hit %d evidence: %w", hitID, err)
+		}
+		if head != nil {
+			// A compressed record's size is that of the exact bytes
+			// received, counted by decompressing as a stream.
+			if e.Size, err = unpackedSize(head); err != nil {
+				return nil, fmt.Errorf("hit %d evidence %d: %w", hitID, e.ID, err)
+			}
 		}
 		if e.FetchedAt, err = parseTime(fetched); err != nil {
 			return nil, err

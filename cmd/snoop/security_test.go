@@ -93,7 +93,7 @@ func exportHostile(t *testing.T) (pkg, key string) {
 		t.Fatalf("keygen: %s", errOut)
 	}
 	pkg = filepath.Join(dir, "case.zip")
-	if _, errOut, code := runCmd(t, context.Background(), "export", "--db", db, "--out", pkg, "--sign-key", key); code != 0 {
+	if _, errOut, code := runCmd(t, context.Background(), "export", "--db", db, "--out", pkg, "--sign-key", key, "--status", "any"); code != 0 {
 		t.Fatalf("export: %s", errOut)
 	}
 	return pkg, key
@@ -176,13 +176,13 @@ func TestExportRefusesExistingAndPlantedTmp(t *testing.T) {
 	if err := os.Symlink(victim, out+".tmp"); err != nil {
 		t.Skip(err)
 	}
-	if _, errOut, code := runCmd(t, context.Background(), "export", "--db", db, "--out", out); code != 0 {
+	if _, errOut, code := runCmd(t, context.Background(), "export", "--db", db, "--out", out, "--status", "any"); code != 0 {
 		t.Fatalf("export: %s", errOut)
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "precious" {
 		t.Errorf("export wrote through the symlink at OUT.tmp: victim = %q", b)
 	}
-	_, errOut, code := runCmd(t, context.Background(), "export", "--db", db, "--out", out)
+	_, errOut, code := runCmd(t, context.Background(), "export", "--db", db, "--out", out, "--status", "any")
 	if code != 1 || !strings.Contains(errOut, "refusing to overwrite") {
 		t.Errorf("export over an existing package: exit %d, %s", code, errOut)
 	}

@@ -23,9 +23,11 @@ func TestUsageNamesEveryFlag(t *testing.T) {
 				cmds = append(cmds, []string{"rules", sub})
 			}
 		case "audit":
-			cmds = append(cmds, []string{"audit", "verify"})
+			cmds = append(cmds, []string{"audit", "verify"}, []string{"audit", "log"})
 		case "user":
-			cmds = append(cmds, []string{"user", "add"})
+			cmds = append(cmds, []string{"user", "add"}, []string{"user", "list"}, []string{"user", "remove"})
+		case "markets":
+			cmds = append(cmds, []string{"markets", "check"}, []string{"markets", "import"})
 		default:
 			cmds = append(cmds, []string{c.name})
 		}
@@ -64,7 +66,7 @@ func TestUsageNamesEveryFlag(t *testing.T) {
 func TestCaseFileCountsAgree(t *testing.T) {
 	db := seedHostile(t)
 	pkg := filepath.Join(t.TempDir(), "case.zip")
-	out, errOut, code := runCmd(t, context.Background(), "export", "--db", db, "--out", pkg)
+	out, errOut, code := runCmd(t, context.Background(), "export", "--db", db, "--out", pkg, "--status", "any")
 	if code != 0 {
 		t.Fatalf("export: %s", errOut)
 	}

@@ -121,7 +121,7 @@ func exportVendors(ctx context.Context, e env, dbPath, out, caseName, signKey, t
 		return err
 	}
 	sum, err := export.Write(ctx, db, out, export.Options{
-		Case: caseName, Filter: store.HitFilter{IDs: hitIDs}, SignKey: key, ToolVersion: version,
+		Case: caseName, Filter: store.HitFilter{IDs: hitIDs, Status: export.StatusAny}, SignKey: key, ToolVersion: version,
 		RuleVersion: rs.Version(), Actor: analyst, TSAURL: tsa, Extra: extra,
 		Now: func() time.Time { return now },
 	})
