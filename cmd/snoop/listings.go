@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"snoop/export"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"snoop/export"
 	"snoop/store"
 )
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -29,7 +28,7 @@ func runVendor(ctx context.Context, e env, args []string) error {
 	dbPath := dbFlag(fs, "snoop.db")
 	status := fs.String("status", "", "set the vendor's triage status: target, monitor, dismissed or new")
 	note := fs.String("note", "", "reason for the status")
-	analyst := fs.String("analyst", "", "who decides (default $SNOOP_ANALYST, else the OS user)")
+	analyst := analystFlag(fs)
 	format := fs.String("format", "text", "output format: text or json")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -56,7 +55,11 @@ func runVendor(ctx context.Context, e env, args []string) error {
 	defer db.Close()
 	svc := vendors.NewService(db, vendors.Options{})
 	if *status != "" {
-		if err := svc.SetStatus(ctx, id, vendors.Status(*status), *note, analystName(*analyst)); err != nil {
+		who, err := resolveAnalyst(*analyst)
+		if err != nil {
+			return err
+		}
+		if err := svc.SetStatus(ctx, id, vendors.Status(*status), *note, who); err != nil {
 			return vendorError(fmt.Errorf("vendor %d: %w", id, err))
 		}
 		fmt.Fprintf(e.stdout, "vendor %d marked %s\n", id, *status)
@@ -75,18 +78,6 @@ func runVendor(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// analystName is who an audit row names: --analyst, else SNOOP_ANALYST,
-// else the OS user.
-func analystName(flagValue string) string {
-	if flagValue != "" {
-		return flagValue
-	}
-	if v := strings.TrimSpace(os.Getenv("SNOOP_ANALYST")); v != "" {
-		return v
-	}
-	return osUser()
-}
-
 func parseVendorID(s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
@@ -100,7 +91,7 @@ func runVendorMerge(ctx context.Context, e env, args []string) error {
 		"Put the listings of these vendors together as one vendor, for good. Recorded in the audit log.")
 	dbPath := dbFlag(fs, "snoop.db")
 	note := fs.String("note", "", "reason for the merge")
-	analyst := fs.String("analyst", "", "who decides (default $SNOOP_ANALYST, else the OS user)")
+	analyst := analystFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -122,7 +113,11 @@ func runVendorMerge(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	id, err := vendors.NewService(db, vendors.Options{}).Merge(ctx, ids, *note, analystName(*analyst))
+	who, err := resolveAnalyst(*analyst)
+	if err != nil {
+		return err
+	}
+	id, err := vendors.NewService(db, vendors.Options{}).Merge(ctx, ids, *note, who)
 	if err != nil {
 		return vendorError(fmt.Errorf("vendor merge: %w", err))
 	}
@@ -135,7 +130,7 @@ func runVendorSplit(ctx context.Context, e env, args []string) error {
 		"Take listings out of a vendor into a vendor of their own, for good. Recorded in the audit log.")
 	dbPath := dbFlag(fs, "snoop.db")
 	note := fs.String("note", "", "reason for the split")
-	analyst := fs.String("analyst", "", "who decides (default $SNOOP_ANALYST, else the OS user)")
+	analyst := analystFlag(fs)
 	var listings int64List
 	fs.Var(&listings, "listing", "a listing to take out (repeatable)")
 	pos, err := parseFlags(fs, args)
@@ -155,7 +150,11 @@ func runVendorSplit(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	nid, err := vendors.NewService(db, vendors.Options{}).Split(ctx, id, listings, *note, analystName(*analyst))
+	who, err := resolveAnalyst(*analyst)
+	if err != nil {
+		return err
+	}
+	nid, err := vendors.NewService(db, vendors.Options{}).Split(ctx, id, listings, *note, who)
 	if err != nil {
 		return vendorError(fmt.Errorf("vendor split: %w", err))
 	}

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"snoop/export"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"snoop/export"
 	"snoop/store"
 	"snoop/vendors"
 )
